@@ -1,0 +1,69 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../common/config/index.js';
+import { ServiceStartError } from '../services/errors.js';
+import { servicesDown, servicesEnv, servicesStatus, servicesUp } from '../services/launcher.js';
+import { setup, startShipper, startWorker, untilSignal, type Stoppable } from './runtime.js';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError) {
+      console.error(`tta-carbon: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof ServiceStartError) {
+      console.error(`tta-carbon services: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function buildProgram(): Command {
+  const program = new Command('tta-carbon')
+    .description('Ships carbon.log and codecarbon emissions into Elasticsearch; rotates and retains them.')
+    .option('-c, --config <path>', 'YAML configuration file (default: $TTA_CONFIG, else built-in defaults)')
+    .exitOverride()
+    .showHelpAfterError();
+
+  const role = (name: string, description: string, parts: ('shipper' | 'worker')[]) =>
+    program
+      .command(name)
+      .description(description)
+      .action(async () => {
+        const { config, logger } = setup(program.opts<{ config?: string }>().config);
+        const running: Stoppable[] = [];
+        if (parts.includes('worker')) running.push(await startWorker(config, logger));
+        if (parts.includes('shipper')) running.push(await startShipper(config, logger));
+        process.exitCode = await untilSignal(running, logger);
+      });
+
+  role('run', 'shipper and worker in one process, for a single host', ['shipper', 'worker']);
+  role('shipper', 'tail carbon.log and the codecarbon files into the queue', ['shipper']);
+  role('worker', 'index queued batches into Elasticsearch', ['worker']);
+
+  const services = program
+    .command('services')
+    .description('local Redis and Elasticsearch on loopback, for development and tests')
+    .addHelpText('after', '\nEnvironment: REDIS_URL, ELASTICSEARCH_URL, TTA_SERVICES_DIR, TTA_ES_HEAP_MB, TTA_ES_JAVA_HOME');
+  const say = (line: string) => console.log(line);
+  services.command('up').description('use what answers, start what does not, wait until ready').action(async () => {
+    await servicesUp(servicesEnv(), say);
+  });
+  services.command('down').description('stop what `up` started (and nothing else)').action(async () => {
+    await servicesDown(servicesEnv(), say);
+  });
+  services.command('status').description('what answers, and what we started').action(async () => {
+    const states = await servicesStatus(servicesEnv());
+    for (const s of states) {
+      console.log(`${s.name}: ${s.answering ? 'up' : 'down'} at ${s.url}${s.ourPid ? ` (started by tta-carbon, pid ${s.ourPid})` : ''}${s.detail ? `, ${s.detail}` : ''}`);
+    }
+    process.exitCode = states.every((s) => s.answering) ? 0 : 1;
+  });
+  return program;
+}

@@ -1,0 +1,96 @@
+import { mkdir } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../common/config/index.js';
+import { createElasticsearch } from '../common/elasticsearch/client.js';
+import { createLogger, safeUrl, type Logger } from '../common/logging/logger.js';
+import { BatchQueue } from '../common/queue/queue.js';
+import { createRedis } from '../common/redis/connection.js';
+import { Registry } from '../shipper/registry.js';
+import { Shipper } from '../shipper/shipper.js';
+import { CarbonWorker } from '../worker/worker.js';
+
+// Wiring for the long-running roles: every dependency is made here and passed in, so
+// the parts themselves hold no globals and tests can build them with their own.
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+export function setup(configFile: string | undefined): { config: Config; logger: Logger } {
+  const config = loadConfig({ file: configFile });
+  const logger = createLogger({ level: config.logLevel });
+  return { config, logger };
+}
+
+export async function startShipper(config: Config, logger: Logger): Promise<Stoppable> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const { registry, recoveredFrom, rejected } = await Registry.open(config.dataDir);
+  if (rejected.length) logger.warn({ rejected, recoveredFrom }, 'registry copies were unreadable; resumed from the newest good one');
+  const redis = createRedis(config.redis.url);
+  redis.on('error', (err) => logger.warn({ err: err.message, redis: safeUrl(config.redis.url) }, 'redis connection problem'));
+  const queue = new BatchQueue({ name: config.redis.queue, connection: redis, maxAttempts: config.worker.maxAttempts, backoffMs: config.worker.backoffMs });
+  queue.queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  const shipper = new Shipper(config, {
+    registry,
+    enqueue: async (batch) => void (await queue.add(batch)),
+    backlog: () => queue.backlog(),
+    redisReady: () => redis.status === 'ready',
+    logger: logger.child({ role: 'shipper' }),
+  });
+  shipper.start();
+  return {
+    async stop() {
+      await shipper.stop();
+      await queue.close();
+      await quit(redis);
+    },
+  };
+}
+
+export async function startWorker(config: Config, logger: Logger): Promise<Stoppable> {
+  const redis = createRedis(config.redis.url);
+  redis.on('error', (err) => logger.warn({ err: err.message, redis: safeUrl(config.redis.url) }, 'redis connection problem'));
+  const elasticsearch = createElasticsearch(config.elasticsearch);
+  const worker = new CarbonWorker(config, { connection: redis, elasticsearch, logger: logger.child({ role: 'worker' }) });
+  await worker.start();
+  return {
+    async stop() {
+      await worker.stop();
+      await quit(redis);
+      await elasticsearch.close();
+    },
+  };
+}
+
+/** Runs until SIGTERM/SIGINT, then stops every part within `deadlineMs`. */
+export function untilSignal(parts: Stoppable[], logger: Logger, deadlineMs = 30_000): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      const timer = setTimeout(() => {
+        logger.error({ deadlineMs }, 'shutdown deadline passed; exiting anyway');
+        resolve(1);
+      }, deadlineMs);
+      timer.unref();
+      Promise.all(parts.map((p) => p.stop())).then(
+        () => {
+          clearTimeout(timer);
+          resolve(0);
+        },
+        (err) => {
+          logger.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+async function quit(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => redis.disconnect());
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { applyEnv, bindingFor, EnvValueError } from './env.js';
+import { ConfigError } from './errors.js';
+import { configSchema, resolveDefaults, type Config } from './schema.js';
+
+export interface LoadOptions {
+  /** Path given with --config; falls back to TTA_CONFIG. No file means defaults + environment. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? (env.TTA_CONFIG || undefined);
+  const raw = file ? readYaml(file) : {};
+  let merged: Record<string, unknown>;
+  try {
+    merged = applyEnv(raw, env);
+  } catch (err) {
+    if (err instanceof EnvValueError) throw new ConfigError([err.message]);
+    throw err;
+  }
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, merged, env)), file);
+  }
+  return absolutePaths(resolveDefaults(result.data), options.cwd ?? process.cwd());
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read config file: ${(err as Error).message}`], file);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`not valid YAML: ${(err as Error).message}`], file);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(['the top level must be a mapping of keys to values'], file);
+  }
+  return doc as Record<string, unknown>;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, merged: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length ? `${issue.path.join('.')}.` : '';
+    return issue.keys.map((k) => `${where}${k}: unknown key (check the spelling against config/tta-carbon.example.yaml)`).join('\n');
+  }
+  const key = issue.path.join('.') || '(top level)';
+  const binding = bindingFor(issue.path);
+  const fromEnv = binding && env[binding.env] ? `${binding.env} (${key})` : key;
+  const value = valueAt(merged, issue.path);
+  const shown = value === undefined ? 'missing' : JSON.stringify(maskSecret(key, value));
+  return `${fromEnv}: got ${shown}, ${issue.message}`;
+}
+
+// A config error must not print a credential to a terminal or a journal.
+function maskSecret(key: string, value: unknown): unknown {
+  if (/password|apikey/i.test(key)) return '<redacted>';
+  if (typeof value === 'string') return value.replace(/\/\/([^/@\s]*)@/, '//<redacted>@');
+  return value;
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let node: unknown = obj;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+// Relative paths are taken from the working directory, like every other CLI the
+// operator uses, so `npm start` can point at ./var/log/tta/staging without root.
+function absolutePaths(config: Config, cwd: string): Config {
+  const abs = (p: string) => resolve(cwd, p);
+  return {
+    ...config,
+    logDir: abs(config.logDir),
+    codecarbonDir: abs(config.codecarbonDir),
+    dataDir: abs(config.dataDir),
+    elasticsearch: {
+      ...config.elasticsearch,
+      caFile: config.elasticsearch.caFile && abs(config.elasticsearch.caFile),
+    },
+    shipper: {
+      ...config.shipper,
+      inputs: config.shipper.inputs.map((input) => ({ ...input, paths: input.paths.map(abs) })),
+    },
+  };
+}

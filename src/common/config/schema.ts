@@ -1,0 +1,166 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+// Every default lives in this file. Values that depend on others (the log dir on the
+// environment, the index prefix on the environment, the inputs on the log dir) are
+// filled in by `resolveDefaults` below, still here, so there is one place to read.
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const positiveInt = z.number().int().positive();
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), { message: 'expected an http:// or https:// URL' });
+const redisUrl = z
+  .string()
+  .url()
+  .refine((u) => /^rediss?:\/\//i.test(u), { message: 'expected a redis:// or rediss:// URL' });
+// Environments end up in index names, which Elasticsearch wants lowercase and free of
+// separators; a typo here would otherwise surface as a bulk rejection much later.
+const environmentName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, { message: 'expected lowercase letters, digits, "-" or "_"' });
+const queueName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, { message: 'expected letters, digits, ".", "-" or "_" (BullMQ refuses ":")' });
+
+// A line that starts a new carbon.log record: JSON, `LEVEL:logger:` or an asctime stamp.
+export const DEFAULT_START_PATTERN =
+  '^(?:[{\\[]|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET):|\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2})';
+
+const regex = z.string().refine(
+  (s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a valid regular expression' },
+);
+
+const timeZone = z.string().refine(
+  (tz) => {
+    if (tz === 'local') return true;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected "local" or an IANA time zone such as "Europe/Berlin"' },
+);
+
+export const inputSchema = z.strictObject({
+  kind: z.enum(['log']),
+  paths: z.array(z.string().min(1)).min(1),
+});
+
+export const configSchema = z.strictObject({
+  environment: environmentName.default('staging'),
+  logDir: z.string().min(1).optional(),
+  codecarbonDir: z.string().min(1).optional(),
+  dataDir: z.string().min(1).default('/var/lib/tta-carbon'),
+  hostName: z.string().min(1).default(hostname()),
+  logLevel: logLevel.default('info'),
+  project: z
+    .strictObject({
+      name: z.string().min(1).default('TTA-Staging'),
+      measurementIntervalSeconds: positiveInt.default(60),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      url: redisUrl.default('redis://127.0.0.1:6379'),
+      queue: queueName.default('tta-carbon'),
+    })
+    .prefault({}),
+  elasticsearch: z
+    .strictObject({
+      url: httpUrl.default('http://127.0.0.1:9200'),
+      apiKey: z.string().min(1).optional(),
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      caFile: z.string().min(1).optional(),
+      indexPrefix: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_.-]*$/, { message: 'expected a lowercase index name prefix' })
+        .optional(),
+      requestTimeoutMs: positiveInt.default(30_000),
+    })
+    .prefault({}),
+  shipper: z
+    .strictObject({
+      inputs: z.array(inputSchema).optional(),
+      pollIntervalMs: positiveInt.default(250),
+      startAt: z.enum(['beginning', 'end']).default('beginning'),
+      // Lines longer than this are cut and flagged, so one runaway line cannot hold memory.
+      maxLineBytes: positiveInt.default(1024 * 1024),
+      // A last line without newline is shipped after this much quiet (or at rotation).
+      partialLineTimeoutMs: positiveInt.default(10_000),
+      // Stop reading while this many batches wait in the queue (backpressure).
+      highWaterMark: positiveInt.default(1000),
+      // Registry entries of files gone longer than this are dropped.
+      registryCleanupMs: positiveInt.default(7 * 24 * 3600 * 1000),
+      multiline: z
+        .strictObject({
+          startPattern: regex.default(DEFAULT_START_PATTERN),
+          maxLines: positiveInt.default(500),
+          maxBytes: positiveInt.default(1024 * 1024),
+          flushTimeoutMs: positiveInt.default(1000),
+        })
+        .prefault({}),
+      batch: z
+        .strictObject({
+          maxRecords: positiveInt.default(1000),
+          maxBytes: positiveInt.default(1024 * 1024),
+          lingerMs: z.number().int().nonnegative().default(200),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  // Zone for timestamps written without one (Python asctime, codecarbon's isoformat()).
+  timeZone: timeZone.default('local'),
+  // Days of daily indices kept; older events go to the dead-letter store, not to an
+  // index that retention already deleted.
+  retentionDays: positiveInt.default(30),
+  worker: z
+    .strictObject({
+      concurrency: positiveInt.default(2),
+      // Attempts for a job whose documents Elasticsearch could not take (outage, 429, 5xx).
+      maxAttempts: positiveInt.default(50),
+      backoffMs: positiveInt.default(1000),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+export type InputConfig = z.output<typeof inputSchema>;
+
+export interface Config extends Omit<Parsed, 'logDir' | 'codecarbonDir' | 'shipper' | 'elasticsearch'> {
+  logDir: string;
+  codecarbonDir: string;
+  elasticsearch: Parsed['elasticsearch'] & { indexPrefix: string };
+  shipper: Parsed['shipper'] & { inputs: InputConfig[] };
+}
+
+export function resolveDefaults(parsed: Parsed): Config {
+  const logDir = parsed.logDir ?? `/var/log/tta/${parsed.environment}`;
+  const codecarbonDir = parsed.codecarbonDir ?? `${logDir}/codecarbon`;
+  return {
+    ...parsed,
+    logDir,
+    codecarbonDir,
+    elasticsearch: {
+      ...parsed.elasticsearch,
+      indexPrefix: parsed.elasticsearch.indexPrefix ?? `tta-${parsed.environment}-carbon`,
+    },
+    shipper: {
+      ...parsed.shipper,
+      inputs: parsed.shipper.inputs ?? [{ kind: 'log', paths: [`${logDir}/carbon.log`] }],
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// The contract between shipper and worker: what a job carries and how ids are made.
+// Both sides import this file only; bump CONTRACT_VERSION on any breaking change so a
+// worker can refuse (and keep) jobs it does not understand instead of mis-indexing them.
+
+export const CONTRACT_VERSION = 1;
+export const BATCH_JOB = 'batch';
+
+/** Job backoff: exponential with a cap, computed by the worker's backoffStrategy. */
+export const BACKOFF_TYPE = 'capped-exponential';
+
+export type SourceKind = 'log';
+
+/** One event as read from disk: a line, or a line plus its continuation lines. */
+export interface RawRecord {
+  /** Byte offset of the record's first byte in its file. */
+  offset: number;
+  text: string;
+  /** Set when a line was cut at shipper.maxLineBytes. */
+  truncated?: boolean;
+  /** Set when the record is a last line without newline, shipped after rotation or timeout. */
+  partial?: boolean;
+}
+
+export interface BatchJobData {
+  v: typeof CONTRACT_VERSION;
+  kind: SourceKind;
+  host: string;
+  path: string;
+  /** Stable file identity (device, inode, fingerprint); see shipper/identity.ts. */
+  fileId: string;
+  /** Offset just past the last record: where the registry moves once Redis has the job. */
+  endOffset: number;
+  records: RawRecord[];
+}
+
+/**
+ * Same file and start offset ⇒ same job id, so a batch replayed after a crash is not
+ * queued twice while the first copy is still in Redis. BullMQ refuses ":" in ids.
+ */
+export function batchJobId(fileId: string, startOffset: number): string {
+  return `${fileId}_${startOffset}`;
+}
+
+/** Document `_id` from (file identity, offset, record number): replays overwrite, never add. */
+export function documentId(fileId: string, offset: number, recordNo = 0): string {
+  return `${fileId}.${offset}.${recordNo}`;
+}
+
+export function isBatchJobData(data: unknown): data is BatchJobData {
+  if (typeof data !== 'object' || data === null) return false;
+  const d = data as Partial<BatchJobData>;
+  return d.v === CONTRACT_VERSION && typeof d.fileId === 'string' && Array.isArray(d.records);
+}

@@ -1,0 +1,63 @@
+// Naive timestamps (no offset) are wall-clock time in some zone: Python's asctime and
+// codecarbon's datetime.now().isoformat() both write the host's local time. This turns
+// such a wall-clock reading into an instant, for "local" or any IANA zone.
+
+export interface WallClock {
+  year: number;
+  month: number; // 1-12
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  millisecond: number;
+}
+
+export function wallClockToDate(w: WallClock, timeZone: string): Date {
+  if (timeZone === 'local') return new Date(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
+  // Two passes settle the offset near DST changes: the zone's offset at the guess.
+  let guess = asUtc - offsetMs(asUtc, timeZone);
+  guess = asUtc - offsetMs(guess, timeZone);
+  return new Date(guess);
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function offsetMs(instant: number, timeZone: string): number {
+  let fmt = formatters.get(timeZone);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    formatters.set(timeZone, fmt);
+  }
+  const p = Object.fromEntries(fmt.formatToParts(new Date(instant)).map((x) => [x.type, Number(x.value)]));
+  const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+  return wall - Math.floor(instant / 1000) * 1000;
+}
+
+const ISO_NAIVE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?$/;
+const HAS_ZONE = /(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/**
+ * Reads ISO-8601 / asctime text. With an explicit zone the text decides; without one
+ * it is wall-clock time in `timeZone`. Returns null for anything else.
+ */
+export function parseTimestamp(text: string, timeZone: string): Date | null {
+  const t = text.trim();
+  if (HAS_ZONE.test(t)) {
+    const d = new Date(t.replace(',', '.'));
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+  const m = ISO_NAIVE.exec(t);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac] = m;
+  const w: WallClock = {
+    year: Number(y), month: Number(mo), day: Number(d), hour: Number(h), minute: Number(mi),
+    second: Number(s ?? 0), millisecond: frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0,
+  };
+  if (w.month < 1 || w.month > 12 || w.day < 1 || w.day > 31 || w.hour > 23 || w.minute > 59 || w.second > 60) return null;
+  const date = wallClockToDate(w, timeZone);
+  return Number.isNaN(date.getTime()) ? null : date;
+}

@@ -1,0 +1,69 @@
+import type { Line } from './line-splitter.js';
+
+// Joins Python tracebacks and indented continuation lines to the event they belong to.
+// A line continues the pending event when it is indented, starts a traceback, or
+// follows a traceback without looking like the start of a new log record (the final
+// "ZeroDivisionError: ..." line of a traceback is not indented). Limits start a new
+// event instead of dropping lines: nothing is lost, an oversized traceback is split.
+
+export interface MultilineOptions {
+  startPattern: RegExp;
+  maxLines: number;
+  maxBytes: number;
+}
+
+export interface JoinedEvent {
+  offset: number;
+  end: number;
+  text: string;
+  truncated: boolean;
+  lines: number;
+}
+
+const TRACEBACK = /^Traceback \(most recent call last\):/;
+const INDENTED = /^[ \t]/;
+
+export class MultilineJoiner {
+  private pending: JoinedEvent | null = null;
+  private inTraceback = false;
+
+  constructor(private readonly options: MultilineOptions) {}
+
+  get hasPending(): boolean {
+    return this.pending !== null;
+  }
+
+  push(line: Line): JoinedEvent[] {
+    const done: JoinedEvent[] = [];
+    if (this.pending && this.continues(line.text) && this.fits(line)) {
+      const p = this.pending;
+      p.text += `\n${line.text}`;
+      p.end = line.end;
+      p.lines += 1;
+      p.truncated ||= line.truncated;
+    } else {
+      if (this.pending) done.push(this.pending);
+      this.pending = { offset: line.offset, end: line.end, text: line.text, truncated: line.truncated, lines: 1 };
+      this.inTraceback = false;
+    }
+    if (TRACEBACK.test(line.text)) this.inTraceback = true;
+    return done;
+  }
+
+  flush(): JoinedEvent | null {
+    const p = this.pending;
+    this.pending = null;
+    this.inTraceback = false;
+    return p;
+  }
+
+  private continues(text: string): boolean {
+    if (INDENTED.test(text) || TRACEBACK.test(text)) return true;
+    return this.inTraceback && !this.options.startPattern.test(text);
+  }
+
+  private fits(line: Line): boolean {
+    const p = this.pending!;
+    return p.lines < this.options.maxLines && p.text.length + line.text.length < this.options.maxBytes;
+  }
+}

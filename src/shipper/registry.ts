@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { readState, writeState, type StateCodec } from '../common/fs/atomic-file.js';
+import type { FileIdentity } from './identity.js';
+
+export const REGISTRY_VERSION = 1;
+
+export interface RegistryEntry extends FileIdentity {
+  path: string;
+  /** Offset up to which every byte is in Redis. */
+  offset: number;
+  updatedAt: number;
+  /** When the file was last seen gone (rotated away and closed, or deleted). */
+  goneSince?: number;
+}
+
+interface RegistryFile {
+  version: typeof REGISTRY_VERSION;
+  entries: Record<string, RegistryEntry>;
+}
+
+const codec: StateCodec<RegistryFile> = {
+  encode: (state) => JSON.stringify(state),
+  decode(text) {
+    if (text.trim() === '') throw new Error('empty file');
+    const parsed = JSON.parse(text) as Partial<RegistryFile>;
+    if (parsed.version !== REGISTRY_VERSION) throw new Error(`unknown registry version ${String(parsed.version)}`);
+    if (typeof parsed.entries !== 'object' || parsed.entries === null) throw new Error('no entries');
+    return parsed as RegistryFile;
+  },
+};
+
+/** Offsets of every file the shipper knows, on local disk, written only when changed. */
+export class Registry {
+  private dirty = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly entries: Map<string, RegistryEntry>,
+    private readonly now: () => number,
+  ) {}
+
+  static async open(dataDir: string, now: () => number = Date.now): Promise<{ registry: Registry; recoveredFrom: string | null; rejected: string[] }> {
+    const file = join(dataDir, 'registry.json');
+    const loaded = await readState(file, codec);
+    const registry = new Registry(file, new Map(Object.entries(loaded?.state.entries ?? {})), now);
+    return {
+      registry,
+      recoveredFrom: loaded?.from ?? null,
+      rejected: loaded?.rejected.map((r) => `${r.file}: ${r.reason}`) ?? [],
+    };
+  }
+
+  get(key: string): RegistryEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Live entries for a path, newest first. */
+  byPath(path: string): [string, RegistryEntry][] {
+    return [...this.entries].filter(([, e]) => e.path === path).sort((a, b) => b[1].updatedAt - a[1].updatedAt);
+  }
+
+  all(): ReadonlyMap<string, RegistryEntry> {
+    return this.entries;
+  }
+
+  set(key: string, entry: Omit<RegistryEntry, 'updatedAt'>): void {
+    const old = this.entries.get(key);
+    if (old && old.offset === entry.offset && old.path === entry.path && old.goneSince === entry.goneSince && old.fpLen === entry.fpLen) return;
+    this.entries.set(key, { ...entry, updatedAt: this.now() });
+    this.dirty = true;
+  }
+
+  /** Drops entries of files gone for longer than `maxAgeMs`, so the file cannot grow forever. */
+  prune(maxAgeMs: number): number {
+    let removed = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.goneSince !== undefined && this.now() - entry.goneSince > maxAgeMs) {
+        this.entries.delete(key);
+        removed++;
+      }
+    }
+    if (removed) this.dirty = true;
+    return removed;
+  }
+
+  async persist(): Promise<boolean> {
+    if (!this.dirty) return false;
+    // Clear first: a change made while the write is in flight marks it dirty again.
+    this.dirty = false;
+    try {
+      await writeState(this.file, codec, { version: REGISTRY_VERSION, entries: Object.fromEntries(this.entries) });
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+    return true;
+  }
+}

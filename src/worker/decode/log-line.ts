@@ -1,0 +1,103 @@
+import { parseTimestamp } from '../../common/time/zoned.js';
+
+// Decodes one carbon.log event (a line plus any continuation lines) into ECS-style
+// fields. Forms, tried in order:
+//   {"timestamp": ..., "level": ..., "logger": ..., "message": ..., ...}  JSON object
+//   LEVEL:logger:message                                                   logging.BASIC_FORMAT
+//   2025-10-08 12:00:00,123 - name - LEVEL - message                       asctime format
+// anything else is kept whole as `message`. A traceback after the first line becomes
+// error.stack_trace, its last line error.type / error.message.
+
+export interface DecodedLog {
+  timestamp: Date | null;
+  message: string;
+  level?: string;
+  logger?: string;
+  error?: { type?: string; message?: string; stack_trace?: string };
+  /** Keys of a JSON line other than the ones mapped above (keys_under_root). */
+  fields?: Record<string, unknown>;
+}
+
+const BASIC = /^(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET):([^:\n]*):(.*)$/s;
+const ASCTIME = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:,\d{1,6})?) - (.+?) - (DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET) - (.*)$/s;
+const TRACEBACK_START = /\n(Traceback \(most recent call last\):[\s\S]*)$/;
+const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt|Iteration)?):\s?(.*)$/;
+
+// JSON keys taken as our own fields; everything else goes under root unchanged.
+const JSON_TIME_KEYS = ['@timestamp', 'timestamp', 'time', 'asctime'];
+const JSON_LEVEL_KEYS = ['level', 'levelname', 'log.level'];
+const JSON_LOGGER_KEYS = ['logger', 'name', 'log.logger'];
+const JSON_MESSAGE_KEYS = ['message', 'msg'];
+
+export function decodeLogRecord(text: string, timeZone: string): DecodedLog {
+  if (text.startsWith('{')) {
+    const json = decodeJson(text, timeZone);
+    if (json) return json;
+  }
+  const { head, stack } = splitTraceback(text);
+  const basic = BASIC.exec(head);
+  if (basic) return withError({ timestamp: null, level: basic[1]!.toLowerCase(), logger: basic[2]!, message: basic[3]! }, stack);
+  const asc = ASCTIME.exec(head);
+  if (asc) {
+    return withError(
+      { timestamp: parseTimestamp(asc[1]!, timeZone), logger: asc[2]!, level: asc[3]!.toLowerCase(), message: asc[4]! },
+      stack,
+    );
+  }
+  return withError({ timestamp: null, message: head }, stack);
+}
+
+function splitTraceback(text: string): { head: string; stack?: string } {
+  const m = TRACEBACK_START.exec(text);
+  if (!m) return { head: text };
+  return { head: text.slice(0, m.index), stack: m[1] };
+}
+
+function withError(decoded: DecodedLog, stack: string | undefined): DecodedLog {
+  if (!stack) return decoded;
+  const lines = stack.trimEnd().split('\n');
+  const last = lines[lines.length - 1] ?? '';
+  const exc = /^\s/.test(last) ? null : EXCEPTION_LINE.exec(last);
+  decoded.error = { stack_trace: stack, ...(exc ? { type: exc[1], message: exc[2] } : { message: last.trim() }) };
+  return decoded;
+}
+
+function decodeJson(text: string, timeZone: string): DecodedLog | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+  const fields = { ...(parsed as Record<string, unknown>) };
+  const take = (keys: string[]): unknown => {
+    for (const k of keys) {
+      if (k in fields) {
+        const v = fields[k];
+        delete fields[k];
+        return v;
+      }
+    }
+    return undefined;
+  };
+  const time = take(JSON_TIME_KEYS);
+  const level = take(JSON_LEVEL_KEYS);
+  const logger = take(JSON_LOGGER_KEYS);
+  const message = take(JSON_MESSAGE_KEYS);
+  const decoded: DecodedLog = {
+    timestamp: typeof time === 'string' ? parseTimestamp(time, timeZone) : typeof time === 'number' ? epochToDate(time) : null,
+    message: typeof message === 'string' ? message : message === undefined ? '' : JSON.stringify(message),
+  };
+  if (typeof level === 'string') decoded.level = level.toLowerCase();
+  if (typeof logger === 'string') decoded.logger = logger;
+  if (Object.keys(fields).length > 0) decoded.fields = fields;
+  return decoded;
+}
+
+// Python's time.time() is seconds; JavaScript's Date.now() is milliseconds.
+function epochToDate(n: number): Date | null {
+  const ms = n < 1e11 ? n * 1000 : n;
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? null : d;
+}

@@ -1,0 +1,82 @@
+import type { Client } from '@elastic/elasticsearch';
+
+// Composable templates, installed (or updated in place) when a worker starts. The
+// dead-letter template has the higher priority because its pattern is a subset of
+// the main one: tta-<env>-carbon-deadletter-* also matches tta-<env>-carbon-*.
+
+const keyword = { type: 'keyword', ignore_above: 1024 } as const;
+
+export function eventTemplate(prefix: string) {
+  return {
+    name: prefix,
+    index_patterns: [`${prefix}-*`],
+    priority: 200,
+    template: {
+      settings: {
+        'index.mapping.total_fields.limit': 2000,
+        // Past the limit, new dynamic keys are kept in _source but not mapped,
+        // instead of rejecting the event.
+        'index.mapping.total_fields.ignore_dynamic_beyond_limit': true,
+        'index.mapping.depth.limit': 20,
+        'index.mapping.ignore_malformed': true,
+      },
+      mappings: {
+        dynamic: true,
+        dynamic_templates: [
+          { strings_as_keywords: { match_mapping_type: 'string', mapping: keyword } },
+        ],
+        properties: {
+          '@timestamp': { type: 'date' },
+          message: { type: 'text' },
+          environment: keyword,
+          component: keyword,
+          tags: keyword,
+          host: { properties: { name: keyword } },
+          log: {
+            properties: {
+              level: keyword,
+              logger: keyword,
+              offset: { type: 'long' },
+              file: { properties: { path: keyword } },
+            },
+          },
+          event: { properties: { dataset: keyword, ingested: { type: 'date' } } },
+          error: { properties: { type: keyword, message: { type: 'text' }, stack_trace: { type: 'text' } } },
+          // JSON-line keys that clashed with ours: kept, searchable in _source, never mapped.
+          json: { type: 'object', enabled: false },
+        },
+      },
+    },
+    _meta: { managed_by: 'tta-carbon' },
+  };
+}
+
+export function deadLetterTemplate(prefix: string) {
+  return {
+    name: `${prefix}-deadletter`,
+    index_patterns: [`${prefix}-deadletter-*`],
+    priority: 300,
+    template: {
+      mappings: {
+        dynamic: false,
+        properties: {
+          '@timestamp': { type: 'date' },
+          environment: keyword,
+          component: keyword,
+          attempts: { type: 'integer' },
+          target_index: keyword,
+          document_id: keyword,
+          error: { properties: { type: keyword, message: { type: 'text' } } },
+          document: { type: 'text', index: false },
+        },
+      },
+    },
+    _meta: { managed_by: 'tta-carbon' },
+  };
+}
+
+export async function installTemplates(client: Client, prefix: string): Promise<void> {
+  for (const t of [eventTemplate(prefix), deadLetterTemplate(prefix)]) {
+    await client.indices.putIndexTemplate(t as Parameters<Client['indices']['putIndexTemplate']>[0]);
+  }
+}
