@@ -53,9 +53,17 @@ export async function servicesUp(s: ServicesEnv, say: (line: string) => void): P
   say(e.started ? `elasticsearch: started (pid ${e.pid}), cluster is up` : 'elasticsearch: already answering, using it');
 }
 
-export async function servicesDown(s: ServicesEnv, say: (line: string) => void): Promise<void> {
-  say((await elasticsearchDown(join(s.dir, 'elasticsearch'))) ? 'elasticsearch: stopped' : 'elasticsearch: not started by us, left alone');
-  say((await redisDown(join(s.dir, 'redis'))) ? 'redis: stopped' : 'redis: not started by us, left alone');
+export type ServiceName = ServiceState['name'];
+
+export async function servicesDown(
+  s: ServicesEnv,
+  say: (line: string) => void,
+  only: readonly ServiceName[] = ['elasticsearch', 'redis'],
+): Promise<void> {
+  if (only.includes('elasticsearch')) {
+    say((await elasticsearchDown(join(s.dir, 'elasticsearch'))) ? 'elasticsearch: stopped' : 'elasticsearch: not started by us, left alone');
+  }
+  if (only.includes('redis')) say((await redisDown(join(s.dir, 'redis'))) ? 'redis: stopped' : 'redis: not started by us, left alone');
 }
 
 export async function servicesStatus(s: ServicesEnv): Promise<ServiceState[]> {

@@ -7,14 +7,19 @@ import { z } from 'zod';
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const positiveInt = z.number().int().positive();
-const httpUrl = z
-  .string()
-  .url()
-  .refine((u) => /^https?:\/\//i.test(u), { message: 'expected an http:// or https:// URL' });
-const redisUrl = z
-  .string()
-  .url()
-  .refine((u) => /^rediss?:\/\//i.test(u), { message: 'expected a redis:// or rediss:// URL' });
+const urlWithScheme = (schemes: string[], example: string) =>
+  z.string().refine(
+    (u) => {
+      try {
+        return schemes.includes(new URL(u).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a ${schemes.map((p) => `${p}//`).join(' or ')} URL such as ${example}` },
+  );
+const httpUrl = urlWithScheme(['http:', 'https:'], 'http://127.0.0.1:9200');
+const redisUrl = urlWithScheme(['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
 // Environments end up in index names, which Elasticsearch wants lowercase and free of
 // separators; a typo here would otherwise surface as a bulk rejection much later.
 const environmentName = z

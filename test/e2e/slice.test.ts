@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allDocs, cleanup, services, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+
+// The first slice, through the real CLI as an operator runs it: a line appended to
+// carbon.log is a document in tta-<env>-carbon-YYYY.MM.DD within 5 s.
+
+const names = uniqueNames('slice');
+let dir: string;
+let child: ChildProcess;
+let output = '';
+
+beforeAll(async () => {
+  dir = await tempDir('slice');
+  const logDir = join(dir, 'log');
+  await mkdir(logDir, { recursive: true });
+  const configFile = join(dir, 'config.yaml');
+  await writeFile(configFile, `redis:\n  queue: ${names.queue}\n`);
+  child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'run'], {
+    env: {
+      ...process.env,
+      TTA_ENV: names.environment,
+      TTA_LOG_DIR: logDir,
+      TTA_DATA_DIR: join(dir, 'data'),
+      REDIS_URL: services.redisUrl,
+      ELASTICSEARCH_URL: services.elasticsearchUrl,
+      CARBON_LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  await waitFor(() => output.includes('shipper started'), 30_000, 'the pipeline to start');
+});
+
+afterAll(async () => {
+  if (child.exitCode === null) {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  await cleanup(names, [dir]);
+});
+
+describe('one line end to end', () => {
+  it('appears in the daily index within 5 s with environment and component', async () => {
+    const marker = `hello-${Date.now()}`;
+    const logFile = join(dir, 'log', 'carbon.log');
+    const now = new Date();
+    await appendFile(logFile, `${asctime(now)} - src.components.carbon_component - INFO - ${marker}\n`);
+    const written = Date.now();
+    const docs = await waitFor(async () => {
+      const found = await allDocs(`${names.indexPrefix}-*`);
+      return found.length > 0 ? found : null;
+    }, 5_000, 'the document to be searchable', 250);
+    const elapsed = Date.now() - written;
+    expect(docs).toHaveLength(1);
+    const doc = docs[0]!;
+    const expectedDay = new Date(doc._source['@timestamp']).toISOString().slice(0, 10).replaceAll('-', '.');
+    expect(doc._index).toBe(`${names.indexPrefix}-${expectedDay}`);
+    expect(doc._source).toMatchObject({
+      message: marker,
+      environment: names.environment,
+      component: 'carbon',
+      log: { level: 'info', logger: 'src.components.carbon_component', offset: 0, file: { path: logFile } },
+      event: { dataset: 'carbon.log' },
+    });
+    // Python's asctime is local wall-clock time with milliseconds: the same instant.
+    expect(doc._source['@timestamp']).toBe(now.toISOString());
+    expect(elapsed).toBeLessThan(5_000);
+  });
+
+  it('stops cleanly on SIGTERM with the registry at the end of the file', async () => {
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(output).toContain('shipper stopped');
+    const { readFile } = await import('node:fs/promises');
+    const registry = JSON.parse(await readFile(join(dir, 'data', 'registry.json'), 'utf8'));
+    const entries = Object.values(registry.entries) as { offset: number; path: string }[];
+    expect(entries).toHaveLength(1);
+    const { stat } = await import('node:fs/promises');
+    expect(entries[0]!.offset).toBe((await stat(join(dir, 'log', 'carbon.log'))).size);
+  });
+});
+
+function asctime(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { decodeLogRecord } from '../../../src/worker/decode/log-line.js';
+import { normaliseLogRecord } from '../../../src/worker/decode/normalise.js';
+
+describe('decodeLogRecord', () => {
+  it('reads logging.BASIC_FORMAT lines', () => {
+    expect(decodeLogRecord('INFO:src.components.carbon_component:fn emitted 0.000123 kg CO2eq', 'UTC')).toEqual({
+      timestamp: null, level: 'info', logger: 'src.components.carbon_component', message: 'fn emitted 0.000123 kg CO2eq',
+    });
+  });
+
+  it('reads asctime lines in the configured zone', () => {
+    const d = decodeLogRecord('2025-10-08 12:00:00,123 - src.orchestration.component - WARNING - slow: 3 s', 'Europe/Berlin');
+    expect(d).toMatchObject({ level: 'warning', logger: 'src.orchestration.component', message: 'slow: 3 s' });
+    expect(d.timestamp?.toISOString()).toBe('2025-10-08T10:00:00.123Z');
+    expect(decodeLogRecord('2025-01-08 12:00:00,000 - a - INFO - m', 'Europe/Berlin').timestamp?.toISOString()).toBe('2025-01-08T11:00:00.000Z');
+  });
+
+  it('puts a traceback into error.* and keeps the first line as the message', () => {
+    const d = decodeLogRecord(
+      'ERROR:codecarbon:Exception in plan_arc: division by zero\nTraceback (most recent call last):\n  File "x.py", line 1, in f\n    1/0\nZeroDivisionError: division by zero',
+      'UTC',
+    );
+    expect(d.message).toBe('Exception in plan_arc: division by zero');
+    expect(d.error).toMatchObject({ type: 'ZeroDivisionError', message: 'division by zero' });
+    expect(d.error?.stack_trace?.startsWith('Traceback (most recent call last):')).toBe(true);
+  });
+
+  it('takes a JSON line: known keys mapped, the rest at the top level', () => {
+    const d = decodeLogRecord('{"timestamp": "2025-10-08T09:00:00", "level": "warning", "logger": "x", "message": "m", "duration_ms": 4604}', 'UTC');
+    expect(d).toEqual({ timestamp: new Date('2025-10-08T09:00:00Z'), level: 'warning', logger: 'x', message: 'm', fields: { duration_ms: 4604 } });
+  });
+
+  it('keeps anything else whole as the message', () => {
+    expect(decodeLogRecord('{not json', 'UTC')).toEqual({ timestamp: null, message: '{not json' });
+    expect(decodeLogRecord('plain text: here', 'UTC')).toEqual({ timestamp: null, message: 'plain text: here' });
+  });
+});
+
+describe('normaliseLogRecord', () => {
+  const ctx = {
+    environment: 'staging', hostName: 'h1', path: '/var/log/tta/staging/carbon.log',
+    ingestedAt: new Date('2026-01-02T00:00:00Z'), fallbackTime: new Date('2026-01-01T00:00:00Z'), timeZone: 'UTC',
+  };
+
+  it('adds our fields and flags the ingest-time fallback', () => {
+    const doc = normaliseLogRecord({ offset: 42, text: 'INFO:a:b', truncated: true }, ctx);
+    expect(doc).toEqual({
+      '@timestamp': '2026-01-01T00:00:00.000Z', message: 'b',
+      log: { level: 'info', logger: 'a', file: { path: ctx.path }, offset: 42 },
+      tags: ['truncated', 'timestamp_from_ingest'],
+      host: { name: 'h1' }, environment: 'staging', component: 'carbon',
+      event: { dataset: 'carbon.log', ingested: '2026-01-02T00:00:00.000Z' },
+    });
+  });
+
+  it('moves JSON keys that clash with ours under json.*', () => {
+    const doc = normaliseLogRecord({ offset: 0, text: '{"message":"m","environment":"prod","host":"evil","x":1}' }, ctx);
+    expect(doc.environment).toBe('staging');
+    expect(doc.host).toEqual({ name: 'h1' });
+    expect(doc.json).toEqual({ environment: 'prod', host: 'evil' });
+    expect(doc.x).toBe(1);
+  });
+});
