@@ -59,6 +59,9 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
     cwd: home,
     env: { ...process.env, ES_JAVA_HOME: javaHome, ES_JAVA_OPTS: `-Xms${opts.heapMb}m -Xmx${opts.heapMb}m`, HOME: opts.dir },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C on `npm start` or a test runner's timeout must not
+    // take the shared cluster down with it.
+    detached: true,
     ...(user && { uid: user.uid, gid: user.gid }),
   });
   let output = '';
