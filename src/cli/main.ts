@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config/index.js';
 import { ServiceStartError } from '../services/errors.js';
 import { servicesDown, servicesEnv, servicesStatus, servicesUp } from '../services/launcher.js';
+import { retentionCommand } from './commands/retention.js';
 import { setup, startShipper, startWorker, untilSignal, type Stoppable } from './runtime.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
@@ -46,6 +47,15 @@ function buildProgram(): Command {
   role('run', 'shipper and worker in one process, for a single host', ['shipper', 'worker']);
   role('shipper', 'tail carbon.log and the codecarbon files into the queue', ['shipper']);
   role('worker', 'index queued batches into Elasticsearch', ['worker']);
+
+  program
+    .command('retention')
+    .description('delete daily indices (and dead-letter indices) older than their retention, by the date in the name')
+    .option('--dry-run', 'list what would be deleted, delete nothing')
+    .action(async (opts: { dryRun?: boolean }) => {
+      const { config } = setup(program.opts<{ config?: string }>().config);
+      process.exitCode = await retentionCommand(config, Boolean(opts.dryRun));
+    });
 
   const services = program
     .command('services')

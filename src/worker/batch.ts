@@ -1,7 +1,7 @@
 import { documentId, type BatchJobData } from '../common/queue/contract.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import { normaliseLogRecord } from './decode/normalise.js';
-import { dailyIndex, retentionCutoff } from './index-name.js';
+import { dailyIndex, retentionCutoff } from '../common/indices/names.js';
 
 export interface BatchContext {
   environment: string;

@@ -131,6 +131,8 @@ export const configSchema = z.strictObject({
   // Days of daily indices kept; older events go to the dead-letter store, not to an
   // index that retention already deleted.
   retentionDays: positiveInt.default(30),
+  // Days of dead-letter indices kept: longer, they are what someone has to look at.
+  deadLetterRetentionDays: positiveInt.default(90),
   worker: z
     .strictObject({
       concurrency: positiveInt.default(2),

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
 import type { Logger } from '../../common/logging/logger.js';
 import type { Document } from '../decode/normalise.js';
-import { deadLetterIndex } from '../index-name.js';
+import { deadLetterIndex } from '../../common/indices/names.js';
 import { RetryLaterError } from '../errors.js';
 import { classifyItem, classifyRequestError, type BulkItemResult } from './classify.js';
 
