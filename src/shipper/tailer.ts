@@ -1,6 +1,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../common/logging/logger.js';
-import { CONTRACT_VERSION, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
+import { CONTRACT_VERSION, type BatchJobData, type LogRecord } from '../common/queue/contract.js';
 import { identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
 import { LineSplitter } from './lines/line-splitter.js';
 import { MultilineJoiner, type JoinedEvent, type MultilineOptions } from './lines/multiline.js';
@@ -42,7 +42,7 @@ interface OpenFile {
   committed: number;
   splitter: LineSplitter;
   joiner: MultilineJoiner;
-  batch: RawRecord[];
+  batch: LogRecord[];
   batchBytes: number;
   /** Offset just past the last record in `batch`. */
   batchEnd: number;
@@ -193,7 +193,7 @@ export class FileTailer {
 
   private add(file: OpenFile, event: JoinedEvent & { partial?: boolean }): void {
     if (file.batch.length === 0) file.batchStartedAt = this.deps.now();
-    const record: RawRecord = { offset: event.offset, text: event.text };
+    const record: LogRecord = { offset: event.offset, text: event.text };
     if (event.truncated) record.truncated = true;
     if (event.partial) record.partial = true;
     file.batch.push(record);

@@ -1,7 +1,10 @@
-import { documentId, type BatchJobData } from '../common/queue/contract.js';
-import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
-import { normaliseLogRecord } from './decode/normalise.js';
 import { dailyIndex, retentionCutoff } from '../common/indices/names.js';
+import { documentId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
+import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
+import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
+import type { Document, EventContext } from './decode/document.js';
+import { normaliseLogRecord } from './decode/normalise.js';
+import type { Sanitizer } from './sanitize/sanitizer.js';
 
 export interface BatchContext {
   environment: string;
@@ -11,23 +14,28 @@ export interface BatchContext {
   now: Date;
   /** When the job was created: the fallback time for events that carry none. */
   queuedAt: Date;
+  sanitizer: Sanitizer;
 }
 
 /**
- * Turns a queued batch into index requests, with deterministic ids. Events older than
- * retention are refused here: indexing them would recreate an index retention deleted.
+ * Turns a queued batch into sanitized index requests with deterministic ids. Events
+ * older than retention are refused here: indexing them would recreate an index that
+ * retention deleted.
  */
 export function buildRequests(batch: BatchJobData, ctx: BatchContext): { requests: IndexRequest[]; refused: DeadLetter[] } {
   const requests: IndexRequest[] = [];
   const refused: DeadLetter[] = [];
   const cutoff = retentionCutoff(ctx.now, ctx.retentionDays).getTime();
-  const eventCtx = {
+  const eventCtx: EventContext = {
     environment: ctx.environment, hostName: batch.host, path: batch.path,
     ingestedAt: ctx.now, fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone,
   };
-  for (const record of batch.records) {
-    const doc = normaliseLogRecord(record, eventCtx);
-    const id = documentId(batch.fileId, record.offset);
+  for (const record of batch.records as RawRecord[]) {
+    const doc = decode(batch.kind, record, eventCtx);
+    doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc) };
+    // An invalid report shares offset 0 with the summary a valid one would have had.
+    const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
+    const id = documentId(batch.fileId, record.offset, n);
     const index = dailyIndex(ctx.indexPrefix, doc['@timestamp']);
     if (Date.parse(doc['@timestamp']) < cutoff) {
       refused.push({
@@ -39,4 +47,12 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext): { request
     }
   }
   return { requests, refused };
+}
+
+function decode(kind: BatchJobData['kind'], record: RawRecord, ctx: EventContext): Document {
+  if (kind === 'report' && 'report' in record) return normaliseReportRecord(record, ctx);
+  if (kind === 'csv' && 'row' in record) return normaliseCsvRecord(record, ctx);
+  if ('text' in record) return normaliseLogRecord(record, ctx);
+  // A record that does not fit its batch's kind: kept, flagged, never guessed at.
+  return normaliseLogRecord({ offset: record.offset, text: JSON.stringify(record).slice(0, 4096) }, ctx);
 }

@@ -6,6 +6,7 @@ import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/co
 import { buildRequests } from './batch.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
 import { UnknownJobError } from './errors.js';
+import { Sanitizer } from './sanitize/sanitizer.js';
 import { installTemplates } from './template.js';
 
 export interface WorkerDeps {
@@ -19,11 +20,13 @@ export interface WorkerDeps {
 export class CarbonWorker {
   private worker: Worker<BatchJobData, IndexReport> | null = null;
   private readonly indexer: BulkIndexer;
+  private readonly sanitizer: Sanitizer;
   private readonly now: () => Date;
   readonly totals: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
 
   constructor(private readonly config: Config, private readonly deps: WorkerDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.sanitizer = new Sanitizer(config.sanitizer);
     this.indexer = new BulkIndexer(
       deps.elasticsearch,
       {
@@ -32,6 +35,7 @@ export class CarbonWorker {
       },
       deps.logger,
       this.now,
+      (text) => this.sanitizer.sanitizeString(text).text,
     );
   }
 
@@ -68,6 +72,7 @@ export class CarbonWorker {
       retentionDays: this.config.retentionDays,
       now: this.now(),
       queuedAt: new Date(job.timestamp),
+      sanitizer: this.sanitizer,
     });
     const report = await this.indexer.index(requests, refused);
     for (const key of Object.keys(report) as (keyof IndexReport)[]) this.totals[key] += report[key];

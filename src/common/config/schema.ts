@@ -133,6 +133,18 @@ export const configSchema = z.strictObject({
   retentionDays: positiveInt.default(30),
   // Days of dead-letter indices kept: longer, they are what someone has to look at.
   deadLetterRetentionDays: positiveInt.default(90),
+  sanitizer: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      // Keys whose values are always redacted, in addition to the built-in list.
+      extraKeys: z.array(z.string().min(1)).default([]),
+      // Regular expressions whose matches are redacted inside any string.
+      extraPatterns: z.array(regex).default([]),
+      // codecarbon latitude/longitude: rounded to 1 decimal, or removed.
+      location: z.enum(['round', 'remove']).default('round'),
+      emails: z.boolean().default(true),
+    })
+    .prefault({}),
   worker: z
     .strictObject({
       concurrency: positiveInt.default(2),

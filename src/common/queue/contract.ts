@@ -8,10 +8,10 @@ export const BATCH_JOB = 'batch';
 /** Job backoff: exponential with a cap, computed by the worker's backoffStrategy. */
 export const BACKOFF_TYPE = 'capped-exponential';
 
-export type SourceKind = 'log';
+export type SourceKind = 'log' | 'report' | 'csv';
 
-/** One event as read from disk: a line, or a line plus its continuation lines. */
-export interface RawRecord {
+/** A carbon.log event as read from disk: a line, or a line plus its continuation lines. */
+export interface LogRecord {
   /** Byte offset of the record's first byte in its file. */
   offset: number;
   text: string;
@@ -21,17 +21,42 @@ export interface RawRecord {
   partial?: boolean;
 }
 
-export interface BatchJobData {
+/**
+ * A piece of a codecarbon emissions_*.json report. The shipper streams the file and
+ * sends the top-level scalars as one summary and each entry of `functions` on its own,
+ * so the dynamic `functions` keys never reach a document as field names.
+ */
+export type ReportPart =
+  | { part: 'summary'; fields: Record<string, unknown> }
+  | { part: 'function'; key: string; project?: string; entry: unknown }
+  | { part: 'invalid'; error: string; raw: string };
+
+export interface ReportRecord {
+  /** Byte offset of the part in the file (0 for the summary and for an invalid report). */
+  offset: number;
+  report: ReportPart;
+}
+
+/** A row of codecarbon's emissions.csv, keyed by the file's own header. */
+export interface CsvRecord {
+  offset: number;
+  row: Record<string, string>;
+}
+
+export type RawRecord = LogRecord | ReportRecord | CsvRecord;
+
+interface BatchBase {
   v: typeof CONTRACT_VERSION;
-  kind: SourceKind;
   host: string;
   path: string;
   /** Stable file identity (device, inode, fingerprint); see shipper/identity.ts. */
   fileId: string;
   /** Offset just past the last record: where the registry moves once Redis has the job. */
   endOffset: number;
-  records: RawRecord[];
 }
+
+export type BatchJobData = BatchBase &
+  ({ kind: 'log'; records: LogRecord[] } | { kind: 'report'; records: ReportRecord[] } | { kind: 'csv'; records: CsvRecord[] });
 
 /**
  * Same file and start offset ⇒ same job id, so a batch replayed after a crash is not
@@ -49,5 +74,8 @@ export function documentId(fileId: string, offset: number, recordNo = 0): string
 export function isBatchJobData(data: unknown): data is BatchJobData {
   if (typeof data !== 'object' || data === null) return false;
   const d = data as Partial<BatchJobData>;
-  return d.v === CONTRACT_VERSION && typeof d.fileId === 'string' && Array.isArray(d.records);
+  return (
+    d.v === CONTRACT_VERSION && typeof d.fileId === 'string' && Array.isArray(d.records) &&
+    (d.kind === 'log' || d.kind === 'report' || d.kind === 'csv')
+  );
 }

@@ -50,6 +50,8 @@ export class BulkIndexer {
     private readonly options: IndexerOptions,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
+    /** Elasticsearch echoes field values in rejection reasons: they pass through this. */
+    private readonly clean: (text: string) => string = (text) => text,
   ) {}
 
   async index(requests: IndexRequest[], refused: DeadLetter[] = []): Promise<IndexReport> {
