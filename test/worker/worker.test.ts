@@ -1,43 +1,22 @@
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/common/config/index.js';
-import { createLogger } from '../../src/common/logging/logger.js';
-import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
-import { CarbonWorker } from '../../src/worker/worker.js';
-import { allDocs, cleanup, esClient, redisClient, services, uniqueNames, waitFor } from '../helpers/services.js';
+import { allDocs, cleanup, esClient, uniqueNames, waitFor } from '../helpers/services.js';
+import { logBatch as batch, startTestWorker } from '../helpers/worker.js';
 
 // Real Redis, real Elasticsearch: a worker consuming batches as the shipper queues them.
 
 const names = uniqueNames('worker');
-const connection = redisClient();
-const queue = new Queue<BatchJobData>(names.queue, { connection });
 const es = esClient();
-let worker: CarbonWorker;
+let pipeline: Awaited<ReturnType<typeof startTestWorker>>;
 
 const now = new Date();
 const iso = (offsetMs: number) => new Date(now.getTime() - offsetMs).toISOString();
 
-function batch(fileId: string, lines: string[]): BatchJobData {
-  let offset = 0;
-  const records = lines.map((text) => {
-    const r = { offset, text };
-    offset += Buffer.byteLength(text) + 1;
-    return r;
-  });
-  return { v: CONTRACT_VERSION, kind: 'log', host: 'test-host', path: '/logs/carbon.log', fileId, endOffset: offset, records };
-}
-
 beforeAll(async () => {
-  const config = loadConfig({ env: { TTA_ENV: names.environment, REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl } });
-  config.redis.queue = names.queue;
-  worker = new CarbonWorker(config, { connection: redisClient(), elasticsearch: esClient(), logger: createLogger({ level: 'silent' }) });
-  await worker.start();
+  pipeline = await startTestWorker(names);
 });
 
 afterAll(async () => {
-  await worker.stop();
-  await queue.close();
-  await connection.quit();
+  await pipeline.stop();
   await es.close();
   await cleanup(names);
 });
@@ -49,13 +28,14 @@ describe('worker against real services', () => {
       `{"timestamp":"${iso(2000)}","level":"info","message":"two"}`,
       `{"timestamp":"${iso(3000)}","level":"info","message":"three"}`,
     ]);
-    await queue.add(BATCH_JOB, data, { jobId: 'dup_0-a' });
-    await queue.add(BATCH_JOB, data, { jobId: 'dup_0-b' });
+    const { queue } = pipeline;
+    await queue.add('batch', data, { jobId: 'dup_0-a' });
+    await queue.add('batch', data, { jobId: 'dup_0-b' });
     await waitFor(async () => (await queue.getCompletedCount()) === 2, 20_000, 'both deliveries to complete');
     const docs = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => d._id.startsWith('dup.'));
     expect(docs.map((d) => d._source.message).sort()).toEqual(['one', 'three', 'two']);
     expect(new Set(docs.map((d) => d._id)).size).toBe(3);
-    expect(worker.totals.duplicates).toBeGreaterThanOrEqual(3);
+    expect(pipeline.worker.totals.duplicates).toBeGreaterThanOrEqual(3);
   });
 
   it('dead-letters the record Elasticsearch rejects and indexes the rest of its batch', async () => {
@@ -65,7 +45,7 @@ describe('worker against real services', () => {
       `{"timestamp":"${iso(0)}","message":"poison","shape":"a string where an object is mapped"}`,
       `{"timestamp":"${iso(0)}","message":"after the poison"}`,
     ]);
-    await queue.add(BATCH_JOB, data, { jobId: 'poison_0' });
+    await pipeline.add(data);
     const dead = await waitFor(async () => {
       const found = await allDocs(`${names.indexPrefix}-deadletter-*`);
       return found.length > 0 ? found : null;
@@ -78,7 +58,7 @@ describe('worker against real services', () => {
   });
 
   it('dead-letters events older than retention instead of recreating a deleted index', async () => {
-    await queue.add(BATCH_JOB, batch('old', ['{"timestamp":"2001-01-01T00:00:00Z","message":"ancient"}']), { jobId: 'old_0' });
+    await pipeline.add(batch('old', ['{"timestamp":"2001-01-01T00:00:00Z","message":"ancient"}']));
     const dead = await waitFor(async () => {
       const found = (await allDocs(`${names.indexPrefix}-deadletter-*`)).filter((d) => d._id.startsWith('old.'));
       return found.length > 0 ? found : null;

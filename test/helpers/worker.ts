@@ -1,0 +1,53 @@
+import { Queue } from 'bullmq';
+import { loadConfig, type Config } from '../../src/common/config/index.js';
+import { createLogger } from '../../src/common/logging/logger.js';
+import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type LogRecord, type ReportRecord } from '../../src/common/queue/contract.js';
+import { CarbonWorker } from '../../src/worker/worker.js';
+import { esClient, redisClient, services, waitFor, type uniqueNames } from './services.js';
+
+/** A real worker on a test's own queue and index prefix, plus the queue to feed it. */
+export async function startTestWorker(names: ReturnType<typeof uniqueNames>, tweak: (c: Config) => void = () => undefined) {
+  const config = loadConfig({ env: { TTA_ENV: names.environment, REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl } });
+  config.redis.queue = names.queue;
+  tweak(config);
+  const connection = redisClient();
+  const queue = new Queue<BatchJobData>(names.queue, { connection });
+  const worker = new CarbonWorker(config, { connection: redisClient(), elasticsearch: esClient(), logger: createLogger({ level: 'silent' }) });
+  await worker.start();
+  let jobs = 0;
+  return {
+    config,
+    queue,
+    worker,
+    async add(data: BatchJobData) {
+      jobs++;
+      await queue.add(BATCH_JOB, data, { jobId: `${data.fileId}_${data.records[0]!.offset}` });
+    },
+    /** Waits until every job added so far has completed. */
+    async drained(timeoutMs = 30_000) {
+      await waitFor(async () => (await queue.getCompletedCount()) >= jobs, timeoutMs, `${jobs} jobs to complete`);
+    },
+    async stop() {
+      await worker.stop();
+      await queue.close();
+      await connection.quit();
+    },
+  };
+}
+
+export function logBatch(fileId: string, lines: string[], startOffset = 0): BatchJobData {
+  let offset = startOffset;
+  const records: LogRecord[] = lines.map((text) => {
+    const r = { offset, text };
+    offset += Buffer.byteLength(text) + 1;
+    return r;
+  });
+  return { v: CONTRACT_VERSION, kind: 'log', host: 'test-host', path: '/logs/carbon.log', fileId, endOffset: offset, records };
+}
+
+export function reportBatch(fileId: string, report: { project_name: string; timestamp: string; total_emissions: number; unit: string; functions: Record<string, unknown> }): BatchJobData {
+  const { functions, ...summary } = report;
+  const records: ReportRecord[] = [{ offset: 0, report: { part: 'summary', fields: summary } }];
+  Object.entries(functions).forEach(([key, entry], i) => records.push({ offset: 100 + i * 100, report: { part: 'function', key, project: report.project_name, entry } }));
+  return { v: CONTRACT_VERSION, kind: 'report', host: 'test-host', path: `/cc/${fileId}.json`, fileId, endOffset: 100 + records.length * 100, records };
+}
