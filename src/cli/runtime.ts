@@ -52,10 +52,12 @@ export async function startWorker(config: Config, logger: Logger): Promise<Stopp
   redis.on('error', (err) => logger.warn({ err: err.message, redis: safeUrl(config.redis.url) }, 'redis connection problem'));
   const elasticsearch = createElasticsearch(config.elasticsearch);
   const worker = new CarbonWorker(config, { connection: redis, elasticsearch, logger: logger.child({ role: 'worker' }) });
-  await worker.start();
+  // Not awaited: a worker waits for Elasticsearch in the background and still obeys SIGTERM.
+  const started = worker.start().catch((err) => logger.error({ err }, 'worker failed to start'));
   return {
     async stop() {
       await worker.stop();
+      await started;
       await quit(redis);
       await elasticsearch.close();
     },

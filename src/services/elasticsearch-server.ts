@@ -9,8 +9,10 @@ import { ELASTICSEARCH_ARTIFACT, ELASTICSEARCH_MIN_JAVA, ELASTICSEARCH_VERSION }
 
 export interface LocalElasticsearch {
   url: string;
-  /** Holds the downloaded zip, the unpacked home, data and logs. */
+  /** Holds data, logs and the pid file (and the distribution, unless distDir says otherwise). */
   dir: string;
+  /** Where the zip is fetched and unpacked; several nodes can share one. Default: dir. */
+  distDir?: string;
   heapMb: number;
   /** JDK to run under; found in /usr/lib/jvm when not given. */
   javaHome?: string;
@@ -37,7 +39,7 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
     throw new ServiceStartError('elasticsearch', `only ${Math.round(freemem() / 1048576)} MiB of memory free, ${needMb} MiB needed for a ${opts.heapMb} MiB heap`, 'free memory, or lower the heap with TTA_ES_HEAP_MB');
   }
   const javaHome = opts.javaHome ?? (await findJdk(ELASTICSEARCH_MIN_JAVA));
-  const home = await ensureDistribution(opts.dir);
+  const home = await ensureDistribution(opts.distDir ?? opts.dir);
   const user = await runAs(opts.runAsUser);
   const data = join(opts.dir, 'data');
   const logs = join(opts.dir, 'logs');

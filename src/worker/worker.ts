@@ -1,11 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
 import { buildRequests } from './batch.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
-import { UnknownJobError } from './errors.js';
+import { RetryLaterError, UnknownJobError } from './errors.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
 import { installTemplates } from './template.js';
 
@@ -19,6 +20,8 @@ export interface WorkerDeps {
 /** Consumes batches from the queue and indexes them; any number may share one queue. */
 export class CarbonWorker {
   private worker: Worker<BatchJobData, IndexReport> | null = null;
+  private stopped = false;
+  private readonly stopping = new AbortController();
   private readonly indexer: BulkIndexer;
   private readonly sanitizer: Sanitizer;
   private readonly now: () => Date;
@@ -39,16 +42,22 @@ export class CarbonWorker {
     );
   }
 
+  /**
+   * Starts consuming once the index templates are in place. Until Elasticsearch answers
+   * it keeps trying (and logging), so a worker started during an outage just waits;
+   * indexing before the templates exist would create indices with guessed mappings.
+   */
   async start(): Promise<void> {
-    await installTemplates(this.deps.elasticsearch, this.config.elasticsearch.indexPrefix);
-    const { concurrency, backoffMs } = this.config.worker;
-    this.worker = new Worker<BatchJobData, IndexReport>(this.config.redis.queue, (job) => this.process(job), {
+    await this.installTemplatesPatiently();
+    if (this.stopped) return;
+    const { concurrency, backoffMs, maxBackoffMs } = this.config.worker;
+    this.worker = new Worker<BatchJobData, IndexReport>(this.config.redis.queue, (job, token) => this.process(job, token), {
       connection: this.deps.connection,
       concurrency,
       // A worker that died mid-job: its job goes back to waiting, many times if need be;
       // indexing is idempotent, so a second delivery costs nothing but time.
       maxStalledCount: 100,
-      settings: { backoffStrategy: (attemptsMade) => Math.min(60_000, backoffMs * 2 ** Math.max(0, attemptsMade - 1)) },
+      settings: { backoffStrategy: (attemptsMade) => Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, attemptsMade - 1)) },
     });
     this.worker.on('failed', (job, err) => {
       this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'batch not finished; BullMQ will retry it');
@@ -57,13 +66,44 @@ export class CarbonWorker {
     this.deps.logger.info({ queue: this.config.redis.queue, concurrency }, 'worker started');
   }
 
+  private async installTemplatesPatiently(): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await installTemplates(this.deps.elasticsearch, this.config.elasticsearch.indexPrefix);
+        return;
+      } catch (err) {
+        const delay = Math.min(this.config.worker.maxBackoffMs, this.config.worker.backoffMs * 2 ** Math.min(attempt - 1, 10));
+        this.deps.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot install index templates yet; waiting for Elasticsearch');
+        await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      }
+    }
+  }
+
   /** Lets running jobs finish (or hands them back when they cannot), then disconnects. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopping.abort();
     await this.worker?.close();
     this.deps.logger.info('worker stopped');
   }
 
-  private async process(job: Job<BatchJobData, IndexReport>): Promise<IndexReport> {
+  private async process(job: Job<BatchJobData, IndexReport>, token?: string): Promise<IndexReport> {
+    try {
+      return await this.index(job);
+    } catch (err) {
+      if (!(err instanceof RetryLaterError) || !token) throw err;
+      // Elasticsearch cannot take the documents yet (outage, 429, 5xx). Waiting is not a
+      // failure: the job goes back to delayed without spending one of its attempts, so
+      // an outage of any length loses nothing. Attempts count only real faults.
+      const { backoffMs, maxBackoffMs } = this.config.worker;
+      const delay = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(20, Math.max(0, job.attemptsStarted - 1)));
+      this.deps.logger.warn({ jobId: job.id, waits: job.attemptsStarted, delayMs: delay, reason: err.message }, 'batch waits for Elasticsearch');
+      await job.moveToDelayed(Date.now() + delay, token);
+      throw new DelayedError();
+    }
+  }
+
+  private async index(job: Job<BatchJobData, IndexReport>): Promise<IndexReport> {
     if (job.name !== BATCH_JOB || !isBatchJobData(job.data)) throw new UnknownJobError(job.id);
     const { requests, refused } = buildRequests(job.data, {
       environment: this.config.environment,

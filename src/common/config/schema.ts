@@ -151,6 +151,7 @@ export const configSchema = z.strictObject({
       // Attempts for a job whose documents Elasticsearch could not take (outage, 429, 5xx).
       maxAttempts: positiveInt.default(50),
       backoffMs: positiveInt.default(1000),
+      maxBackoffMs: positiveInt.default(60_000),
     })
     .prefault({}),
 });
