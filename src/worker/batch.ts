@@ -15,6 +15,7 @@ export interface BatchContext {
   /** When the job was created: the fallback time for events that carry none. */
   queuedAt: Date;
   sanitizer: Sanitizer;
+  logPatterns: readonly RegExp[];
 }
 
 /**
@@ -31,7 +32,7 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext): { request
     ingestedAt: ctx.now, fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone,
   };
   for (const record of batch.records as RawRecord[]) {
-    const doc = decode(batch.kind, record, eventCtx);
+    const doc = decode(batch.kind, record, eventCtx, ctx.logPatterns);
     doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc) };
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
@@ -49,10 +50,10 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext): { request
   return { requests, refused };
 }
 
-function decode(kind: BatchJobData['kind'], record: RawRecord, ctx: EventContext): Document {
+function decode(kind: BatchJobData['kind'], record: RawRecord, ctx: EventContext, patterns: readonly RegExp[]): Document {
   if (kind === 'report' && 'report' in record) return normaliseReportRecord(record, ctx);
   if (kind === 'csv' && 'row' in record) return normaliseCsvRecord(record, ctx);
-  if ('text' in record) return normaliseLogRecord(record, ctx);
+  if ('text' in record) return normaliseLogRecord(record, ctx, patterns);
   // A record that does not fit its batch's kind: kept, flagged, never guessed at.
   return normaliseLogRecord({ offset: record.offset, text: JSON.stringify(record).slice(0, 4096) }, ctx);
 }

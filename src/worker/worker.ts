@@ -24,12 +24,14 @@ export class CarbonWorker {
   private readonly stopping = new AbortController();
   private readonly indexer: BulkIndexer;
   private readonly sanitizer: Sanitizer;
+  private readonly logPatterns: RegExp[];
   private readonly now: () => Date;
   readonly totals: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
 
   constructor(private readonly config: Config, private readonly deps: WorkerDeps) {
     this.now = deps.now ?? (() => new Date());
     this.sanitizer = new Sanitizer(config.sanitizer);
+    this.logPatterns = config.worker.logPatterns.map((p) => new RegExp(p, 's'));
     this.indexer = new BulkIndexer(
       deps.elasticsearch,
       {
@@ -113,6 +115,7 @@ export class CarbonWorker {
       now: this.now(),
       queuedAt: new Date(job.timestamp),
       sanitizer: this.sanitizer,
+      logPatterns: this.logPatterns,
     });
     const report = await this.indexer.index(requests, refused);
     for (const key of Object.keys(report) as (keyof IndexReport)[]) this.totals[key] += report[key];

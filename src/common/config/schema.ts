@@ -148,10 +148,14 @@ export const configSchema = z.strictObject({
   worker: z
     .strictObject({
       concurrency: positiveInt.default(2),
-      // Attempts for a job whose documents Elasticsearch could not take (outage, 429, 5xx).
+      // Attempts for a batch that fails for a real fault. Waiting for an unavailable
+      // Elasticsearch (outage, 429, 5xx) spends none: see worker.ts.
       maxAttempts: positiveInt.default(50),
       backoffMs: positiveInt.default(1000),
       maxBackoffMs: positiveInt.default(60_000),
+      // Extra carbon.log line formats: regexes with named groups timestamp, level,
+      // logger, message (all optional), tried before the built-in Python formats.
+      logPatterns: z.array(regex).default([]),
     })
     .prefault({}),
 });

@@ -5,7 +5,10 @@ import { parseTimestamp } from '../../common/time/zoned.js';
 //   {"timestamp": ..., "level": ..., "logger": ..., "message": ..., ...}  JSON object
 //   LEVEL:logger:message                                                   logging.BASIC_FORMAT
 //   2025-10-08 12:00:00,123 - name - LEVEL - message                       asctime format
-// anything else is kept whole as `message`. A traceback after the first line becomes
+//   configured patterns (worker.logPatterns), regexes with the named groups
+//   timestamp, level, logger, message; tried before the two built-in text forms
+// anything else is kept whole as `message`. A line that looks like JSON but does not
+// parse keeps its text and gets error.type json_parse_error (Filebeat's add_error_key). A traceback after the first line becomes
 // error.stack_trace, its last line error.type / error.message.
 
 export interface DecodedLog {
@@ -29,12 +32,21 @@ const JSON_LEVEL_KEYS = ['level', 'levelname', 'log.level'];
 const JSON_LOGGER_KEYS = ['logger', 'name', 'log.logger'];
 const JSON_MESSAGE_KEYS = ['message', 'msg'];
 
-export function decodeLogRecord(text: string, timeZone: string): DecodedLog {
+export function decodeLogRecord(text: string, timeZone: string, patterns: readonly RegExp[] = []): DecodedLog {
   if (text.startsWith('{')) {
     const json = decodeJson(text, timeZone);
     if (json) return json;
   }
   const { head, stack } = splitTraceback(text);
+  for (const pattern of patterns) {
+    const g = pattern.exec(head)?.groups;
+    if (g) {
+      const decoded: DecodedLog = { timestamp: g.timestamp ? parseTimestamp(g.timestamp, timeZone) : null, message: g.message ?? head };
+      if (g.level) decoded.level = g.level.toLowerCase();
+      if (g.logger) decoded.logger = g.logger;
+      return withError(decoded, stack);
+    }
+  }
   const basic = BASIC.exec(head);
   if (basic) return withError({ timestamp: null, level: basic[1]!.toLowerCase(), logger: basic[2]!, message: basic[3]! }, stack);
   const asc = ASCTIME.exec(head);
@@ -66,8 +78,10 @@ function decodeJson(text: string, timeZone: string): DecodedLog | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch {
-    return null;
+  } catch (err) {
+    // Only text shaped like one whole object is a failed JSON line; "{braces} in prose" is prose.
+    if (!text.trimEnd().endsWith('}')) return null;
+    return { timestamp: null, message: text, error: { type: 'json_parse_error', message: (err as Error).message } };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
   const fields = { ...(parsed as Record<string, unknown>) };

@@ -11,8 +11,8 @@ export const RESERVED_FIELDS = new Set([
   '@timestamp', 'message', 'log', 'event', 'host', 'environment', 'component', 'error', 'tags', 'json', 'ecs', 'sanitizer', 'codecarbon',
 ]);
 
-export function normaliseLogRecord(record: LogRecord, ctx: EventContext): Document {
-  const decoded = decodeLogRecord(record.text, ctx.timeZone);
+export function normaliseLogRecord(record: LogRecord, ctx: EventContext, patterns: readonly RegExp[] = []): Document {
+  const decoded = decodeLogRecord(record.text, ctx.timeZone, patterns);
   const tags: string[] = [];
   if (record.truncated) tags.push('truncated');
   if (record.partial) tags.push('partial_line');

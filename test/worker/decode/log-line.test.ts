@@ -31,6 +31,23 @@ describe('decodeLogRecord', () => {
     expect(d).toEqual({ timestamp: new Date('2025-10-08T09:00:00Z'), level: 'warning', logger: 'x', message: 'm', fields: { duration_ms: 4604 } });
   });
 
+  it('reads a configured pattern before the built-in forms', () => {
+    const pattern = /^\[(?<timestamp>[^\]]+)\] (?<level>\w+) (?<logger>[\w.]+): (?<message>.*)$/s;
+    expect(decodeLogRecord('[2025-10-08T09:00:00Z] ERROR tta.carbon: boom', 'UTC', [pattern])).toEqual({
+      timestamp: new Date('2025-10-08T09:00:00Z'), level: 'error', logger: 'tta.carbon', message: 'boom',
+    });
+  });
+
+  it('keeps a broken JSON line whole with the parse error', () => {
+    const d = decodeLogRecord('{"level": "info", "message": "cut', 'UTC');
+    expect(d.message).toBe('{"level": "info", "message": "cut');
+    expect(d.error).toBeUndefined();
+    const e = decodeLogRecord('{"level": "info", message: bad}', 'UTC');
+    expect(e.message).toBe('{"level": "info", message: bad}');
+    expect(e.error?.type).toBe('json_parse_error');
+    expect(e.error?.message).toMatch(/JSON/);
+  });
+
   it('keeps anything else whole as the message', () => {
     expect(decodeLogRecord('{not json', 'UTC')).toEqual({ timestamp: null, message: '{not json' });
     expect(decodeLogRecord('plain text: here', 'UTC')).toEqual({ timestamp: null, message: 'plain text: here' });
