@@ -37,7 +37,7 @@ export async function startShipper(config: Config, logger: Logger): Promise<Stop
     redisReady: () => redis.status === 'ready',
     logger: logger.child({ role: 'shipper' }),
   });
-  shipper.start();
+  await shipper.start();
   return {
     async stop() {
       await shipper.stop();

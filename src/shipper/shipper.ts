@@ -1,9 +1,15 @@
+import { readdir, open, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { watch, type FSWatcher } from 'chokidar';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import type { BatchJobData } from '../common/queue/contract.js';
+import { identityKey, stillSameFile } from './identity.js';
+import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
 import type { Registry } from './registry.js';
-import { FileTailer } from './tailer.js';
+import { ReportWatcher } from './reports/report-watcher.js';
+import { FileTailer, type TailerOptions } from './tailer.js';
 
 export interface ShipperDeps {
   registry: Registry;
@@ -20,70 +26,160 @@ const PERSIST_EVERY_MS = 1000;
 const BACKLOG_CHECK_MS = 1000;
 const PRUNE_EVERY_MS = 3600_000;
 
-/** Polls every configured file and ships what is new; one loop, no per-line promises. */
+/**
+ * Finds the configured files, follows each with a tailer (log, csv) or ships it whole
+ * once settled (report), and saves the registry. One loop: discovery, a poll of every
+ * file, housekeeping; a file-system event cuts the wait between rounds short.
+ */
 export class Shipper {
-  readonly tailers: FileTailer[];
+  readonly tailers = new Map<string, FileTailer>();
+  readonly reports: ReportWatcher;
+  private readonly streams: { glob: CompiledGlob; kind: 'log' | 'csv' }[];
+  private readonly reportGlobs: CompiledGlob[];
   private stopping = false;
   private loop: Promise<void> | null = null;
+  private watcher: FSWatcher | null = null;
+  private wake: AbortController = new AbortController();
   private lastPersist = 0;
   private lastPrune = 0;
   private lastBacklogCheck = 0;
+  private lastDiscovery = -Infinity;
+  private reportPaths: string[] = [];
   // Starts paused: the first check (Redis ready, backlog low) opens the tap.
   private paused = true;
   private readonly now: () => number;
 
   constructor(private readonly config: Config, private readonly deps: ShipperDeps) {
     this.now = deps.now ?? Date.now;
-    const s = config.shipper;
-    const options = {
-      host: config.hostName,
-      startAt: s.startAt,
-      maxLineBytes: s.maxLineBytes,
-      partialLineTimeoutMs: s.partialLineTimeoutMs,
-      multiline: { ...s.multiline, startPattern: new RegExp(s.multiline.startPattern) },
-      batch: s.batch,
-    };
-    const paths = config.shipper.inputs.filter((i) => i.kind === 'log').flatMap((i) => i.paths);
-    this.tailers = [...new Set(paths)].map(
-      (path) => new FileTailer(path, options, { registry: deps.registry, enqueue: deps.enqueue, logger: deps.logger, now: this.now }),
+    const inputs = config.shipper.inputs;
+    this.streams = inputs.filter((i) => i.kind !== 'report').flatMap((i) => i.paths.map((p) => ({ glob: compileGlob(p), kind: i.kind as 'log' | 'csv' })));
+    this.reportGlobs = inputs.filter((i) => i.kind === 'report').flatMap((i) => i.paths.map(compileGlob));
+    this.reports = new ReportWatcher(
+      { host: config.hostName, settleMs: config.shipper.reportSettleMs, batchMaxRecords: config.shipper.batch.maxRecords },
+      { registry: deps.registry, enqueue: deps.enqueue, logger: deps.logger, now: this.now },
     );
   }
 
-  start(): void {
+  async start(): Promise<void> {
     if (this.loop) return;
-    this.deps.logger.info({ files: this.tailers.map((t) => t.path) }, 'shipper started');
+    await this.discover();
+    await this.resumeRotatedWhileStopped();
+    const dirs = [...new Set([...this.streams.map((s) => s.glob.dir), ...this.reportGlobs.map((g) => g.dir)])];
+    // Events only shorten the wait: polling stays the source of truth (inotify can
+    // miss events on network file systems and under load).
+    this.watcher = watch(dirs, { ignoreInitial: true, depth: 0, persistent: false }).on('all', () => this.wake.abort());
+    this.watcher.on('error', (err) => this.deps.logger.warn({ err: (err as Error).message }, 'file watcher error; polling continues'));
+    this.deps.logger.info({ inputs: this.config.shipper.inputs }, 'shipper started');
     this.loop = this.run();
   }
 
   /** Ships what is complete, persists the registry and releases every file. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.wake.abort();
     await this.loop;
+    await this.watcher?.close();
     if (this.deps.redisReady()) {
-      for (const tailer of this.tailers) await tailer.drain().catch((err) => this.deps.logger.error({ err, path: tailer.path }, 'drain failed'));
+      for (const tailer of this.tailers.values()) {
+        await tailer.drain().catch((err) => this.deps.logger.error({ err, path: tailer.path }, 'drain failed'));
+      }
     }
     await this.persist(true);
-    for (const tailer of this.tailers) await tailer.close();
+    for (const tailer of this.tailers.values()) await tailer.close();
     this.deps.logger.info('shipper stopped');
+  }
+
+  /** Bytes on disk not yet in Redis, per followed path. */
+  async unshippedBytes(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [path, t] of this.tailers) out.set(path, await t.unshippedBytes());
+    return out;
   }
 
   private async run(): Promise<void> {
     while (!this.stopping) {
       let busy = false;
       try {
+        if (this.now() - this.lastDiscovery >= this.config.shipper.discoveryIntervalMs) await this.discover();
         if (await this.mayRead()) {
-          for (const tailer of this.tailers) {
+          for (const tailer of this.tailers.values()) {
             if (this.stopping) break;
             busy = (await tailer.poll()) || busy;
           }
+          if (!this.stopping) busy = (await this.reports.poll(this.reportPaths)) || busy;
         }
         await this.housekeeping();
       } catch (err) {
         this.deps.logger.error({ err }, 'shipper round failed; retrying');
         busy = false;
       }
-      if (!busy && !this.stopping) await sleep(this.config.shipper.pollIntervalMs);
+      if (!busy && !this.stopping) await this.idle();
     }
+  }
+
+  private async idle(): Promise<void> {
+    if (this.wake.signal.aborted) this.wake = new AbortController();
+    await sleep(this.config.shipper.pollIntervalMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
+  }
+
+  private async discover(): Promise<void> {
+    this.lastDiscovery = this.now();
+    for (const { glob, kind } of this.streams) {
+      for (const path of await expandGlob(glob)) {
+        if (!this.tailers.has(path)) this.tailers.set(path, new FileTailer(path, this.tailerOptions(kind), this.tailerDeps()));
+      }
+    }
+    // Literal paths are followed before they exist, so a file created later is found
+    // at the next poll, not at the next discovery.
+    for (const { glob, kind } of this.streams) {
+      const literal = join(glob.dir, glob.pattern);
+      if (!/[*?[]/.test(glob.pattern) && !this.tailers.has(literal)) this.tailers.set(literal, new FileTailer(literal, this.tailerOptions(kind), this.tailerDeps()));
+    }
+    this.reportPaths = (await Promise.all(this.reportGlobs.map(expandGlob))).flat();
+  }
+
+  /**
+   * A file the registry knows, rotated while we were stopped and still on disk under
+   * another name (carbon.log.1), is read from its offset to its end. One rotated and
+   * deleted is gone: its new successor is a new file, read from the start.
+   */
+  private async resumeRotatedWhileStopped(): Promise<void> {
+    for (const [path, tailer] of this.tailers) {
+      for (const [key, entry] of this.deps.registry.byPath(path)) {
+        if (entry.goneSince !== undefined) continue;
+        const current = await stat(path).catch(() => null);
+        if (current && current.ino === entry.ino && current.dev === entry.dev) continue;
+        const found = await findByInode(dirname(path), entry.dev, entry.ino);
+        if (!found) {
+          this.deps.registry.set(key, { ...entry, goneSince: this.now() });
+          continue;
+        }
+        const handle = await open(found, 'r');
+        if ((await stillSameFile(handle, entry)) && identityKey(entry) === key && (await handle.stat()).size > entry.offset) {
+          await tailer.adoptRotated(found, handle, entry, entry.offset);
+        } else {
+          await handle.close();
+        }
+      }
+    }
+  }
+
+  private tailerOptions(kind: 'log' | 'csv'): TailerOptions {
+    const s = this.config.shipper;
+    return {
+      kind,
+      host: this.config.hostName,
+      startAt: s.startAt,
+      maxLineBytes: s.maxLineBytes,
+      partialLineTimeoutMs: s.partialLineTimeoutMs,
+      rotatedGraceMs: s.rotatedGraceMs,
+      multiline: { ...s.multiline, startPattern: new RegExp(s.multiline.startPattern) },
+      batch: s.batch,
+    };
+  }
+
+  private tailerDeps() {
+    return { registry: this.deps.registry, enqueue: this.deps.enqueue, logger: this.deps.logger, now: this.now };
   }
 
   private async mayRead(): Promise<boolean> {
@@ -118,4 +214,12 @@ export class Shipper {
     this.lastPersist = this.now();
     await this.deps.registry.persist();
   }
+}
+
+async function findByInode(dir: string, dev: number, ino: number): Promise<string | null> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const st = await stat(join(dir, name)).catch(() => null);
+    if (st && st.isFile() && st.ino === ino && st.dev === dev) return join(dir, name);
+  }
+  return null;
 }

@@ -1,16 +1,19 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../common/logging/logger.js';
-import { CONTRACT_VERSION, type BatchJobData, type LogRecord } from '../common/queue/contract.js';
-import { identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
-import { LineSplitter } from './lines/line-splitter.js';
-import { MultilineJoiner, type JoinedEvent, type MultilineOptions } from './lines/multiline.js';
+import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LogRecord } from '../common/queue/contract.js';
+import { identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
+import { builderFor, type RecordBuilder } from './record-builder.js';
+import type { MultilineOptions } from './lines/multiline.js';
 import type { Registry } from './registry.js';
 
 export interface TailerOptions {
+  kind: 'log' | 'csv';
   host: string;
   startAt: 'beginning' | 'end';
   maxLineBytes: number;
   partialLineTimeoutMs: number;
+  /** A rotated-away file is read until it has been quiet this long, then closed. */
+  rotatedGraceMs: number;
   multiline: MultilineOptions & { flushTimeoutMs: number };
   batch: { maxRecords: number; maxBytes: number; lingerMs: number };
 }
@@ -31,33 +34,39 @@ export interface TailerCounters {
 }
 
 const CHUNK = 64 * 1024;
-// Bytes read per poll before other files get their turn.
+// Bytes read per file per poll before other files get their turn.
 const MAX_BYTES_PER_POLL = 8 * 1024 * 1024;
 
 interface OpenFile {
   handle: FileHandle;
+  /** Path the file had when opened; rotated files keep it for their documents. */
+  path: string;
   id: FileIdentity;
   key: string;
   /** Offset up to which Redis has everything; the registry holds the same. */
   committed: number;
-  splitter: LineSplitter;
-  joiner: MultilineJoiner;
-  batch: LogRecord[];
+  builder: RecordBuilder;
+  batch: (LogRecord | CsvRecord)[];
   batchBytes: number;
   /** Offset just past the last record in `batch`. */
   batchEnd: number;
   batchStartedAt: number;
   lastGrowthAt: number;
+  /** Set once the path names another file: read to the end, then close. */
+  rotatedAt?: number;
 }
 
 /**
- * Follows one path: reads complete lines from the committed offset, joins multiline
- * events, ships batches, and moves the registry only after Redis has accepted them.
- * Rename rotation: the old file is read to its end before the new one is opened.
- * Truncation (copytruncate): reading restarts at 0 under the new content's identity.
+ * Follows one path: reads complete lines from the committed offset, builds records
+ * (multiline log events or CSV rows), ships batches, and moves the registry only after
+ * Redis has accepted them. A file renamed away is read on, concurrently with its
+ * successor, until it has been quiet for `rotatedGraceMs`, so lines a writer adds
+ * before reopening are not lost. Truncation (copytruncate) restarts at 0 under the new
+ * content's identity.
  */
 export class FileTailer {
   private file: OpenFile | null = null;
+  private draining: OpenFile[] = [];
   private pendingHandle: FileHandle | null = null;
   private pendingSince = 0;
   private readonly buf = Buffer.allocUnsafe(CHUNK);
@@ -65,49 +74,81 @@ export class FileTailer {
 
   constructor(readonly path: string, private readonly options: TailerOptions, private readonly deps: TailerDeps) {}
 
-  /** Bytes on disk not yet in Redis (for the lag metric). */
+  /** Bytes on disk not yet in Redis, over the followed file and rotated ones (the lag metric). */
   async unshippedBytes(): Promise<number> {
-    if (!this.file) return 0;
-    const st = await this.file.handle.stat();
-    return Math.max(0, st.size - this.file.committed);
+    let total = 0;
+    for (const f of this.open()) total += Math.max(0, (await f.handle.stat()).size - f.committed);
+    return total;
   }
 
   /** One round of work. Returns true when it read or shipped anything. */
   async poll(): Promise<boolean> {
-    if (!this.file && !(await this.openFile())) return false;
+    let busy = false;
+    for (const old of [...this.draining]) busy = (await this.guard(old, () => this.pollRotated(old))) || busy;
+    if (!this.file && !(await this.openFile())) return busy;
     const file = this.file!;
-    try {
-      if (await this.detectTruncation(file)) return true;
-      const read = await this.readAvailable(file);
-      await this.flushTimedOut(file);
-      if (read === 0 && (await this.rotatedAway(file))) {
-        await this.finishRotated(file);
-        return true;
-      }
-      return read > 0;
-    } catch (err) {
-      // A failed enqueue (or read) must not move the offset: start again from what
-      // Redis holds, the lines read since are read again.
-      this.deps.logger.error({ err, path: this.path }, 'tailing failed; rewinding to the committed offset');
-      this.rewind(file);
-      throw err;
+    return (await this.guard(file, () => this.pollCurrent(file))) || busy;
+  }
+
+  /** Ships what is complete (shutdown); offsets of anything pending stay put. */
+  async drain(): Promise<void> {
+    for (const f of this.open()) {
+      for (const built of f.builder.flush()) this.add(f, built);
+      await this.ship(f);
     }
   }
 
   async close(): Promise<void> {
     await this.pendingHandle?.close().catch(() => undefined);
     this.pendingHandle = null;
-    if (this.file) await this.file.handle.close().catch(() => undefined);
+    for (const f of this.open()) await f.handle.close().catch(() => undefined);
     this.file = null;
+    this.draining = [];
   }
 
-  /** Ships what is complete, then releases the file (shutdown). */
-  async drain(): Promise<void> {
-    if (this.file) {
-      const done = this.file.joiner.flush();
-      if (done) this.add(this.file, done);
-      await this.ship(this.file);
+  private open(): OpenFile[] {
+    return this.file ? [...this.draining, this.file] : [...this.draining];
+  }
+
+  private async guard(file: OpenFile, work: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await work();
+    } catch (err) {
+      // A failed enqueue (or read) must not move the offset: start again from what
+      // Redis holds; the lines read since are read again.
+      this.deps.logger.error({ err, path: file.path }, 'tailing failed; rewinding to the committed offset');
+      await this.rewind(file);
+      throw err;
     }
+  }
+
+  private async pollCurrent(file: OpenFile): Promise<boolean> {
+    if (await this.detectTruncation(file)) return true;
+    const read = await this.readAvailable(file);
+    await this.flushTimedOut(file);
+    if (read === 0 && (await this.rotatedAway(file))) {
+      file.rotatedAt = this.deps.now();
+      this.draining.push(file);
+      this.file = null;
+      this.deps.logger.info({ path: file.path, fileId: file.key }, 'file rotated away; reading it to its end');
+      return true;
+    }
+    return read > 0;
+  }
+
+  private async pollRotated(file: OpenFile): Promise<boolean> {
+    const read = await this.readAvailable(file);
+    await this.flushTimedOut(file);
+    if (read > 0 || this.deps.now() - file.lastGrowthAt < this.options.rotatedGraceMs) return read > 0;
+    // Quiet past the grace period: whatever is left, a last line without newline
+    // included, is complete now.
+    for (const built of [...file.builder.takePartial(), ...file.builder.flush()]) this.add(file, built);
+    await this.ship(file);
+    this.deps.registry.set(file.key, { ...file.id, path: file.path, offset: file.committed, goneSince: this.deps.now() });
+    this.deps.logger.info({ path: file.path, fileId: file.key, offset: file.committed }, 'rotated file finished');
+    await file.handle.close();
+    this.draining = this.draining.filter((f) => f !== file);
+    return true;
   }
 
   private async openFile(): Promise<boolean> {
@@ -135,18 +176,28 @@ export class FileTailer {
       this.deps.logger.warn({ path: this.path, offset, size }, 'file is shorter than its registry offset; reading from 0');
       offset = 0;
     }
-    this.file = this.freshState(handle, id, key, offset);
+    this.file = await this.freshState(handle, this.path, id, key, offset);
     this.deps.registry.set(key, { ...id, path: this.path, offset, goneSince: undefined });
     this.deps.logger.info({ path: this.path, fileId: key, offset, resumed: Boolean(known) }, 'following file');
     return true;
   }
 
-  private freshState(handle: FileHandle, id: FileIdentity, key: string, offset: number): OpenFile {
+  /** Also used at start for a rotated file the registry knows but the path no longer names. */
+  async adoptRotated(path: string, handle: FileHandle, id: FileIdentity, offset: number): Promise<void> {
+    const file = await this.freshState(handle, path, id, identityKey(id), offset);
+    file.rotatedAt = this.deps.now();
+    this.draining.push(file);
+    this.deps.logger.info({ path, fileId: file.key, offset }, 'resuming a file rotated while stopped');
+  }
+
+  private async freshState(handle: FileHandle, path: string, id: FileIdentity, key: string, offset: number): Promise<OpenFile> {
+    const builder = builderFor(this.options.kind, offset, this.options);
+    // A CSV resumed past its header still needs the header's column names.
+    if (offset > 0 && builder.needsHeader) builder.primeHeader(await firstLine(handle));
     return {
-      handle, id, key,
+      handle, path, id, key,
       committed: offset,
-      splitter: new LineSplitter(offset, this.options.maxLineBytes),
-      joiner: new MultilineJoiner(this.options.multiline),
+      builder,
       batch: [], batchBytes: 0, batchEnd: offset,
       batchStartedAt: this.deps.now(),
       lastGrowthAt: this.deps.now(),
@@ -156,16 +207,15 @@ export class FileTailer {
   private async readAvailable(file: OpenFile): Promise<number> {
     let total = 0;
     while (total < MAX_BYTES_PER_POLL) {
-      const { bytesRead } = await file.handle.read(this.buf, 0, CHUNK, file.splitter.position);
+      const { bytesRead } = await file.handle.read(this.buf, 0, CHUNK, file.builder.position);
       if (bytesRead === 0) break;
       total += bytesRead;
       this.counters.bytesRead += bytesRead;
-      for (const line of file.splitter.push(this.buf.subarray(0, bytesRead))) {
-        this.counters.linesRead++;
-        for (const event of file.joiner.push(line)) {
-          this.add(file, event);
-          if (this.batchFull(file)) await this.ship(file);
-        }
+      const { records, lines } = file.builder.push(this.buf.subarray(0, bytesRead));
+      this.counters.linesRead += lines;
+      for (const built of records) {
+        this.add(file, built);
+        if (this.batchFull(file)) await this.ship(file);
       }
     }
     if (total > 0) file.lastGrowthAt = this.deps.now();
@@ -174,31 +224,16 @@ export class FileTailer {
 
   private async flushTimedOut(file: OpenFile): Promise<void> {
     const quiet = this.deps.now() - file.lastGrowthAt;
-    if (file.splitter.pendingBytes > 0 && quiet >= this.options.partialLineTimeoutMs) this.takePartial(file);
-    if (file.joiner.hasPending && quiet >= this.options.multiline.flushTimeoutMs) {
-      this.add(file, file.joiner.flush()!);
-    }
-    if (file.batch.length > 0 && this.deps.now() - file.batchStartedAt >= this.options.batch.lingerMs) {
-      await this.ship(file);
-    }
+    if (quiet >= this.options.partialLineTimeoutMs) for (const built of file.builder.takePartial()) this.add(file, built);
+    if (quiet >= this.options.multiline.flushTimeoutMs) for (const built of file.builder.flush()) this.add(file, built);
+    if (file.batch.length > 0 && this.deps.now() - file.batchStartedAt >= this.options.batch.lingerMs) await this.ship(file);
   }
 
-  private takePartial(file: OpenFile): void {
-    const partial = file.splitter.takePartial();
-    if (!partial) return;
-    for (const event of file.joiner.push(partial)) this.add(file, event);
-    const last = file.joiner.flush();
-    if (last) this.add(file, { ...last, partial: true } as JoinedEvent);
-  }
-
-  private add(file: OpenFile, event: JoinedEvent & { partial?: boolean }): void {
+  private add(file: OpenFile, built: { record: LogRecord | CsvRecord; end: number }): void {
     if (file.batch.length === 0) file.batchStartedAt = this.deps.now();
-    const record: LogRecord = { offset: event.offset, text: event.text };
-    if (event.truncated) record.truncated = true;
-    if (event.partial) record.partial = true;
-    file.batch.push(record);
-    file.batchBytes += event.end - event.offset;
-    file.batchEnd = event.end;
+    file.batch.push(built.record);
+    file.batchBytes += built.end - built.record.offset;
+    file.batchEnd = built.end;
   }
 
   private batchFull(file: OpenFile): boolean {
@@ -207,29 +242,33 @@ export class FileTailer {
 
   private async ship(file: OpenFile): Promise<void> {
     if (file.batch.length === 0) return;
-    const endOffset = file.batchEnd;
-    await this.deps.enqueue({
-      v: CONTRACT_VERSION, kind: 'log', host: this.options.host, path: this.path,
-      fileId: file.key, endOffset, records: file.batch,
-    });
+    const base = { v: CONTRACT_VERSION, host: this.options.host, path: file.path, fileId: file.key, endOffset: file.batchEnd } as const;
+    await this.deps.enqueue(
+      this.options.kind === 'csv'
+        ? { ...base, kind: 'csv', records: file.batch as CsvRecord[] }
+        : { ...base, kind: 'log', records: file.batch as LogRecord[] },
+    );
     this.counters.batchesEnqueued++;
     this.counters.recordsEnqueued += file.batch.length;
-    file.committed = endOffset;
+    file.committed = file.batchEnd;
     file.batch = [];
     file.batchBytes = 0;
-    this.deps.registry.set(file.key, { ...file.id, path: this.path, offset: endOffset, goneSince: undefined });
+    this.deps.registry.set(file.key, { ...file.id, path: file.path, offset: file.committed, goneSince: undefined });
   }
 
-  private rewind(file: OpenFile): void {
-    this.file = this.freshState(file.handle, file.id, file.key, file.committed);
+  private async rewind(file: OpenFile): Promise<void> {
+    const fresh = await this.freshState(file.handle, file.path, file.id, file.key, file.committed);
+    fresh.rotatedAt = file.rotatedAt;
+    if (this.file === file) this.file = fresh;
+    else this.draining = this.draining.map((f) => (f === file ? fresh : f));
   }
 
   private async detectTruncation(file: OpenFile): Promise<boolean> {
     const { size } = await file.handle.stat();
-    if (size >= file.splitter.position && (await stillSameFile(file.handle, file.id))) return false;
+    if (size >= file.builder.position && (await stillSameFile(file.handle, file.id))) return false;
     // Ship what was read before the cut: those bytes were on disk and are complete.
     await this.ship(file);
-    this.deps.logger.warn({ path: this.path, size, readTo: file.splitter.position }, 'file truncated or rewritten in place; reading the new content from 0');
+    this.deps.logger.warn({ path: this.path, size, readTo: file.builder.position }, 'file truncated or rewritten in place; reading the new content from 0');
     this.deps.registry.set(file.key, { ...file.id, path: this.path, offset: file.committed, goneSince: this.deps.now() });
     this.pendingHandle = file.handle;
     this.pendingSince = this.deps.now();
@@ -246,17 +285,10 @@ export class FileTailer {
       throw err;
     }
   }
+}
 
-  /** The path now names another file (or none): ship the old one to its last byte. */
-  private async finishRotated(file: OpenFile): Promise<void> {
-    await this.readAvailable(file);
-    this.takePartial(file);
-    const last = file.joiner.flush();
-    if (last) this.add(file, last);
-    await this.ship(file);
-    this.deps.registry.set(file.key, { ...file.id, path: this.path, offset: file.committed, goneSince: this.deps.now() });
-    this.deps.logger.info({ path: this.path, fileId: file.key, offset: file.committed }, 'rotated file finished');
-    await file.handle.close();
-    this.file = null;
-  }
+async function firstLine(handle: FileHandle): Promise<string> {
+  const head = await readHead(handle, CHUNK);
+  const nl = head.indexOf(10);
+  return head.subarray(0, nl === -1 ? head.length : nl).toString('utf8').replace(/\r$/, '');
 }

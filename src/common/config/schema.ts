@@ -59,7 +59,8 @@ const timeZone = z.string().refine(
 );
 
 export const inputSchema = z.strictObject({
-  kind: z.enum(['log']),
+  // log: lines (carbon.log); report: whole codecarbon JSON documents; csv: header + rows.
+  kind: z.enum(['log', 'report', 'csv']),
   paths: z.array(z.string().min(1)).min(1),
 });
 
@@ -105,6 +106,12 @@ export const configSchema = z.strictObject({
       maxLineBytes: positiveInt.default(1024 * 1024),
       // A last line without newline is shipped after this much quiet (or at rotation).
       partialLineTimeoutMs: positiveInt.default(10_000),
+      // A file renamed away is read on until quiet this long (writers reopen late).
+      rotatedGraceMs: positiveInt.default(5_000),
+      // A report is read once its size and mtime have not changed for this long.
+      reportSettleMs: positiveInt.default(2_000),
+      // How often the input globs are expanded again to find new files.
+      discoveryIntervalMs: positiveInt.default(1_000),
       // Stop reading while this many batches wait in the queue (backpressure).
       highWaterMark: positiveInt.default(1000),
       // Registry entries of files gone longer than this are dropped.
@@ -184,7 +191,11 @@ export function resolveDefaults(parsed: Parsed): Config {
     },
     shipper: {
       ...parsed.shipper,
-      inputs: parsed.shipper.inputs ?? [{ kind: 'log', paths: [`${logDir}/carbon.log`] }],
+      inputs: parsed.shipper.inputs ?? [
+        { kind: 'log', paths: [`${logDir}/carbon.log`] },
+        { kind: 'report', paths: [`${codecarbonDir}/emissions_*.json`] },
+        { kind: 'csv', paths: [`${codecarbonDir}/emissions.csv`] },
+      ],
     },
   };
 }

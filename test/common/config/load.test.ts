@@ -29,7 +29,11 @@ describe('loadConfig', () => {
     expect(c.codecarbonDir).toBe('/var/log/tta/staging/codecarbon');
     expect(c.elasticsearch.indexPrefix).toBe('tta-staging-carbon');
     expect(c.redis.url).toBe('redis://127.0.0.1:6379');
-    expect(c.shipper.inputs).toEqual([{ kind: 'log', paths: ['/var/log/tta/staging/carbon.log'] }]);
+    expect(c.shipper.inputs).toEqual([
+      { kind: 'log', paths: ['/var/log/tta/staging/carbon.log'] },
+      { kind: 'report', paths: ['/var/log/tta/staging/codecarbon/emissions_*.json'] },
+      { kind: 'csv', paths: ['/var/log/tta/staging/codecarbon/emissions.csv'] },
+    ]);
   });
 
   it('derives directories and the index prefix from TTA_ENV, and env beats the file', async () => {

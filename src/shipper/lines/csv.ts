@@ -1,0 +1,63 @@
+import type { CsvRecord } from '../../common/queue/contract.js';
+import type { Line } from './line-splitter.js';
+
+// codecarbon's emissions.csv: a header, then one row per run. Columns come from the
+// header, never assumed; a later header line (codecarbon adds columns in new versions)
+// replaces it. Quoted cells with commas and doubled quotes are handled (RFC 4180,
+// without newlines inside cells: codecarbon never writes them).
+
+export function parseCsvLine(text: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"' && cell === '') quoted = true;
+    else if (c === ',') {
+      cells.push(cell);
+      cell = '';
+    } else cell += c;
+  }
+  cells.push(cell);
+  return cells;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_ ]*$/;
+
+export class CsvRows {
+  private header: string[] | null = null;
+
+  /** Header read from the start of the file when resuming in the middle of it. */
+  prime(headerLine: string): void {
+    this.header = parseCsvLine(headerLine);
+  }
+
+  get hasHeader(): boolean {
+    return this.header !== null;
+  }
+
+  /** A row, or null for a header line (which becomes the header) or an empty line. */
+  push(line: Line): CsvRecord | null {
+    if (line.text.trim() === '') return null;
+    const cells = parseCsvLine(line.text);
+    if (!this.header || this.looksLikeHeader(cells)) {
+      this.header = cells;
+      return null;
+    }
+    const row: Record<string, string> = {};
+    cells.forEach((value, i) => {
+      row[this.header![i] ?? `column_${i + 1}`] = value;
+    });
+    return { offset: line.offset, row };
+  }
+
+  private looksLikeHeader(cells: string[]): boolean {
+    return cells[0] === this.header![0] && cells.every((c) => IDENTIFIER.test(c));
+  }
+}

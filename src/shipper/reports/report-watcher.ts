@@ -1,0 +1,113 @@
+import { stat } from 'node:fs/promises';
+import type { Logger } from '../../common/logging/logger.js';
+import { CONTRACT_VERSION, type BatchJobData, type ReportRecord } from '../../common/queue/contract.js';
+import type { Registry } from '../registry.js';
+import { hashFile, readReport } from './report-reader.js';
+
+// Ships each codecarbon report once, when its writer is done: size and mtime unchanged
+// for `settleMs`. Identity is the content hash, so the same content under a new inode
+// is not shipped again, and a file rewritten with different content is.
+
+export interface ReportWatcherOptions {
+  host: string;
+  settleMs: number;
+  batchMaxRecords: number;
+}
+
+export interface ReportWatcherDeps {
+  registry: Registry;
+  enqueue: (batch: BatchJobData) => Promise<void>;
+  logger: Logger;
+  now: () => number;
+}
+
+interface Seen {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  changedAt: number;
+  /** Content key once shipped (or found shipped): nothing to do until the file changes. */
+  done?: string;
+}
+
+export class ReportWatcher {
+  private readonly seen = new Map<string, Seen>();
+  readonly counters = { reportsShipped: 0, recordsEnqueued: 0, batchesEnqueued: 0, invalidReports: 0 };
+
+  constructor(private readonly options: ReportWatcherOptions, private readonly deps: ReportWatcherDeps) {}
+
+  /** Looks at the current matching paths; ships those that have settled. */
+  async poll(paths: string[]): Promise<boolean> {
+    let busy = false;
+    const present = new Set(paths);
+    for (const [path, s] of this.seen) {
+      if (present.has(path)) continue;
+      this.seen.delete(path);
+      const entry = s.done && this.deps.registry.get(s.done);
+      if (s.done && entry) this.deps.registry.set(s.done, { ...entry, goneSince: this.deps.now() });
+    }
+    for (const path of paths) {
+      try {
+        busy = (await this.check(path)) || busy;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue;
+        // Unreadable (EACCES, ...): reported, retried next round, never fatal.
+        this.deps.logger.error({ err: (err as Error).message, path }, 'cannot read report; will retry');
+        if (code !== 'EACCES' && code !== 'EISDIR') throw err;
+      }
+    }
+    return busy;
+  }
+
+  private async check(path: string): Promise<boolean> {
+    const st = await stat(path);
+    const now = this.deps.now();
+    const prev = this.seen.get(path);
+    if (!prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs || prev.ino !== st.ino) {
+      this.seen.set(path, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, changedAt: now });
+      return false;
+    }
+    if (prev.done || now - prev.changedAt < this.options.settleMs) return false;
+    const { sha256, size } = await hashFile(path);
+    if (size !== st.size) return false; // changed while hashing: wait for it to settle again
+    const key = `r-${sha256.slice(0, 32)}`;
+    const known = this.deps.registry.get(key);
+    if (known && known.offset >= size) {
+      prev.done = key;
+      return false;
+    }
+    await this.ship(path, key, st.dev, st.ino, size, sha256);
+    prev.done = key;
+    return true;
+  }
+
+  private async ship(path: string, key: string, dev: number, ino: number, size: number, sha256: string): Promise<void> {
+    let batch: ReportRecord[] = [];
+    let shipped = 0;
+    const flush = async (last: boolean) => {
+      if (batch.length === 0) return;
+      const data: BatchJobData = { v: CONTRACT_VERSION, kind: 'report', host: this.options.host, path, fileId: key, endOffset: last ? size : 0, records: batch };
+      await this.deps.enqueue(data);
+      shipped += batch.length;
+      this.counters.batchesEnqueued++;
+      batch = [];
+    };
+    let invalid = false;
+    await readReport(path, async (record) => {
+      if (record.report.part === 'invalid') invalid = true;
+      batch.push(record);
+      if (batch.length >= this.options.batchMaxRecords) await flush(false);
+    });
+    await flush(true);
+    this.counters.recordsEnqueued += shipped;
+    this.counters.reportsShipped++;
+    if (invalid) {
+      this.counters.invalidReports++;
+      this.deps.logger.warn({ path }, 'report is not valid codecarbon JSON; shipped as an error record');
+    }
+    // Marked only after every batch is in Redis: a crash before re-ships (same ids).
+    this.deps.registry.set(key, { dev, ino, fpLen: size, fpHash: sha256, path, offset: size, goneSince: undefined });
+    this.deps.logger.info({ path, fileId: key, records: shipped }, 'report shipped');
+  }
+}

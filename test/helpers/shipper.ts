@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'bullmq';
+import type { BatchJobData } from '../../src/common/queue/contract.js';
+import { redisClient, services, waitFor, type uniqueNames } from './services.js';
+
+/**
+ * Stands in for the workers: records every batch that reaches the queue, so shipper
+ * tests can check what arrived without Elasticsearch.
+ */
+export function recordingConsumer(queue: string) {
+  const batches: BatchJobData[] = [];
+  const connection = redisClient();
+  const worker = new Worker<BatchJobData>(queue, async (job) => void batches.push(job.data), { connection, concurrency: 4 });
+  return {
+    batches,
+    records: () => batches.flatMap((b) => b.records.map((r) => ({ ...r, kind: b.kind, path: b.path, fileId: b.fileId }))),
+    async close() {
+      await worker.close();
+      await connection.quit();
+    },
+  };
+}
+
+export interface ShipperProcess {
+  child: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** The real CLI `shipper` as its own OS process, on a test's queue, dirs and settings. */
+export async function startShipperProcess(
+  names: ReturnType<typeof uniqueNames>,
+  dir: string,
+  shipperYaml: string,
+  env: Record<string, string> = {},
+): Promise<ShipperProcess> {
+  const configFile = join(dir, 'shipper.yaml');
+  await writeFile(configFile, `redis:\n  queue: ${names.queue}\nshipper:\n${shipperYaml.replace(/^/gm, '  ')}\n`);
+  const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'shipper'], {
+    env: { ...process.env, TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, CARBON_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out = (out + d).slice(-200_000)));
+  child.stderr!.on('data', (d) => (out = (out + d).slice(-200_000)));
+  await waitFor(() => out.includes('shipper started') || child.exitCode !== null, 20_000, 'the shipper to start');
+  if (child.exitCode !== null) throw new Error(`shipper exited: ${out}`);
+  return {
+    child,
+    output: () => out,
+    stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+      child.kill(signal);
+      return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    },
+  };
+}
