@@ -22,7 +22,8 @@ export interface ShipperDeps {
   now?: () => number;
 }
 
-const PERSIST_EVERY_MS = 1000;
+// Registry writes (tmp + fsync + rename) at most this often: what a crash can replay.
+const PERSIST_EVERY_MS = 200;
 const BACKLOG_CHECK_MS = 1000;
 const PRUNE_EVERY_MS = 3600_000;
 

@@ -2,17 +2,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { BatchJobData } from '../../src/common/queue/contract.js';
-import { redisClient, services, waitFor, type uniqueNames } from './services.js';
+import { services, waitFor, type uniqueNames } from './services.js';
 
 /**
  * Stands in for the workers: records every batch that reaches the queue, so shipper
  * tests can check what arrived without Elasticsearch.
  */
-export function recordingConsumer(queue: string) {
+export function recordingConsumer(queue: string, redisUrl = services.redisUrl) {
   const batches: BatchJobData[] = [];
-  const connection = redisClient();
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  connection.on('error', () => undefined);
   const worker = new Worker<BatchJobData>(queue, async (job) => void batches.push(job.data), { connection, concurrency: 4 });
+  worker.on('error', () => undefined);
   return {
     batches,
     records: () => batches.flatMap((b) => b.records.map((r) => ({ ...r, kind: b.kind, path: b.path, fileId: b.fileId }))),

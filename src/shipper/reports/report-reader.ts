@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import StreamJson from 'stream-json';
@@ -36,6 +36,9 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
  * file's identity is its content hash, so equal content yields equal ids.
  */
 export async function readReport(path: string, emit: (r: ReportRecord) => Promise<void>): Promise<void> {
+  if ((await stat(path)).size === 0) {
+    return emit({ offset: 0, report: { part: 'invalid', error: 'not a codecarbon report: the file is empty', raw: '' } });
+  }
   let summary: unknown;
   try {
     summary = await topLevelWithoutFunctions(path);
