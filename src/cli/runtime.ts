@@ -16,6 +16,25 @@ export interface Stoppable {
   stop(): Promise<void>;
 }
 
+/**
+ * Logs a recurring connection error at most once a minute (with how many were
+ * suppressed): a Redis that is down for hours must not fill the journal.
+ */
+function throttled(logger: Logger, msg: string, everyMs = 60_000): (err: Error) => void {
+  let last = 0;
+  let suppressed = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < everyMs) {
+      suppressed++;
+      return;
+    }
+    logger.warn({ err: err.message, suppressed }, msg);
+    last = now;
+    suppressed = 0;
+  };
+}
+
 export function setup(configFile: string | undefined): { config: Config; logger: Logger } {
   const config = loadConfig({ file: configFile });
   const logger = createLogger({ level: config.logLevel });
@@ -27,9 +46,9 @@ export async function startShipper(config: Config, logger: Logger): Promise<Stop
   const { registry, recoveredFrom, rejected } = await Registry.open(config.dataDir);
   if (rejected.length) logger.warn({ rejected, recoveredFrom }, 'registry copies were unreadable; resumed from the newest good one');
   const redis = createRedis(config.redis.url);
-  redis.on('error', (err) => logger.warn({ err: err.message, redis: safeUrl(config.redis.url) }, 'redis connection problem'));
+  redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
   const queue = new BatchQueue({ name: config.redis.queue, connection: redis, maxAttempts: config.worker.maxAttempts, backoffMs: config.worker.backoffMs });
-  queue.queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  queue.queue.on('error', throttled(logger, 'queue error'));
   const shipper = new Shipper(config, {
     registry,
     enqueue: async (batch) => void (await queue.add(batch)),
@@ -49,7 +68,7 @@ export async function startShipper(config: Config, logger: Logger): Promise<Stop
 
 export async function startWorker(config: Config, logger: Logger): Promise<Stoppable> {
   const redis = createRedis(config.redis.url);
-  redis.on('error', (err) => logger.warn({ err: err.message, redis: safeUrl(config.redis.url) }, 'redis connection problem'));
+  redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
   const elasticsearch = createElasticsearch(config.elasticsearch);
   const worker = new CarbonWorker(config, { connection: redis, elasticsearch, logger: logger.child({ role: 'worker' }) });
   // Not awaited: a worker waits for Elasticsearch in the background and still obeys SIGTERM.
