@@ -3,6 +3,7 @@ import { ConfigError } from '../common/config/index.js';
 import { ServiceStartError } from '../services/errors.js';
 import { servicesDown, servicesEnv, servicesStatus, servicesUp } from '../services/launcher.js';
 import { retentionCommand } from './commands/retention.js';
+import { rotateCommand } from './commands/rotate.js';
 import { setup, startShipper, startWorker, untilSignal, type Stoppable } from './runtime.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
@@ -47,6 +48,16 @@ function buildProgram(): Command {
   role('run', 'shipper and worker in one process, for a single host', ['shipper', 'worker']);
   role('shipper', 'tail carbon.log and the codecarbon files into the queue', ['shipper']);
   role('worker', 'index queued batches into Elasticsearch', ['worker']);
+
+  program
+    .command('rotate')
+    .description("rotate, compress and prune log files as the rotation policies say (logrotate's job)")
+    .option('--dry-run', 'print what would be done, change nothing')
+    .option('--force', 'rotate now even when not due')
+    .action(async (opts: { dryRun?: boolean; force?: boolean }) => {
+      const { config, logger } = setup(program.opts<{ config?: string }>().config);
+      process.exitCode = await rotateCommand(config, logger, { dryRun: Boolean(opts.dryRun), force: Boolean(opts.force) });
+    });
 
   program
     .command('retention')

@@ -1,4 +1,4 @@
 export { loadConfig, type LoadOptions } from './load.js';
 export { ConfigError } from './errors.js';
 export { ENV_BINDINGS } from './env.js';
-export type { Config, ConfigInput, InputConfig } from './schema.js';
+export type { Config, ConfigInput, InputConfig, RotationPolicy } from './schema.js';

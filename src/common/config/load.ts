@@ -93,6 +93,9 @@ function absolutePaths(config: Config, cwd: string): Config {
       ...config.elasticsearch,
       caFile: config.elasticsearch.caFile && abs(config.elasticsearch.caFile),
     },
+    rotation: {
+      policies: config.rotation.policies.map((p) => ({ ...p, files: abs(p.files) })),
+    },
     shipper: {
       ...config.shipper,
       inputs: config.shipper.inputs.map((input) => ({ ...input, paths: input.paths.map(abs) })),

@@ -58,6 +58,36 @@ const timeZone = z.string().refine(
   { message: 'expected "local" or an IANA time zone such as "Europe/Berlin"' },
 );
 
+const createSchema = z.strictObject({
+  mode: z.string().regex(/^0?[0-7]{3}$/, { message: 'expected an octal mode such as "0644"' }).default('0644'),
+  // Applied only when running as root (like logrotate's create MODE OWNER GROUP).
+  owner: z.string().min(1).optional(),
+  group: z.string().min(1).optional(),
+});
+
+// logrotate's directives, with its meanings. `files` is a glob on the file name.
+export const rotationPolicySchema = z.strictObject({
+  files: z.string().min(1),
+  frequency: z.enum(['daily', 'weekly', 'monthly', 'size']).default('daily'),
+  /** Bytes; with frequency "size", rotate once the file is at least this big. */
+  size: positiveInt.optional(),
+  rotate: z.number().int().nonnegative().default(30),
+  compress: z.boolean().default(true),
+  compressLevel: z.number().int().min(1).max(9).default(6),
+  delaycompress: z.boolean().default(true),
+  ifempty: z.boolean().default(false),
+  missingok: z.boolean().default(true),
+  create: z.union([createSchema, z.literal(false)]).default({ mode: '0644' }),
+  copytruncate: z.boolean().default(false),
+  dateext: z.boolean().default(false),
+  maxage: positiveInt.optional(),
+  postrotate: z.string().min(1).optional(),
+  sharedscripts: z.boolean().default(false),
+  // Files written once and never appended (codecarbon reports): archived in place
+  // (compressed after a period, deleted after maxage) instead of renamed and re-created.
+  wholeFiles: z.boolean().default(false),
+});
+
 export const inputSchema = z.strictObject({
   // log: lines (carbon.log); report: whole codecarbon JSON documents; csv: header + rows.
   kind: z.enum(['log', 'report', 'csv']),
@@ -152,6 +182,11 @@ export const configSchema = z.strictObject({
       emails: z.boolean().default(true),
     })
     .prefault({}),
+  rotation: z
+    .strictObject({
+      policies: z.array(rotationPolicySchema).optional(),
+    })
+    .prefault({}),
   worker: z
     .strictObject({
       concurrency: positiveInt.default(2),
@@ -171,7 +206,10 @@ export type ConfigInput = z.input<typeof configSchema>;
 type Parsed = z.output<typeof configSchema>;
 export type InputConfig = z.output<typeof inputSchema>;
 
-export interface Config extends Omit<Parsed, 'logDir' | 'codecarbonDir' | 'shipper' | 'elasticsearch'> {
+export type RotationPolicy = z.output<typeof rotationPolicySchema>;
+
+export interface Config extends Omit<Parsed, 'logDir' | 'codecarbonDir' | 'shipper' | 'elasticsearch' | 'rotation'> {
+  rotation: { policies: RotationPolicy[] };
   logDir: string;
   codecarbonDir: string;
   elasticsearch: Parsed['elasticsearch'] & { indexPrefix: string };
@@ -189,6 +227,9 @@ export function resolveDefaults(parsed: Parsed): Config {
       ...parsed.elasticsearch,
       indexPrefix: parsed.elasticsearch.indexPrefix ?? `tta-${parsed.environment}-carbon`,
     },
+    rotation: {
+      policies: parsed.rotation.policies ?? defaultPolicies(logDir, codecarbonDir),
+    },
     shipper: {
       ...parsed.shipper,
       inputs: parsed.shipper.inputs ?? [
@@ -198,4 +239,13 @@ export function resolveDefaults(parsed: Parsed): Config {
       ],
     },
   };
+}
+
+// The staging guide's /etc/logrotate.d/tta-staging and its `find -mtime +30 -delete`.
+function defaultPolicies(logDir: string, codecarbonDir: string): RotationPolicy[] {
+  const base = rotationPolicySchema.parse({ files: 'x' });
+  return [
+    { ...base, files: `${logDir}/*.log`, frequency: 'daily', rotate: 30, create: { mode: '0644', owner: 'tta-user', group: 'tta-group' } },
+    { ...base, files: `${codecarbonDir}/*.json`, frequency: 'weekly', rotate: 12, create: false, wholeFiles: true, maxage: 30 },
+  ];
 }

@@ -1,0 +1,37 @@
+import { open, readFile, unlink } from 'node:fs/promises';
+
+// One rotation at a time per state file: a lock file created with O_EXCL holding the
+// owner's pid. A lock whose pid no longer runs (kill -9) is stale and taken over.
+
+export class LockedError extends Error {
+  constructor(readonly path: string, readonly pid: number) {
+    super(`another rotation (pid ${pid}) holds ${path}; refusing to run`);
+    this.name = 'LockedError';
+  }
+}
+
+export async function acquireLock(path: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => unlink(path).catch(() => undefined);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (pid > 0 && alive(pid)) throw new LockedError(path, pid);
+      await unlink(path).catch(() => undefined);
+    }
+  }
+  throw new LockedError(path, 0);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
