@@ -4,7 +4,7 @@ import { ServiceStartError } from '../services/errors.js';
 import { servicesDown, servicesEnv, servicesStatus, servicesUp } from '../services/launcher.js';
 import { retentionCommand } from './commands/retention.js';
 import { rotateCommand } from './commands/rotate.js';
-import { setup, startShipper, startWorker, untilSignal, type Stoppable } from './runtime.js';
+import { setup, startScheduler, startShipper, startWorker, untilSignal, type Stoppable } from './runtime.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
 export async function main(argv: string[]): Promise<number> {
@@ -33,7 +33,7 @@ function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
 
-  const role = (name: string, description: string, parts: ('shipper' | 'worker')[]) =>
+  const role = (name: string, description: string, parts: ('shipper' | 'worker' | 'scheduler')[]) =>
     program
       .command(name)
       .description(description)
@@ -42,12 +42,14 @@ function buildProgram(): Command {
         const running: Stoppable[] = [];
         if (parts.includes('worker')) running.push(await startWorker(config, logger));
         if (parts.includes('shipper')) running.push(await startShipper(config, logger));
+        if (parts.includes('scheduler')) running.push(await startScheduler(config, logger));
         process.exitCode = await untilSignal(running, logger);
       });
 
   role('run', 'shipper and worker in one process, for a single host', ['shipper', 'worker']);
   role('shipper', 'tail carbon.log and the codecarbon files into the queue', ['shipper']);
   role('worker', 'index queued batches into Elasticsearch', ['worker']);
+  role('scheduler', 'run file rotation (this host) and index retention (once per cluster) on their cron schedules', ['scheduler']);
 
   program
     .command('rotate')

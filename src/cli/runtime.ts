@@ -5,6 +5,9 @@ import { createElasticsearch } from '../common/elasticsearch/client.js';
 import { createLogger, safeUrl, type Logger } from '../common/logging/logger.js';
 import { BatchQueue } from '../common/queue/queue.js';
 import { createRedis } from '../common/redis/connection.js';
+import { runIndexRetention } from '../rotation/index-retention.js';
+import { Rotator } from '../rotation/rotator.js';
+import { MaintenanceScheduler } from '../rotation/scheduler.js';
 import { Registry } from '../shipper/registry.js';
 import { Shipper } from '../shipper/shipper.js';
 import { CarbonWorker } from '../worker/worker.js';
@@ -77,6 +80,39 @@ export async function startWorker(config: Config, logger: Logger): Promise<Stopp
     async stop() {
       await worker.stop();
       await started;
+      await quit(redis);
+      await elasticsearch.close();
+    },
+  };
+}
+
+export async function startScheduler(config: Config, logger: Logger): Promise<Stoppable> {
+  const redis = createRedis(config.redis.url);
+  redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
+  const elasticsearch = createElasticsearch(config.elasticsearch);
+  const log = logger.child({ role: 'scheduler' });
+  const scheduler = new MaintenanceScheduler(
+    { queuePrefix: config.redis.queue, hostName: config.hostName, rotatePattern: config.schedule.rotate, retentionPattern: config.schedule.retention, timeZone: config.schedule.timeZone },
+    {
+      connection: redis,
+      logger: log,
+      rotate: async () => {
+        const r = await new Rotator(config, { now: () => new Date(), logger: log }).run();
+        log.info({ rotated: r.rotated, compressed: r.compressed.length, deleted: r.deleted.length, left: r.skipped.filter((x) => x.reason !== 'not due'), errors: r.errors }, 'rotation run');
+        if (r.errors.length > 0) throw new Error(`rotation finished with ${r.errors.length} error(s): ${r.errors.map((e) => e.reason).join('; ')}`);
+        return { rotated: r.rotated.length };
+      },
+      retention: async () => {
+        const r = await runIndexRetention(elasticsearch, { indexPrefix: config.elasticsearch.indexPrefix, retentionDays: config.retentionDays, deadLetterRetentionDays: config.deadLetterRetentionDays }, { now: new Date(), dryRun: false });
+        log.info({ deleted: r.deleted, kept: r.keep.length }, 'index retention run');
+        return { deleted: r.deleted.length };
+      },
+    },
+  );
+  await scheduler.start();
+  return {
+    async stop() {
+      await scheduler.stop();
       await quit(redis);
       await elasticsearch.close();
     },

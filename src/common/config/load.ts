@@ -48,7 +48,17 @@ function readYaml(file: string): Record<string, unknown> {
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(['the top level must be a mapping of keys to values'], file);
   }
-  return doc as Record<string, unknown>;
+  return withoutNulls(doc as Record<string, unknown>);
+}
+
+// A section whose keys are all commented out parses as null: it means "defaults".
+function withoutNulls(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === null) continue;
+    out[k] = typeof v === 'object' && !Array.isArray(v) ? withoutNulls(v as Record<string, unknown>) : v;
+  }
+  return out;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, merged: Record<string, unknown>, env: NodeJS.ProcessEnv): string {

@@ -187,6 +187,17 @@ export const configSchema = z.strictObject({
       policies: z.array(rotationPolicySchema).optional(),
     })
     .prefault({}),
+  // Cron patterns (5 fields, or 6 with seconds) run by `tta-carbon scheduler` through
+  // BullMQ job schedulers. Rotation only acts on what is due, so running it hourly is
+  // how logrotate's daily cron behaves after a host was down at the usual time.
+  schedule: z
+    .strictObject({
+      rotate: z.string().min(1).default('5 * * * *'),
+      retention: z.string().min(1).default('30 1 * * *'),
+      // IANA zone for the patterns; "local" is the host's.
+      timeZone: timeZone.default('local'),
+    })
+    .prefault({}),
   worker: z
     .strictObject({
       concurrency: positiveInt.default(2),

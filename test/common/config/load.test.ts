@@ -83,3 +83,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file, env: {} })).toThrow(/not valid YAML/);
   });
 });
+
+describe('the example configuration', () => {
+  it('loads, and its values are the defaults', () => {
+    const example = loadConfig({ file: 'config/tta-carbon.example.yaml', env: {} });
+    const defaults = loadConfig({ env: {} });
+    expect({ ...example, hostName: '' }).toEqual({ ...defaults, hostName: '' });
+  });
+});

@@ -1,0 +1,54 @@
+import { Queue } from 'bullmq';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/common/logging/logger.js';
+import { maintenanceQueues, MaintenanceScheduler } from '../../src/rotation/scheduler.js';
+import { redisClient, uniqueNames, waitFor } from '../helpers/services.js';
+
+// Two schedulers on one Redis, as two hosts would run them: retention (cluster-wide)
+// runs once per period, rotation once per period on each host.
+
+const names = uniqueNames('sched');
+const connections = [redisClient(), redisClient(), redisClient()];
+const schedulers: MaintenanceScheduler[] = [];
+
+afterAll(async () => {
+  await Promise.all(schedulers.map((s) => s.stop()));
+  for (const host of ['host-a', 'host-b']) {
+    const q = maintenanceQueues({ queuePrefix: names.queue, hostName: host });
+    for (const name of [q.cluster, q.host]) {
+      const queue = new Queue(name, { connection: connections[2]! });
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+  }
+  for (const c of connections) await c.quit();
+});
+
+describe('maintenance scheduler', () => {
+  it('two schedulers: retention runs once per period, rotation once per period per host', async () => {
+    const retentionRuns: number[] = [];
+    const rotateRuns = { 'host-a': [] as number[], 'host-b': [] as number[] };
+    for (const [i, host] of (['host-a', 'host-b'] as const).entries()) {
+      const s = new MaintenanceScheduler(
+        { queuePrefix: names.queue, hostName: host, rotatePattern: '*/2 * * * * *', retentionPattern: '*/2 * * * * *', timeZone: 'UTC' },
+        {
+          connection: connections[i]!, logger: createLogger({ level: 'silent' }),
+          rotate: async () => void rotateRuns[host].push(Date.now()),
+          retention: async () => void retentionRuns.push(Date.now()),
+        },
+      );
+      await s.start();
+      schedulers.push(s);
+    }
+    const started = Date.now();
+    await waitFor(() => retentionRuns.length >= 4, 20_000, 'four retention runs');
+    const elapsedPeriods = (Date.now() - started) / 2000;
+    // Each 2 s period gives one retention run in total, however many schedulers run.
+    expect(retentionRuns.length).toBeLessThanOrEqual(Math.ceil(elapsedPeriods) + 1);
+    const gaps = retentionRuns.slice(1).map((t, i) => t - retentionRuns[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThan(1000);
+    // Each host rotates its own files every period.
+    expect(rotateRuns['host-a'].length).toBeGreaterThanOrEqual(3);
+    expect(rotateRuns['host-b'].length).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
