@@ -1,12 +1,16 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import cronParser from 'cron-parser';
 import type { Logger } from '../common/logging/logger.js';
 
 // Maintenance on a schedule, through BullMQ job schedulers. Index retention is one
 // scheduler id shared by the whole cluster: however many `tta-carbon scheduler`
 // processes upsert it, BullMQ keeps one schedule and hands each run to one worker.
 // File rotation is per host (its own queue and id): every host rotates its own files.
-// After downtime BullMQ runs a missed job once and schedules the next from now, so a
-// missed run happens once, not once per missed period.
+// After downtime, upserting a job scheduler only plans the next future run, so a run
+// missed while every scheduler was down would be skipped. At start, when the last
+// recorded run is older than the pattern's previous occurrence, one catch-up job is
+// added, with an id made from that occurrence so several schedulers add it once: a
+// missed run happens once, not once per missed period and not never.
 
 export interface ScheduleOptions {
   queuePrefix: string;
@@ -57,13 +61,20 @@ export class MaintenanceScheduler {
     const queue = new Queue(queueName, { connection: this.deps.connection });
     queue.on('error', (err) => this.deps.logger.warn({ err: err.message, queue: queueName }, 'maintenance queue error'));
     this.queues.push(queue);
-    await queue.upsertJobScheduler(id, { pattern, ...(tz && { tz }) }, {
-      name,
-      opts: { removeOnComplete: 100, removeOnFail: 100, attempts: 3, backoff: { type: 'exponential', delay: 10_000 } },
-    });
+    const opts = { removeOnComplete: 100, removeOnFail: 100, attempts: 3, backoff: { type: 'exponential' as const, delay: 10_000 } };
+    await queue.upsertJobScheduler(id, { pattern, ...(tz && { tz }) }, { name, opts });
+    const lastKey = `${queueName}:last-run:${name}`;
+    const client = await queue.client;
+    const lastRun = Number(await client.get(lastKey));
+    const previous = cronParser.parseExpression(pattern, { currentDate: new Date(), ...(tz && { tz }) }).prev().getTime();
+    if (lastRun > 0 && lastRun < previous) {
+      this.deps.logger.warn({ name, lastRun: new Date(lastRun).toISOString(), missed: new Date(previous).toISOString() }, 'a scheduled run was missed while down; running it once now');
+      await queue.add(name, {}, { ...opts, jobId: `catchup-${id}-${previous}` });
+    }
     const worker = new Worker(queueName, async (job: Job) => {
       const started = Date.now();
       const result = await run();
+      await client.set(lastKey, String(Date.now()));
       this.lastSuccess.set(name, new Date());
       this.deps.logger.info({ job: job.name, id: job.id, ms: Date.now() - started }, `${name} run finished`);
       return result;

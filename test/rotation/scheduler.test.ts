@@ -52,3 +52,41 @@ describe('maintenance scheduler', () => {
     expect(rotateRuns['host-b'].length).toBeGreaterThanOrEqual(3);
   }, 60_000);
 });
+
+describe('after downtime', () => {
+  it('a missed run happens once, not once per missed period', async () => {
+    const n = uniqueNames('downtime');
+    const runs: number[] = [];
+    const make = (connection: ReturnType<typeof redisClient>) => new MaintenanceScheduler(
+      { queuePrefix: n.queue, hostName: 'h', rotatePattern: '0 0 1 1 *', retentionPattern: '* * * * * *', timeZone: 'UTC' },
+      { connection, logger: createLogger({ level: 'silent' }), rotate: async () => undefined, retention: async () => void runs.push(Date.now()) },
+    );
+    const first = make(connections[0]!);
+    await first.start();
+    await waitFor(() => runs.length >= 1, 10_000, 'a first run');
+    await first.stop();
+    const before = runs.length;
+    // Down for five periods.
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(runs.length).toBe(before);
+    const second = make(connections[1]!);
+    const restarted = Date.now();
+    await second.start();
+    await new Promise((r) => setTimeout(r, 900));
+    const q = maintenanceQueues({ queuePrefix: n.queue, hostName: 'h' });
+    // The missed run, once: one catch-up job (five periods were missed), next to the
+    // regular runs that continue from now.
+    const cluster = new Queue(q.cluster, { connection: connections[2]! });
+    const catchUps = (await cluster.getJobs(['completed', 'active', 'wait', 'delayed'])).filter((j) => j.id?.startsWith('catchup-'));
+    await cluster.close();
+    const catchUp = catchUps.length;
+    expect(runs.filter((t) => t >= restarted).length).toBeGreaterThanOrEqual(1);
+    await second.stop();
+    for (const name of [q.cluster, q.host]) {
+      const queue = new Queue(name, { connection: connections[2]! });
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+    expect(catchUp).toBe(1);
+  }, 60_000);
+});
