@@ -30,7 +30,7 @@ for (const rec of carbonLogRecords(Number.MAX_SAFE_INTEGER, 7)) {
   const line = `${rec}\n`;
   written += Buffer.byteLength(line);
   lines += line.split('\n').length - 1;
-  if (!out.write(line)) await new Promise((r) => out.once('drain', r));
+  if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
   if (written >= MB * 1024 * 1024) break;
 }
 await new Promise<void>((r) => out.end(r));

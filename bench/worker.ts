@@ -74,10 +74,10 @@ t = performance.now();
 const route = new Map(docs.map((r) => [r.doc, r]));
 await es.helpers.bulk({
   datasource: docs.map((r) => r.doc),
-  onDocument: (d) => ({ create: { _index: route.get(d)!.index, _id: route.get(d)!.id } }),
+  onDocument: (d: (typeof docs)[number]['doc']) => ({ create: { _index: route.get(d)!.index, _id: route.get(d)!.id } }),
   flushBytes: 5 * 1024 * 1024,
   concurrency: 2,
-  onDrop: (d) => console.error('dropped', d.error),
+  onDrop: (d: { error: unknown }) => console.error('dropped', d.error),
 } as never);
 const directSec = (performance.now() - t) / 1000;
 const directCount = await countDocs(direct);
@@ -89,14 +89,14 @@ config.redis.queue = `bench-worker-${tag}`;
 const connection = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
 const queue = new Queue<BatchJobData>(config.redis.queue, { connection });
 for (let i = 0; i < batches.length; i += 100) {
-  await queue.addBulk(batches.slice(i, i + 100).map((data) => ({ name: BATCH_JOB, data, opts: { jobId: `${data.fileId}_${data.records[0]!.offset}`, removeOnComplete: true } })));
+  await queue.addBulk(batches.slice(i, i + 100).map((data) => ({ name: BATCH_JOB, data, opts: { jobId: `${data.fileId}_${data.records[0]?.offset ?? 0}`, removeOnComplete: true } })));
 }
 const workerRedis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
 const workerEs = new Client({ node: services.elasticsearchUrl });
 const worker = new CarbonWorker(config, { connection: workerRedis, elasticsearch: workerEs, logger: createLogger({ level: 'silent' }) });
 t = performance.now();
 await worker.start();
-while ((await queue.getJobCounts('wait', 'active', 'delayed')).wait + (await queue.getJobCounts('active')).active > 0) {
+while (Object.values(await queue.getJobCounts('wait', 'active', 'delayed')).some((n) => n > 0)) {
   await new Promise((r) => setTimeout(r, 100));
 }
 const pipeSec = (performance.now() - t) / 1000;

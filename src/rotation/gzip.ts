@@ -1,8 +1,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, open, rename, unlink } from 'node:fs/promises';
+import { access, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { fsyncPath } from '../common/fs/atomic-file.js';
 
 // gzip that a crash cannot turn into data loss: write <file>.gz.tmp, fsync it, rename
 // it to <file>.gz, fsync the directory, and only then remove the original. At any
@@ -39,15 +40,6 @@ export async function finishCompression(path: string): Promise<'none' | 'removed
     did = 'removed-original';
   }
   return did;
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

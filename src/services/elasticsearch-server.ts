@@ -3,7 +3,7 @@ import { access, chmod, chown, mkdir, readFile, readdir, rename, rm } from 'node
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { ServiceStartError } from './errors.js';
-import { isRoot, pidAlive, portOpen, readPid, run, stopPid, waitFor, which } from './process.js';
+import { isRoot, livePid, portOpen, readPid, run, stopPidFile, waitFor, which } from './process.js';
 import { elasticsearchHealth } from './probe.js';
 import { ELASTICSEARCH_ARTIFACT, ELASTICSEARCH_MIN_JAVA, ELASTICSEARCH_VERSION } from './versions.js';
 
@@ -90,16 +90,12 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
   return { started: true, pid: (await readPid(pidFile)) ?? undefined };
 }
 
-export async function elasticsearchDown(dir: string): Promise<boolean> {
-  const pid = await readPid(join(dir, 'elasticsearch.pid'));
-  if (!pid || !pidAlive(pid)) return false;
-  await stopPid(pid, 60_000);
-  return true;
+export function elasticsearchDown(dir: string): Promise<boolean> {
+  return stopPidFile(join(dir, 'elasticsearch.pid'), 60_000);
 }
 
-export async function elasticsearchPid(dir: string): Promise<number | null> {
-  const pid = await readPid(join(dir, 'elasticsearch.pid'));
-  return pid && pidAlive(pid) ? pid : null;
+export function elasticsearchPid(dir: string): Promise<number | null> {
+  return livePid(join(dir, 'elasticsearch.pid'));
 }
 
 /** The newest JDK in /usr/lib/jvm with at least `minMajor`, by its `release` file. */

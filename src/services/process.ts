@@ -83,3 +83,17 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
   return check();
 }
+
+/** The pid in `file` when that process still runs, else null. */
+export async function livePid(file: string): Promise<number | null> {
+  const pid = await readPid(file);
+  return pid && pidAlive(pid) ? pid : null;
+}
+
+/** Stops the process named by a pid file; false when it was not running. */
+export async function stopPidFile(file: string, graceMs: number): Promise<boolean> {
+  const pid = await livePid(file);
+  if (!pid) return false;
+  await stopPid(pid, graceMs);
+  return true;
+}

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServiceStartError } from './errors.js';
-import { isRoot, pidAlive, portOpen, readPid, run, stopPid, waitFor, which } from './process.js';
+import { isRoot, livePid, portOpen, readPid, run, stopPidFile, waitFor, which } from './process.js';
 import { redisAnswers } from './probe.js';
 
 export interface LocalRedis {
@@ -44,16 +44,12 @@ export async function redisUp({ url, dir }: LocalRedis): Promise<UpResult> {
   return { started: true, pid: (await readPid(pidFile)) ?? undefined };
 }
 
-export async function redisDown(dir: string): Promise<boolean> {
-  const pid = await readPid(join(dir, 'redis.pid'));
-  if (!pid || !pidAlive(pid)) return false;
-  await stopPid(pid, 15_000);
-  return true;
+export function redisDown(dir: string): Promise<boolean> {
+  return stopPidFile(join(dir, 'redis.pid'), 15_000);
 }
 
-export async function redisPid(dir: string): Promise<number | null> {
-  const pid = await readPid(join(dir, 'redis.pid'));
-  return pid && pidAlive(pid) ? pid : null;
+export function redisPid(dir: string): Promise<number | null> {
+  return livePid(join(dir, 'redis.pid'));
 }
 
 async function ensureRedisBinary(): Promise<string> {

@@ -30,13 +30,13 @@ export async function tempDir(label: string): Promise<string> {
 }
 
 /** Polls `check` until it returns a truthy value or the timeout passes; returns the value. */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs: number, what: string, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs: number, what: string, intervalMs = 100): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
     } catch (err) {
       last = err;
     }

@@ -19,6 +19,8 @@ export function recordingConsumer(queue: string, redisUrl = services.redisUrl) {
   return {
     batches,
     records: () => batches.flatMap((b) => b.records.map((r) => ({ ...r, kind: b.kind, path: b.path, fileId: b.fileId }))),
+    /** The text of every carbon.log record that arrived, in arrival order. */
+    logTexts: () => batches.flatMap((b) => (b.kind === 'log' ? b.records.map((r) => r.text) : [])),
     async close() {
       await worker.close();
       await connection.quit();

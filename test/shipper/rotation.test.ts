@@ -17,8 +17,23 @@ afterEach(async () => {
   teardown = [];
 });
 
-function numbersOf(records: { text?: string }[]): number[] {
-  return records.map((r) => Number(/^INFO:storm:line (\d+)$/.exec(r.text ?? '')?.[1] ?? -1));
+/** A private queue, log dir, recording consumer and shipper process, torn down after. */
+async function stormSetup(label: string) {
+  const names = uniqueNames(label);
+  const dir = await tempDir(label);
+  mkdirSync(join(dir, 'log'));
+  const consumer = recordingConsumer(names.queue);
+  const shipper = await startShipperProcess(names, dir, FAST);
+  teardown.push(async () => {
+    await shipper.stop();
+    await consumer.close();
+    await cleanup(names, [dir]);
+  });
+  return { logFile: join(dir, 'log', 'carbon.log'), consumer };
+}
+
+function numbersOf(texts: string[]): number[] {
+  return texts.map((t) => Number(/^INFO:storm:line (\d+)$/.exec(t)?.[1] ?? -1));
 }
 
 /** Writes LINES numbered lines at a steady pace, calling `rotate` every 0.5 s. */
@@ -44,17 +59,7 @@ async function writeStorm(logFile: string, rotate: (fd: number) => number): Prom
 
 describe('rotation storm', () => {
   it('rename + create every 0.5 s: every line arrives exactly once', async () => {
-    const names = uniqueNames('storm');
-    const dir = await tempDir('storm');
-    mkdirSync(join(dir, 'log'));
-    const logFile = join(dir, 'log', 'carbon.log');
-    const consumer = recordingConsumer(names.queue);
-    const shipper = await startShipperProcess(names, dir, FAST);
-    teardown.push(async () => {
-      await shipper.stop();
-      await consumer.close();
-      await cleanup(names, [dir]);
-    });
+    const { logFile, consumer } = await stormSetup('storm');
     let k = 0;
     const rotations = await writeStorm(logFile, (fd) => {
       // What logrotate (create) plus a reopening app do: rename, new file, new fd.
@@ -64,7 +69,7 @@ describe('rotation storm', () => {
     });
     await waitFor(() => consumer.records().length >= LINES, 60_000, `${LINES} lines to arrive`, 200);
     await sleep(1000);
-    const seen = numbersOf(consumer.records());
+    const seen = numbersOf(consumer.logTexts());
     const counts = new Map<number, number>();
     for (const n of seen) counts.set(n, (counts.get(n) ?? 0) + 1);
     const missing = Array.from({ length: LINES }, (_, i) => i).filter((i) => !counts.has(i));
@@ -76,17 +81,7 @@ describe('rotation storm', () => {
   }, 120_000);
 
   it('copytruncate every 0.5 s: the loss is only the lines written between copy and truncate', async () => {
-    const names = uniqueNames('copytrunc');
-    const dir = await tempDir('copytrunc');
-    mkdirSync(join(dir, 'log'));
-    const logFile = join(dir, 'log', 'carbon.log');
-    const consumer = recordingConsumer(names.queue);
-    const shipper = await startShipperProcess(names, dir, FAST);
-    teardown.push(async () => {
-      await shipper.stop();
-      await consumer.close();
-      await cleanup(names, [dir]);
-    });
+    const { logFile, consumer } = await stormSetup('copytrunc');
     // logrotate's copytruncate: copy the file, then truncate it in place; the app keeps
     // its fd (O_APPEND). Lines the shipper had not read before the truncate exist only
     // in the copy, which is not an input: that is the window copytruncate opens.
@@ -99,7 +94,7 @@ describe('rotation storm', () => {
       return fd;
     });
     await sleep(4000);
-    const seen = new Set(numbersOf(consumer.records()));
+    const seen = new Set(numbersOf(consumer.logTexts()));
     const missing = Array.from({ length: LINES }, (_, i) => i).filter((i) => !seen.has(i));
     console.log(`copytruncate: ${missing.length} of ${LINES} lines lost (${((missing.length / LINES) * 100).toFixed(2)} %), ${k} truncations`);
     // Lost lines lie only right before a truncation, never elsewhere: every copy holds them.

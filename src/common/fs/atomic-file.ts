@@ -57,7 +57,7 @@ export async function writeState<T>(path: string, codec: StateCodec<T>, state: T
   }
   await keepPrevious(path);
   await rename(tmp, path);
-  await fsyncDir(dir);
+  await fsyncPath(dir);
 }
 
 async function keepPrevious(path: string): Promise<void> {
@@ -65,8 +65,9 @@ async function keepPrevious(path: string): Promise<void> {
   await link(path, `${path}.prev`).catch(ignoreMissing);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+/** fsync a file or a directory (a rename is durable once its directory is synced). */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
   try {
     await handle.sync();
   } finally {
