@@ -4,7 +4,8 @@ import { ServiceStartError } from '../services/errors.js';
 import { servicesDown, servicesEnv, servicesStatus, servicesUp } from '../services/launcher.js';
 import { retentionCommand } from './commands/retention.js';
 import { rotateCommand } from './commands/rotate.js';
-import { setup, startScheduler, startShipper, startWorker, untilSignal, type Stoppable } from './runtime.js';
+import { createMetrics } from '../common/metrics/metrics.js';
+import { setup, startMetricsServer, startScheduler, startShipper, startWorker, untilSignal, type Part } from './runtime.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
 export async function main(argv: string[]): Promise<number> {
@@ -39,11 +40,13 @@ function buildProgram(): Command {
       .description(description)
       .action(async () => {
         const { config, logger } = setup(program.opts<{ config?: string }>().config);
-        const running: Stoppable[] = [];
-        if (parts.includes('worker')) running.push(await startWorker(config, logger));
-        if (parts.includes('shipper')) running.push(await startShipper(config, logger));
-        if (parts.includes('scheduler')) running.push(await startScheduler(config, logger));
-        process.exitCode = await untilSignal(running, logger);
+        const metrics = createMetrics({ environment: config.environment, role: name });
+        const running: Part[] = [];
+        if (parts.includes('worker')) running.push(await startWorker(config, logger, metrics));
+        if (parts.includes('shipper')) running.push(await startShipper(config, logger, metrics));
+        if (parts.includes('scheduler')) running.push(await startScheduler(config, logger, metrics));
+        const server = await startMetricsServer(config, metrics, running, logger);
+        process.exitCode = await untilSignal([...running, server], logger);
       });
 
   role('run', 'shipper and worker in one process, for a single host', ['shipper', 'worker']);

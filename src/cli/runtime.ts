@@ -1,8 +1,11 @@
 import { mkdir } from 'node:fs/promises';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../common/config/index.js';
 import { createElasticsearch } from '../common/elasticsearch/client.js';
 import { createLogger, safeUrl, type Logger } from '../common/logging/logger.js';
+import { serveMetrics } from '../common/metrics/http.js';
+import type { Metrics } from '../common/metrics/metrics.js';
 import { BatchQueue } from '../common/queue/queue.js';
 import { createRedis } from '../common/redis/connection.js';
 import { runIndexRetention } from '../rotation/index-retention.js';
@@ -17,6 +20,12 @@ import { CarbonWorker } from '../worker/worker.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
+}
+
+/** A running role: stops, refreshes its gauges before a scrape, says whether it is healthy. */
+export interface Part extends Stoppable {
+  refresh?(): Promise<void>;
+  healthy?(): Record<string, boolean>;
 }
 
 /**
@@ -44,7 +53,7 @@ export function setup(configFile: string | undefined): { config: Config; logger:
   return { config, logger };
 }
 
-export async function startShipper(config: Config, logger: Logger): Promise<Stoppable> {
+export async function startShipper(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const { registry, recoveredFrom, rejected } = await Registry.open(config.dataDir);
   if (rejected.length) logger.warn({ rejected, recoveredFrom }, 'registry copies were unreadable; resumed from the newest good one');
@@ -66,27 +75,47 @@ export async function startShipper(config: Config, logger: Logger): Promise<Stop
       await queue.close();
       await quit(redis);
     },
+    async refresh() {
+      if (!metrics) return;
+      const tailers = [...shipper.tailers.values()];
+      const sum = (k: 'linesRead' | 'bytesRead' | 'recordsEnqueued' | 'batchesEnqueued') => tailers.reduce((n, t) => n + t.counters[k], 0);
+      metrics.linesRead.set(sum('linesRead'));
+      metrics.bytesRead.set(sum('bytesRead'));
+      metrics.recordsEnqueued.set(sum('recordsEnqueued') + shipper.reports.counters.recordsEnqueued);
+      metrics.batchesEnqueued.set(sum('batchesEnqueued') + shipper.reports.counters.batchesEnqueued);
+      for (const [path, bytes] of await shipper.unshippedBytes()) metrics.unshippedBytes.set({ path }, bytes);
+    },
+    healthy: () => ({ redis: redis.status === 'ready' }),
   };
 }
 
-export async function startWorker(config: Config, logger: Logger): Promise<Stoppable> {
+export async function startWorker(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
   const redis = createRedis(config.redis.url);
   redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
   const elasticsearch = createElasticsearch(config.elasticsearch);
-  const worker = new CarbonWorker(config, { connection: redis, elasticsearch, logger: logger.child({ role: 'worker' }) });
+  const worker = new CarbonWorker(config, { connection: redis, elasticsearch, logger: logger.child({ role: 'worker' }), metrics });
+  const counts = new Queue(config.redis.queue, { connection: redis });
+  counts.on('error', () => undefined);
   // Not awaited: a worker waits for Elasticsearch in the background and still obeys SIGTERM.
   const started = worker.start().catch((err) => logger.error({ err }, 'worker failed to start'));
   return {
     async stop() {
       await worker.stop();
       await started;
+      await counts.close();
       await quit(redis);
       await elasticsearch.close();
     },
+    async refresh() {
+      if (!metrics || redis.status !== 'ready') return;
+      const c = await counts.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, n] of Object.entries(c)) metrics.queueJobs.set({ state }, n);
+    },
+    healthy: () => ({ redis: redis.status === 'ready' }),
   };
 }
 
-export async function startScheduler(config: Config, logger: Logger): Promise<Stoppable> {
+export async function startScheduler(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
   const redis = createRedis(config.redis.url);
   redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
   const elasticsearch = createElasticsearch(config.elasticsearch);
@@ -97,7 +126,9 @@ export async function startScheduler(config: Config, logger: Logger): Promise<St
       connection: redis,
       logger: log,
       rotate: async () => {
+        metrics?.rotationRuns.inc();
         const r = await new Rotator(config, { now: () => new Date(), logger: log }).run();
+        if (r.errors.length > 0) metrics?.rotationFailures.inc();
         log.info({ rotated: r.rotated, compressed: r.compressed.length, deleted: r.deleted.length, left: r.skipped.filter((x) => x.reason !== 'not due'), errors: r.errors }, 'rotation run');
         if (r.errors.length > 0) throw new Error(`rotation finished with ${r.errors.length} error(s): ${r.errors.map((e) => e.reason).join('; ')}`);
         return { rotated: r.rotated.length };
@@ -105,6 +136,7 @@ export async function startScheduler(config: Config, logger: Logger): Promise<St
       retention: async () => {
         const r = await runIndexRetention(elasticsearch, { indexPrefix: config.elasticsearch.indexPrefix, retentionDays: config.retentionDays, deadLetterRetentionDays: config.deadLetterRetentionDays }, { now: new Date(), dryRun: false });
         log.info({ deleted: r.deleted, kept: r.keep.length }, 'index retention run');
+        metrics?.lastRetention.set(Date.now() / 1000);
         return { deleted: r.deleted.length };
       },
     },
@@ -116,7 +148,27 @@ export async function startScheduler(config: Config, logger: Logger): Promise<St
       await quit(redis);
       await elasticsearch.close();
     },
+    healthy: () => ({ redis: redis.status === 'ready' }),
   };
+}
+
+/** /metrics and /health for the parts of this process; returns something to stop it. */
+export async function startMetricsServer(config: Config, metrics: Metrics, parts: Part[], logger: Logger): Promise<Stoppable> {
+  if (!config.metrics.enabled) return { stop: async () => undefined };
+  metrics.up.set(1);
+  const server = await serveMetrics(
+    metrics,
+    async () => {
+      const checks = Object.assign({}, ...parts.map((p) => p.healthy?.() ?? {})) as Record<string, boolean>;
+      return { ok: Object.values(checks).every(Boolean), detail: { checks } };
+    },
+    config.metrics.host,
+    config.metrics.port,
+    async () => void (await Promise.all(parts.map((p) => p.refresh?.()))),
+  );
+  const address = server.address() as { port: number };
+  logger.info({ host: config.metrics.host, port: address.port }, 'metrics and health listening');
+  return { stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /** Runs until SIGTERM/SIGINT, then stops every part within `deadlineMs`. */

@@ -3,6 +3,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
+import type { Metrics } from '../common/metrics/metrics.js';
 import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
 import { buildRequests } from './batch.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
@@ -15,6 +16,7 @@ export interface WorkerDeps {
   elasticsearch: Client;
   logger: Logger;
   now?: () => Date;
+  metrics?: Metrics;
 }
 
 /** Consumes batches from the queue and indexes them; any number may share one queue. */
@@ -94,6 +96,7 @@ export class CarbonWorker {
       return await this.index(job);
     } catch (err) {
       if (!(err instanceof RetryLaterError) || !token) throw err;
+      this.deps.metrics?.indexFailures.inc({ reason: 'elasticsearch_unavailable' });
       // Elasticsearch cannot take the documents yet (outage, 429, 5xx). Waiting is not a
       // failure: the job goes back to delayed without spending one of its attempts, so
       // an outage of any length loses nothing. Attempts count only real faults.
@@ -102,6 +105,25 @@ export class CarbonWorker {
       this.deps.logger.warn({ jobId: job.id, waits: job.attemptsStarted, delayMs: delay, reason: err.message }, 'batch waits for Elasticsearch');
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
+    }
+  }
+
+  private count(report: IndexReport, docs: Record<string, unknown>[]): void {
+    const m = this.deps.metrics;
+    if (!m) return;
+    m.documentsIndexed.inc(report.indexed);
+    m.duplicates.inc(report.duplicates);
+    m.deadLettered.inc(report.deadLettered);
+    m.retries.inc(report.retries);
+    for (const doc of docs) {
+      const dataset = (doc.event as { dataset?: string } | undefined)?.dataset;
+      const cc = doc.codecarbon as Record<string, unknown> | undefined;
+      if (!cc) continue;
+      const project = typeof cc.project_name === 'string' ? cc.project_name : 'unknown';
+      if (dataset === 'codecarbon.report' && typeof cc.total_emissions === 'number') m.emissionsKg.set({ project }, cc.total_emissions);
+      if (dataset === 'codecarbon.function' && typeof cc.emissions === 'number') {
+        m.emissionsKgTotal.inc({ project, function: String(cc.function ?? 'unknown') }, cc.emissions);
+      }
     }
   }
 
@@ -119,6 +141,7 @@ export class CarbonWorker {
     });
     const report = await this.indexer.index(requests, refused);
     for (const key of Object.keys(report) as (keyof IndexReport)[]) this.totals[key] += report[key];
+    this.count(report, requests.map((r) => r.doc));
     return report;
   }
 }

@@ -24,7 +24,7 @@ beforeAll(async () => {
       TTA_ENV: names.environment,
       TTA_LOG_DIR: logDir,
       TTA_DATA_DIR: join(dir, 'data'),
-      REDIS_URL: services.redisUrl,
+      REDIS_URL: services.redisUrl, TTA_METRICS_PORT: '0',
       ELASTICSEARCH_URL: services.elasticsearchUrl,
       CARBON_LOG_LEVEL: 'info',
     },
@@ -71,6 +71,36 @@ describe('one line end to end', () => {
     expect(elapsed).toBeLessThan(5_000);
   });
 
+  it('serves /metrics with carbon_emissions_kg and counters after known data, and /health', async () => {
+    const port = Number(/"port":(\d+),"msg":"metrics and health listening"/.exec(output)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    const { mkdir: mk, writeFile: wf } = await import('node:fs/promises');
+    await mk(join(dir, 'log', 'codecarbon'), { recursive: true });
+    const now = new Date();
+    const t = (ms: number) => new Date(now.getTime() - ms).toISOString().slice(0, 19);
+    await wf(join(dir, 'log', 'codecarbon', 'emissions_20990101_000000.json'), JSON.stringify({
+      project_name: 'TTA-Staging', timestamp: t(0), total_emissions: 0.0125, unit: 'kg CO2eq',
+      functions: {
+        [`plan_arc_${t(60_000)}`]: { function: 'plan_arc', timestamp: t(60_000), emissions: 0.005, unit: 'kg CO2eq' },
+        [`plan_arc_${t(30_000)}`]: { function: 'plan_arc', timestamp: t(30_000), emissions: 0.0075, unit: 'kg CO2eq' },
+      },
+    }, null, 2));
+    const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const text = await waitFor(async () => {
+      const body = await scrape();
+      return /carbon_emissions_kg\{[^}]*project="TTA-Staging"[^}]*\} 0\.0125/.test(body) ? body : null;
+    }, 20_000, 'carbon_emissions_kg in /metrics', 500);
+    expect(text).toMatch(/^up\{[^}]*\} 1$/m);
+    expect(text).toMatch(/carbon_function_emissions_kg_total\{[^}]*function="plan_arc"[^}]*\} 0\.0125/);
+    // 1 log line + 1 report summary + 2 function events.
+    expect(Number(/^tta_carbon_documents_indexed_total\{[^}]*\} (\d+)$/m.exec(text)?.[1])).toBe(4);
+    expect(Number(/^tta_carbon_lines_read_total\{[^}]*\} (\d+)$/m.exec(text)?.[1])).toBe(1);
+    expect(text).toMatch(/tta_carbon_queue_jobs\{[^}]*state="failed"[^}]*\} 0/);
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', checks: { redis: true } });
+  });
+
   it('stops cleanly on SIGTERM with the registry at the end of the file', async () => {
     child.kill('SIGTERM');
     const code = await new Promise((resolve) => child.once('exit', resolve));
@@ -78,7 +108,7 @@ describe('one line end to end', () => {
     expect(output).toContain('shipper stopped');
     const { readFile } = await import('node:fs/promises');
     const registry = JSON.parse(await readFile(join(dir, 'data', 'registry.json'), 'utf8'));
-    const entries = Object.values(registry.entries) as { offset: number; path: string }[];
+    const entries = (Object.values(registry.entries) as { offset: number; path: string }[]).filter((e) => e.path.endsWith('carbon.log'));
     expect(entries).toHaveLength(1);
     const { stat } = await import('node:fs/promises');
     expect(entries[0]!.offset).toBe((await stat(join(dir, 'log', 'carbon.log'))).size);

@@ -44,7 +44,7 @@ export async function startShipperProcess(
   const configFile = join(dir, 'shipper.yaml');
   await writeFile(configFile, `redis:\n  queue: ${names.queue}\nshipper:\n${shipperYaml.replace(/^/gm, '  ')}\n`);
   const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'shipper'], {
-    env: { ...process.env, TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, CARBON_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

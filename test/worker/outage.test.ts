@@ -60,7 +60,7 @@ beforeAll(async () => {
   const configFile = join(dir, 'config.yaml');
   await writeFile(configFile, `redis:\n  queue: ${names.queue}\nworker:\n  concurrency: 2\n  backoffMs: 500\n  maxBackoffMs: 5000\n`);
   worker = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'worker'], {
-    env: { ...process.env, TTA_ENV: names.environment, REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: url, CARBON_LOG_LEVEL: 'info' },
+    env: { ...process.env, TTA_ENV: names.environment, REDIS_URL: services.redisUrl, TTA_METRICS_PORT: '0', ELASTICSEARCH_URL: url, CARBON_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   worker.stdout!.on('data', (d) => (workerLog = (workerLog + d).slice(-20_000)));

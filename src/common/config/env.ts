@@ -22,6 +22,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { env: 'ELASTICSEARCH_API_KEY', path: ['elasticsearch', 'apiKey'], type: 'string', description: 'Elasticsearch API key (base64 id:key)' },
   { env: 'ELASTICSEARCH_USERNAME', path: ['elasticsearch', 'username'], type: 'string', description: 'Elasticsearch user for basic auth' },
   { env: 'ELASTICSEARCH_PASSWORD', path: ['elasticsearch', 'password'], type: 'string', description: 'Elasticsearch password for basic auth' },
+  { env: 'TTA_METRICS_PORT', path: ['metrics', 'port'], type: 'number', description: 'port of /metrics and /health on 127.0.0.1 (default 9464; 0 picks a free one)' },
   { env: 'ELASTICSEARCH_CA_FILE', path: ['elasticsearch', 'caFile'], type: 'string', description: 'PEM file of the CA that signed the Elasticsearch certificate' },
 ];
 

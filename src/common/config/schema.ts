@@ -182,6 +182,14 @@ export const configSchema = z.strictObject({
       emails: z.boolean().default(true),
     })
     .prefault({}),
+  // /metrics and /health of each long-running process.
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(9464),
+    })
+    .prefault({}),
   rotation: z
     .strictObject({
       policies: z.array(rotationPolicySchema).optional(),

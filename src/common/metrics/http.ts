@@ -1,0 +1,35 @@
+import { createServer, type Server } from 'node:http';
+import type { Metrics } from './metrics.js';
+
+export type HealthCheck = () => Promise<{ ok: boolean; detail: Record<string, unknown> }>;
+
+/**
+ * /metrics (Prometheus text) and /health (JSON, 200 or 503) for a long-running process.
+ * Loopback by default: metrics name file paths and should not face the network.
+ */
+export async function serveMetrics(metrics: Metrics, health: HealthCheck, host: string, port: number, beforeScrape: () => Promise<void> = async () => undefined): Promise<Server> {
+  const server = createServer((req, res) => {
+    const respond = async () => {
+      if (req.url === '/metrics') {
+        await beforeScrape();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(await metrics.registry.metrics());
+      } else if (req.url === '/health') {
+        const h = await health();
+        res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unhealthy', ...h.detail }));
+      } else {
+        res.writeHead(404).end();
+      }
+    };
+    respond().catch((err: Error) => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end(err.message);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,34 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+// One registry per process, made by whoever wires the process and passed to the parts
+// (no module-level state). Names follow Prometheus conventions; `up` and
+// `carbon_emissions_kg` keep the names the staging guide's alerts use.
+
+export function createMetrics(labels: { environment: string; role: string }) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ environment: labels.environment, role: labels.role });
+  collectDefaultMetrics({ register: registry, prefix: 'tta_carbon_process_' });
+  const r = [registry];
+  return {
+    registry,
+    up: new Gauge({ name: 'up', help: '1 while this tta-carbon process runs', registers: r }),
+    emissionsKg: new Gauge({ name: 'carbon_emissions_kg', help: 'total_emissions of the latest ingested codecarbon report, kg CO2eq', labelNames: ['project'], registers: r }),
+    emissionsKgTotal: new Counter({ name: 'carbon_function_emissions_kg_total', help: 'emissions of ingested function measurements, kg CO2eq', labelNames: ['project', 'function'], registers: r }),
+    linesRead: new Gauge({ name: 'tta_carbon_lines_read_total', help: 'lines read from followed files', registers: r }),
+    bytesRead: new Gauge({ name: 'tta_carbon_bytes_read_total', help: 'bytes read from followed files', registers: r }),
+    recordsEnqueued: new Gauge({ name: 'tta_carbon_records_enqueued_total', help: 'records accepted by Redis', registers: r }),
+    batchesEnqueued: new Gauge({ name: 'tta_carbon_batches_enqueued_total', help: 'batches accepted by Redis', registers: r }),
+    unshippedBytes: new Gauge({ name: 'tta_carbon_unshipped_bytes', help: 'bytes on disk not yet in Redis, per followed path', labelNames: ['path'], registers: r }),
+    documentsIndexed: new Counter({ name: 'tta_carbon_documents_indexed_total', help: 'documents indexed (a replay counted once)', registers: r }),
+    duplicates: new Counter({ name: 'tta_carbon_documents_duplicate_total', help: 'documents already present (409 on create): replays', registers: r }),
+    deadLettered: new Counter({ name: 'tta_carbon_dead_lettered_total', help: 'documents sent to the dead-letter index', registers: r }),
+    retries: new Counter({ name: 'tta_carbon_index_retries_total', help: 'documents retried after a transient failure', registers: r }),
+    indexFailures: new Counter({ name: 'tta_carbon_index_failures_total', help: 'batches handed back because Elasticsearch could not take them', labelNames: ['reason'], registers: r }),
+    queueJobs: new Gauge({ name: 'tta_carbon_queue_jobs', help: 'jobs in the queue by state', labelNames: ['state'], registers: r }),
+    rotationRuns: new Counter({ name: 'tta_carbon_rotation_runs_total', help: 'rotation runs', registers: r }),
+    rotationFailures: new Counter({ name: 'tta_carbon_rotation_failures_total', help: 'rotation runs that ended with errors', registers: r }),
+    lastRetention: new Gauge({ name: 'tta_carbon_last_retention_success_timestamp_seconds', help: 'end of the last successful index retention run', registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
