@@ -52,6 +52,7 @@ function buildProgram(): Command {
   role('run', 'shipper and worker in one process, for a single host', ['shipper', 'worker']);
   role('shipper', 'tail carbon.log and the codecarbon files into the queue', ['shipper']);
   role('worker', 'index queued batches into Elasticsearch', ['worker']);
+  role('agent', 'shipper and scheduled rotation, for a TTA host (the guide\'s tta-staging-carbon service)', ['shipper', 'scheduler']);
   role('scheduler', 'run file rotation (this host) and index retention (once per cluster) on their cron schedules', ['scheduler']);
 
   program

@@ -197,6 +197,9 @@ export function untilSignal(parts: Stoppable[], logger: Logger, deadlineMs = 30_
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // `systemctl reload`: finish cleanly and exit 0; systemd (Restart=always) starts the
+    // process again, which then reads the new configuration.
+    process.once('SIGHUP', () => stop('SIGHUP (reload: restarting with the new configuration)'));
   });
 }
 
