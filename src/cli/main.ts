@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config/index.js';
+import { formatChecks, runHealth } from '../ops/health.js';
 import { ServiceStartError } from '../services/errors.js';
 import { servicesDown, servicesEnv, servicesStatus, servicesUp } from '../services/launcher.js';
 import { retentionCommand } from './commands/retention.js';
@@ -54,6 +55,18 @@ function buildProgram(): Command {
   role('worker', 'index queued batches into Elasticsearch', ['worker']);
   role('agent', 'shipper and scheduled rotation, for a TTA host (the guide\'s tta-staging-carbon service)', ['shipper', 'scheduler']);
   role('scheduler', 'run file rotation (this host) and index retention (once per cluster) on their cron schedules', ['scheduler']);
+
+  program
+    .command('health')
+    .description('check configuration, directories, Redis, Elasticsearch, queue and shipper lag; exit 0 healthy, 1 not')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const { config } = setup(program.opts<{ config?: string }>().config);
+      const checks = await runHealth(config);
+      const healthy = checks.every((c) => c.status !== 'failed');
+      console.log(opts.json ? JSON.stringify({ status: healthy ? 'healthy' : 'unhealthy', checks }) : formatChecks(checks));
+      process.exitCode = healthy ? 0 : 1;
+    });
 
   program
     .command('rotate')
