@@ -3,6 +3,7 @@ import { ConfigError } from '../common/config/index.js';
 import { formatChecks, runHealth } from '../ops/health.js';
 import { ServiceStartError } from '../services/errors.js';
 import { servicesDown, servicesEnv, servicesStatus, servicesUp } from '../services/launcher.js';
+import { reportCommand } from './commands/report.js';
 import { retentionCommand } from './commands/retention.js';
 import { rotateCommand } from './commands/rotate.js';
 import { createMetrics } from '../common/metrics/metrics.js';
@@ -66,6 +67,17 @@ function buildProgram(): Command {
       const healthy = checks.every((c) => c.status !== 'failed');
       console.log(opts.json ? JSON.stringify({ status: healthy ? 'healthy' : 'unhealthy', checks }) : formatChecks(checks));
       process.exitCode = healthy ? 0 : 1;
+    });
+
+  program
+    .command('report')
+    .description('emissions from Elasticsearch as a table, optionally an SVG chart per day')
+    .option('--since <period>', 'how far back: 24h, 7d, 4w', '7d')
+    .option('--by <group>', 'day, function or project', 'day')
+    .option('--chart <file.svg>', 'also write an SVG bar chart of emissions per day')
+    .action(async (opts: { since: string; by: string; chart?: string }) => {
+      const { config } = setup(program.opts<{ config?: string }>().config);
+      process.exitCode = await reportCommand(config, opts);
     });
 
   program
