@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTemplates } from '../../src/worker/template.js';
+import { runCli } from '../helpers/cli.js';
 import { cleanup, esClient, services, tempDir, uniqueNames } from '../helpers/services.js';
 
 // `tta-carbon health` as an operator runs it, against the real services and dead ports.
@@ -10,15 +10,11 @@ import { cleanup, esClient, services, tempDir, uniqueNames } from '../helpers/se
 const names = uniqueNames('health');
 let dir: string;
 
-function health(env: Record<string, string>, json = false): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['bin/tta-carbon.js', 'health', ...(json ? ['--json'] : [])], {
-    env: { ...process.env, TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function health(env: Record<string, string>, json = false) {
+  return runCli(['health', ...(json ? ['--json'] : [])], {
+    TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'),
+    REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, ...env,
   });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
 }
 
 beforeAll(async () => {
@@ -54,7 +50,7 @@ describe('tta-carbon health', () => {
 
   it('exits 1 and names Elasticsearch when it is down; --json for machines', async () => {
     const r = await health({ ELASTICSEARCH_URL: 'http://127.0.0.1:1' }, true);
-    const parsed = JSON.parse(r.out);
+    const parsed = JSON.parse(r.stdout);
     expect(parsed.status).toBe('unhealthy');
     expect(parsed.checks.find((c: { name: string }) => c.name === 'Elasticsearch')).toMatchObject({ status: 'failed' });
     expect(r.code).toBe(1);

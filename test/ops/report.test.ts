@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSince } from '../../src/ops/report.js';
+import { runCli } from '../helpers/cli.js';
 import { cleanup, esClient, services, tempDir, uniqueNames } from '../helpers/services.js';
 import { reportBatch, startTestWorker } from '../helpers/worker.js';
 
@@ -18,15 +18,8 @@ const plan: [string, number, number][] = [
 ];
 let dir: string;
 
-function report(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['bin/tta-carbon.js', 'report', ...args], {
-    env: { ...process.env, TTA_ENV: names.environment, ELASTICSEARCH_URL: services.elasticsearchUrl, TZ: 'UTC' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+function report(args: string[]) {
+  return runCli(['report', ...args], { TTA_ENV: names.environment, ELASTICSEARCH_URL: services.elasticsearchUrl, TZ: 'UTC' });
 }
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dailyIndex } from '../../src/common/indices/names.js';
 import { planRetention } from '../../src/rotation/index-retention.js';
+import { runCli } from '../helpers/cli.js';
 import { cleanup, esClient, services, uniqueNames } from '../helpers/services.js';
 
 const DAY = 86_400_000;
@@ -39,14 +39,8 @@ const today = new Date();
 const daily = Array.from({ length: 41 }, (_, i) => dailyIndex(names.indexPrefix, new Date(today.getTime() - i * DAY)));
 const unrelated = [`${names.indexPrefix}-notes`, `${other.indexPrefix}-2001.01.01`, `${names.indexPrefix}-2001.01.01-copy`];
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string }> {
-  const child = spawn(process.execPath, ['bin/tta-carbon.js', 'retention', ...args], {
-    env: { ...process.env, TTA_ENV: names.environment, ELASTICSEARCH_URL: services.elasticsearchUrl },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let stdout = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout })));
+function cli(args: string[]) {
+  return runCli(['retention', ...args], { TTA_ENV: names.environment, ELASTICSEARCH_URL: services.elasticsearchUrl });
 }
 
 async function existing(): Promise<string[]> {

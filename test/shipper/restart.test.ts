@@ -14,19 +14,23 @@ afterEach(async () => {
   teardown = [];
 });
 
+async function setup(label: string) {
+  const names = uniqueNames(label);
+  const dir = await tempDir(label);
+  mkdirSync(join(dir, 'log'));
+  const consumer = recordingConsumer(names.queue);
+  teardown.push(async () => {
+    await consumer.close();
+    await cleanup(names, [dir]);
+  });
+  return { names, dir, log: join(dir, 'log', 'carbon.log'), consumer };
+}
+
 const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `INFO:restart:line ${from + i}\n`).join('');
 
 describe('rotation while the shipper is stopped', () => {
   it('resumes the rotated file (still on disk) from its offset, then reads the new one', async () => {
-    const names = uniqueNames('restart');
-    const dir = await tempDir('restart');
-    mkdirSync(join(dir, 'log'));
-    const log = join(dir, 'log', 'carbon.log');
-    const consumer = recordingConsumer(names.queue);
-    teardown.push(async () => {
-      await consumer.close();
-      await cleanup(names, [dir]);
-    });
+    const { names, dir, log, consumer } = await setup('restart');
     writeFileSync(log, lines(0, 100));
     let shipper = await startShipperProcess(names, dir, FAST);
     await waitFor(() => consumer.logTexts().length === 100, 15_000, 'the first 100 lines');
@@ -42,15 +46,7 @@ describe('rotation while the shipper is stopped', () => {
   });
 
   it('does not read again a file rotated and deleted while it was stopped', async () => {
-    const names = uniqueNames('restartdel');
-    const dir = await tempDir('restartdel');
-    mkdirSync(join(dir, 'log'));
-    const log = join(dir, 'log', 'carbon.log');
-    const consumer = recordingConsumer(names.queue);
-    teardown.push(async () => {
-      await consumer.close();
-      await cleanup(names, [dir]);
-    });
+    const { names, dir, log, consumer } = await setup('restartdel');
     writeFileSync(log, lines(0, 50));
     let shipper = await startShipperProcess(names, dir, FAST);
     await waitFor(() => consumer.logTexts().length === 50, 15_000, 'the first 50 lines');
