@@ -95,8 +95,8 @@ function buildProgram(): Command {
     .description('delete daily indices (and dead-letter indices) older than their retention, by the date in the name')
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .action(async (opts: { dryRun?: boolean }) => {
-      const { config } = setup(program.opts<{ config?: string }>().config);
-      process.exitCode = await retentionCommand(config, Boolean(opts.dryRun));
+      const { config, logger } = setup(program.opts<{ config?: string }>().config);
+      process.exitCode = await retentionCommand(config, logger, Boolean(opts.dryRun));
     });
 
   const services = program

@@ -40,7 +40,7 @@ export interface RetentionResult extends RetentionPlan {
 }
 
 // Names per DELETE request: keeps the URL well under HTTP line limits.
-const DELETE_CHUNK = 50;
+const DELETE_CHUNK = 20;
 
 export async function runIndexRetention(
   client: Client,

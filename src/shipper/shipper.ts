@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
+import { progress, type Progress } from '../common/logging/progress.js';
 import type { BatchJobData } from '../common/queue/contract.js';
 import { identityKey, stillSameFile } from './identity.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
@@ -26,6 +27,9 @@ export interface ShipperDeps {
 const PERSIST_EVERY_MS = 200;
 const BACKLOG_CHECK_MS = 1000;
 const PRUNE_EVERY_MS = 3600_000;
+const PROGRESS_CHECK_MS = 1000;
+// Unshipped bytes from which catching up is reported as progress.
+const BACKLOG_REPORT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Finds the configured files, follows each with a tailer (log, csv) or ships it whole
@@ -49,9 +53,13 @@ export class Shipper {
   // Starts paused: the first check (Redis ready, backlog low) opens the tap.
   private paused = true;
   private readonly now: () => number;
+  private lastProgressCheck = 0;
+  private backlogStart = 0;
+  private readonly progress: Progress;
 
   constructor(private readonly config: Config, private readonly deps: ShipperDeps) {
     this.now = deps.now ?? Date.now;
+    this.progress = progress('shipping backlog', deps.logger);
     const inputs = config.shipper.inputs;
     this.streams = inputs.filter((i) => i.kind !== 'report').flatMap((i) => i.paths.map((p) => ({ glob: compileGlob(p), kind: i.kind as 'log' | 'csv' })));
     this.reportGlobs = inputs.filter((i) => i.kind === 'report').flatMap((i) => i.paths.map(compileGlob));
@@ -201,7 +209,27 @@ export class Shipper {
     return !paused;
   }
 
+  /**
+   * A large backlog (the first start on an existing log, or after a long Redis outage)
+   * is shown as progress: how much of what was unshipped at its start is shipped now.
+   */
+  private async backlogProgress(): Promise<void> {
+    if (this.now() - this.lastProgressCheck < PROGRESS_CHECK_MS) return;
+    this.lastProgressCheck = this.now();
+    let unshipped = 0;
+    for (const bytes of (await this.unshippedBytes()).values()) unshipped += bytes;
+    if (this.backlogStart === 0 && unshipped >= BACKLOG_REPORT_BYTES) this.backlogStart = unshipped;
+    if (this.backlogStart === 0) return;
+    this.progress.update(Math.max(0, this.backlogStart - unshipped), this.backlogStart);
+    if (unshipped < BACKLOG_REPORT_BYTES / 4) {
+      this.progress.finish();
+      this.deps.logger.info({ bytes: this.backlogStart }, 'backlog shipped');
+      this.backlogStart = 0;
+    }
+  }
+
   private async housekeeping(): Promise<void> {
+    await this.backlogProgress();
     if (this.now() - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = this.now();
       const removed = this.deps.registry.prune(this.config.shipper.registryCleanupMs);

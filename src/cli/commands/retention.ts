@@ -1,10 +1,13 @@
 import type { Config } from '../../common/config/index.js';
 import { createElasticsearch } from '../../common/elasticsearch/client.js';
+import type { Logger } from '../../common/logging/logger.js';
+import { progress } from '../../common/logging/progress.js';
 import { runIndexRetention } from '../../rotation/index-retention.js';
 
 /** `tta-carbon retention [--dry-run]`: prints every index it deletes or would delete. */
-export async function retentionCommand(config: Config, dryRun: boolean): Promise<number> {
+export async function retentionCommand(config: Config, logger: Logger, dryRun: boolean): Promise<number> {
   const client = createElasticsearch(config.elasticsearch);
+  const bar = progress('deleting expired indices', logger);
   try {
     const result = await runIndexRetention(
       client,
@@ -12,9 +15,10 @@ export async function retentionCommand(config: Config, dryRun: boolean): Promise
       {
         now: new Date(),
         dryRun,
-        onProgress: (done, total) => console.error(`deleted ${done}/${total}`),
+        onProgress: (done, total) => bar.update(done, total),
       },
     );
+    bar.finish();
     for (const name of result.delete) console.log(`${dryRun ? 'would delete' : 'deleted'} ${name}`);
     console.log(
       `${dryRun ? 'dry run: ' : ''}${result.delete.length} index(es) ${dryRun ? 'to delete' : 'deleted'}, ${result.keep.length} kept` +
