@@ -84,6 +84,7 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
       metrics.recordsEnqueued.set(sum('recordsEnqueued') + shipper.reports.counters.recordsEnqueued);
       metrics.batchesEnqueued.set(sum('batchesEnqueued') + shipper.reports.counters.batchesEnqueued);
       for (const [path, bytes] of await shipper.unshippedBytes()) metrics.unshippedBytes.set({ path }, bytes);
+      for (const [path, bytes] of await shipper.fileSizes()) metrics.fileSize.set({ path }, bytes);
     },
     healthy: () => ({ redis: redis.status === 'ready' }),
   };

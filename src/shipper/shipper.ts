@@ -105,6 +105,16 @@ export class Shipper {
     return out;
   }
 
+  /** Size of each followed path that exists (the "log file size" panel). */
+  async fileSizes(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const path of this.tailers.keys()) {
+      const st = await stat(path).catch(() => null);
+      if (st) out.set(path, st.size);
+    }
+    return out;
+  }
+
   private async run(): Promise<void> {
     while (!this.stopping) {
       let busy = false;

@@ -117,6 +117,7 @@ export class CarbonWorker {
     m.retries.inc(report.retries);
     for (const doc of docs) {
       const dataset = (doc.event as { dataset?: string } | undefined)?.dataset;
+      if (dataset === 'carbon.log') m.logEvents.inc({ level: String((doc.log as { level?: string } | undefined)?.level ?? 'none') });
       const cc = doc.codecarbon as Record<string, unknown> | undefined;
       if (!cc) continue;
       const project = typeof cc.project_name === 'string' ? cc.project_name : 'unknown';

@@ -18,6 +18,8 @@ export function createMetrics(labels: { environment: string; role: string }) {
     bytesRead: new Gauge({ name: 'tta_carbon_bytes_read_total', help: 'bytes read from followed files', registers: r }),
     recordsEnqueued: new Gauge({ name: 'tta_carbon_records_enqueued_total', help: 'records accepted by Redis', registers: r }),
     batchesEnqueued: new Gauge({ name: 'tta_carbon_batches_enqueued_total', help: 'batches accepted by Redis', registers: r }),
+    fileSize: new Gauge({ name: 'tta_carbon_file_size_bytes', help: 'size of each followed file', labelNames: ['path'], registers: r }),
+    logEvents: new Counter({ name: 'tta_carbon_log_events_total', help: 'carbon.log events indexed, by log.level', labelNames: ['level'], registers: r }),
     unshippedBytes: new Gauge({ name: 'tta_carbon_unshipped_bytes', help: 'bytes on disk not yet in Redis, per followed path', labelNames: ['path'], registers: r }),
     documentsIndexed: new Counter({ name: 'tta_carbon_documents_indexed_total', help: 'documents indexed (a replay counted once)', registers: r }),
     duplicates: new Counter({ name: 'tta_carbon_documents_duplicate_total', help: 'documents already present (409 on create): replays', registers: r }),
