@@ -55,7 +55,7 @@ async function countDocs(prefix: string) {
 const batches = jobs();
 const sanitizer = new Sanitizer({ enabled: true, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
 const off = new Sanitizer({ enabled: false, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
-const ctxFor = (prefix: string, s: Sanitizer) => ({ environment: 'bench', indexPrefix: prefix, timeZone: 'UTC', retentionDays: 30, now: new Date(), queuedAt: new Date(), sanitizer: s, logPatterns: [] });
+const ctxFor = (prefix: string, s: Sanitizer) => ({ environment: 'bench', indexPrefix: prefix, timeZone: 'UTC', retentionDays: 30, now: new Date(), queuedAt: new Date(), sanitizer: s, logPatterns: [], projectName: 'TTA-Staging' });
 
 // Decode and sanitizer cost, in memory.
 let t = performance.now();

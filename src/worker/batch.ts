@@ -16,6 +16,7 @@ export interface BatchContext {
   queuedAt: Date;
   sanitizer: Sanitizer;
   logPatterns: readonly RegExp[];
+  projectName: string;
 }
 
 /**
@@ -29,7 +30,7 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext): { request
   const cutoff = retentionCutoff(ctx.now, ctx.retentionDays).getTime();
   const eventCtx: EventContext = {
     environment: ctx.environment, hostName: batch.host, path: batch.path,
-    ingestedAt: ctx.now, fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone,
+    ingestedAt: ctx.now, fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone, projectName: ctx.projectName,
   };
   for (const record of batch.records as RawRecord[]) {
     const doc = decode(batch.kind, record, eventCtx, ctx.logPatterns);

@@ -139,6 +139,7 @@ export class CarbonWorker {
       queuedAt: new Date(job.timestamp),
       sanitizer: this.sanitizer,
       logPatterns: this.logPatterns,
+      projectName: this.config.project.name,
     });
     const report = await this.indexer.index(requests, refused);
     for (const key of Object.keys(report) as (keyof IndexReport)[]) this.totals[key] += report[key];

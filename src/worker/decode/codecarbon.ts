@@ -12,6 +12,7 @@ export function normaliseReportRecord(record: ReportRecord, ctx: EventContext): 
   const r = record.report;
   if (r.part === 'summary') {
     const cc = scalars(r.fields);
+    cc.project_name ??= ctx.projectName;
     const time = timeOf(r.fields.timestamp, ctx);
     delete cc.timestamp;
     if (time) cc.report_timestamp = time.toISOString();
@@ -23,7 +24,7 @@ export function normaliseReportRecord(record: ReportRecord, ctx: EventContext): 
   if (r.part === 'function') {
     const entry = isObject(r.entry) ? r.entry : {};
     const cc: Record<string, unknown> = { measurement: r.key };
-    if (r.project) cc.project_name = r.project;
+    cc.project_name = r.project ?? ctx.projectName;
     const fn = str(entry.function) ?? r.key.replace(/_\d{4}-\d{2}-\d{2}T[\d:.]+$/, '');
     cc.function = fn;
     const emissions = toNumber(entry.emissions);
@@ -57,6 +58,7 @@ export function normaliseCsvRecord(record: CsvRecord, ctx: EventContext): Docume
     if (value === '' || column === '') continue;
     cc[column] = typedCell(column, value);
   }
+  cc.project_name ??= ctx.projectName;
   const time = timeOf(record.row.timestamp, ctx);
   delete cc.timestamp;
   const message = `codecarbon run ${str(cc.run_id) ?? '?'} of ${str(cc.project_name) ?? '?'}: ${cc.emissions ?? '?'} kg CO2eq`;

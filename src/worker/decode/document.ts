@@ -13,6 +13,8 @@ export interface EventContext {
    */
   fallbackTime: Date;
   timeZone: string;
+  /** CARBON_PROJECT_NAME: the project of codecarbon data that does not name one. */
+  projectName: string;
 }
 
 export type Dataset = 'carbon.log' | 'codecarbon.report' | 'codecarbon.function' | 'codecarbon.csv';

@@ -4,7 +4,7 @@ import { normaliseCsvRecord, normaliseReportRecord } from '../../../src/worker/d
 
 const ctx = {
   environment: 'staging', hostName: 'h', path: '/cc/emissions_20251008_090000.json',
-  ingestedAt: new Date('2025-10-09T00:00:00Z'), fallbackTime: new Date('2025-10-09T00:00:00Z'), timeZone: 'Europe/Berlin',
+  ingestedAt: new Date('2025-10-09T00:00:00Z'), fallbackTime: new Date('2025-10-09T00:00:00Z'), timeZone: 'Europe/Berlin', projectName: 'Configured-Project',
 };
 
 describe('codecarbon reports', () => {
@@ -29,6 +29,8 @@ describe('codecarbon reports', () => {
 
   it('a function entry with a non-numeric emission is kept and flagged', () => {
     const doc = normaliseReportRecord({ offset: 5, report: { part: 'function', key: 'f_x', entry: { function: 'f', emissions: 'lots' } } }, ctx);
+    // No project in the report: CARBON_PROJECT_NAME stands in.
+    expect((doc.codecarbon as { project_name: string }).project_name).toBe('Configured-Project');
     expect(doc.tags).toContain('invalid_measurement');
     expect((doc.error as { type: string }).type).toBe('invalid_measurement');
   });
