@@ -54,6 +54,8 @@ export class Shipper {
   private paused = true;
   private readonly now: () => number;
   private lastProgressCheck = 0;
+  /** Path → when its last error was logged. */
+  private readonly fileErrors = new Map<string, number>();
   private backlogStart = 0;
   private readonly progress: Progress;
 
@@ -123,7 +125,7 @@ export class Shipper {
         if (await this.mayRead()) {
           for (const tailer of this.tailers.values()) {
             if (this.stopping) break;
-            busy = (await tailer.poll()) || busy;
+            busy = (await this.pollOne(tailer)) || busy;
           }
           if (!this.stopping) busy = (await this.reports.poll(this.reportPaths)) || busy;
         }
@@ -133,6 +135,26 @@ export class Shipper {
         busy = false;
       }
       if (!busy && !this.stopping) await this.idle();
+    }
+  }
+
+  /**
+   * One file's failure (unreadable, a directory where a file was expected, an enqueue
+   * Redis refused) must not stop the others: it is logged, at most once a minute per
+   * file, and the file is tried again next round from its committed offset.
+   */
+  private async pollOne(tailer: FileTailer): Promise<boolean> {
+    try {
+      const busy = await tailer.poll();
+      this.fileErrors.delete(tailer.path);
+      return busy;
+    } catch (err) {
+      const last = this.fileErrors.get(tailer.path);
+      if (last === undefined || this.now() - last >= 60_000) {
+        this.fileErrors.set(tailer.path, this.now());
+        this.deps.logger.error({ err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, path: tailer.path }, 'cannot read file; other files go on, this one is retried');
+      }
+      return false;
     }
   }
 

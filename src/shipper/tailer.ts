@@ -115,9 +115,8 @@ export class FileTailer {
       return await work();
     } catch (err) {
       // A failed enqueue (or read) must not move the offset: start again from what
-      // Redis holds; the lines read since are read again.
-      this.deps.logger.error({ err, path: file.path }, 'tailing failed; rewinding to the committed offset');
-      await this.rewind(file);
+      // Redis holds; the lines read since are read again. The caller logs it.
+      await this.rewind(file).catch(() => undefined);
       throw err;
     }
   }

@@ -50,11 +50,10 @@ export class ReportWatcher {
       try {
         busy = (await this.check(path)) || busy;
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') continue;
-        // Unreadable (EACCES, ...): reported, retried next round, never fatal.
-        this.deps.logger.error({ err: (err as Error).message, path }, 'cannot read report; will retry');
-        if (code !== 'EACCES' && code !== 'EISDIR') throw err;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        // Unreadable (EACCES, a directory, Redis refusing the batch): reported, retried
+        // next round, never fatal, and the other reports go on.
+        this.deps.logger.error({ err: (err as Error).message, path }, 'cannot ship report; will retry');
       }
     }
     return busy;
@@ -64,6 +63,11 @@ export class ReportWatcher {
     const st = await stat(path);
     const now = this.deps.now();
     const prev = this.seen.get(path);
+    if (!st.isFile()) {
+      if (!prev) this.deps.logger.error({ path }, 'report path is not a regular file; skipped');
+      this.seen.set(path, { size: 0, mtimeMs: st.mtimeMs, ino: st.ino, changedAt: now, done: 'not-a-file' });
+      return false;
+    }
     if (!prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs || prev.ino !== st.ino) {
       this.seen.set(path, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, changedAt: now });
       return false;
