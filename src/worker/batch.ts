@@ -2,7 +2,7 @@ import { dailyIndex, retentionCutoff } from '../common/indices/names.js';
 import { documentId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
-import type { Document, EventContext } from './decode/document.js';
+import { finishDocument, type Document, type EventContext } from './decode/document.js';
 import { normaliseLogRecord } from './decode/normalise.js';
 import type { Sanitizer } from './sanitize/sanitizer.js';
 
@@ -33,11 +33,18 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext): { request
     ingestedAt: ctx.now, fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone, projectName: ctx.projectName,
   };
   for (const record of batch.records as RawRecord[]) {
-    const doc = decode(batch.kind, record, eventCtx, ctx.logPatterns);
-    doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc) };
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
     const id = documentId(batch.fileId, record.offset, n);
+    let doc: Document;
+    try {
+      doc = decode(batch.kind, record, eventCtx, ctx.logPatterns);
+      doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc) };
+    } catch (err) {
+      // One record that breaks decoding must not hold back the rest of its batch.
+      refused.push(undecodable(record, eventCtx, ctx, id, err as Error));
+      continue;
+    }
     const index = dailyIndex(ctx.indexPrefix, doc['@timestamp']);
     if (Date.parse(doc['@timestamp']) < cutoff) {
       refused.push({
@@ -49,6 +56,15 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext): { request
     }
   }
   return { requests, refused };
+}
+
+const RAW_SLICE = 4096;
+
+/** A dead letter for a record that could not be decoded: a bounded, sanitized slice of it. */
+function undecodable(record: RawRecord, eventCtx: EventContext, ctx: BatchContext, id: string, err: Error): DeadLetter {
+  const raw = 'text' in record ? record.text : JSON.stringify(record).slice(0, RAW_SLICE);
+  const doc = finishDocument({ message: ctx.sanitizer.sanitizeString(raw.slice(0, RAW_SLICE)).text }, eventCtx, 'carbon.log', record.offset, null);
+  return { id, targetIndex: dailyIndex(ctx.indexPrefix, doc['@timestamp']), doc, attempts: 0, type: 'decode_error', reason: `${err.name}: ${err.message}` };
 }
 
 function decode(kind: BatchJobData['kind'], record: RawRecord, ctx: EventContext, patterns: readonly RegExp[]): Document {

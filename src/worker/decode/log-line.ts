@@ -84,6 +84,11 @@ function decodeJson(text: string, timeZone: string): DecodedLog | null {
     return { timestamp: null, message: text, error: { type: 'json_parse_error', message: (err as Error).message } };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+  if (deeperThan(parsed, MAX_JSON_DEPTH)) {
+    // Elasticsearch would refuse it (index.mapping.depth.limit), and walking it
+    // recursively could exhaust the stack: the line is kept whole as text instead.
+    return { timestamp: null, message: text, error: { type: 'json_too_deep', message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels; kept as text` } };
+  }
   const fields = { ...(parsed as Record<string, unknown>) };
   const take = (keys: string[]): unknown => {
     for (const k of keys) {
@@ -107,6 +112,21 @@ function decodeJson(text: string, timeZone: string): DecodedLog | null {
   if (typeof logger === 'string') decoded.logger = logger;
   if (Object.keys(fields).length > 0) decoded.fields = fields;
   return decoded;
+}
+
+/** Nesting allowed in a JSON line: the index template's index.mapping.depth.limit. */
+export const MAX_JSON_DEPTH = 20;
+
+/** Iterative, so a hostile 10,000-deep value cannot overflow the stack here. */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 // Python's time.time() is seconds; JavaScript's Date.now() is milliseconds.

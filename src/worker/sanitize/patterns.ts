@@ -22,7 +22,10 @@ const R = '[REDACTED]';
 
 // Key names that, followed by "=" or ":", introduce a secret in free text or a query
 // string. The name must end right before the separator: `token_count: 3` is not one.
-const KV_KEYS = '(?:[A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|authorization|credentials|private[_-]?key|access[_-]?key|session[_-]?id|sessid|cookie|passphrase)|(?<![A-Za-z0-9])(?:pw|pass))';
+// The key must start where a word starts: without that anchor the lazy prefix is tried
+// from every position of a long run of letters, which is quadratic (a 1 MiB line spun
+// a worker at 100 % CPU).
+const KV_KEYS = '(?:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|authorization|credentials|private[_-]?key|access[_-]?key|session[_-]?id|sessid|cookie|passphrase)|(?<![A-Za-z0-9])(?:pw|pass))';
 
 export const STRING_RULES: StringRule[] = [
   {
@@ -36,7 +39,9 @@ export const STRING_RULES: StringRule[] = [
   { name: 'basic_auth_header', pattern: '\\b(Basic)\\s+[A-Za-z0-9+/]{8,}={0,2}', groups: 1, replace: (_m, g) => `${g[0]} ${R}` },
   {
     name: 'url_credentials',
-    pattern: '\\b([a-z][a-z0-9+.-]*://)([^\\s:@/]+):([^\\s@/]+)@',
+    // Bounded lengths keep every rule linear: an unbounded scheme or userinfo is scanned
+    // from each word start of a long line, which is quadratic.
+    pattern: '\\b([a-z][a-z0-9+.-]{0,31}://)([^\\s:@/]{1,256}):([^\\s@/]{1,256})@',
     groups: 3,
     replace: (_m, g) => `${g[0]}${g[1]}:${R}@`,
   },
@@ -63,5 +68,6 @@ export const STRING_RULES: StringRule[] = [
     groups: 0,
     replace: () => R,
   },
-  { name: 'email', pattern: '\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b', groups: 0, replace: () => '[REDACTED_EMAIL]' },
+  // RFC 5321 limits (64-byte local part, 63-byte labels) double as the linear-time bound.
+  { name: 'email', pattern: '\\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,8}\\.[A-Za-z]{2,24}\\b', groups: 0, replace: () => '[REDACTED_EMAIL]' },
 ];

@@ -79,3 +79,19 @@ describe('normaliseLogRecord', () => {
     expect(doc.x).toBe(1);
   });
 });
+
+describe('hostile JSON lines', () => {
+  it('JSON nested 10,000 deep is kept as text with error.type json_too_deep', () => {
+    const text = `{"message":"deep","d":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    const d = decodeLogRecord(text, 'UTC');
+    expect(d.message).toBe(text);
+    expect(d.error?.type).toBe('json_too_deep');
+    expect(d.fields).toBeUndefined();
+  });
+
+  it('20 levels are still fields', () => {
+    const d = decodeLogRecord(`{"message":"ok","d":${'{"a":'.repeat(18)}1${'}'.repeat(18)}}`, 'UTC');
+    expect(d.error).toBeUndefined();
+    expect(d.fields).toHaveProperty('d');
+  });
+});
