@@ -1,45 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allDocs, cleanup, services, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { allDocs, cleanup, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { startCliProcess, type ShipperProcess } from '../helpers/shipper.js';
 
 // The first slice, through the real CLI as an operator runs it: a line appended to
 // carbon.log is a document in tta-<env>-carbon-YYYY.MM.DD within 5 s.
 
 const names = uniqueNames('slice');
 let dir: string;
-let child: ChildProcess;
-let output = '';
+let pipeline: ShipperProcess;
+const output = () => pipeline.output();
 
 beforeAll(async () => {
   dir = await tempDir('slice');
-  const logDir = join(dir, 'log');
-  await mkdir(logDir, { recursive: true });
-  const configFile = join(dir, 'config.yaml');
-  await writeFile(configFile, `redis:\n  queue: ${names.queue}\n`);
-  child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'run'], {
-    env: {
-      ...process.env,
-      TTA_ENV: names.environment,
-      TTA_LOG_DIR: logDir,
-      TTA_DATA_DIR: join(dir, 'data'),
-      REDIS_URL: services.redisUrl, TTA_METRICS_PORT: '0',
-      ELASTICSEARCH_URL: services.elasticsearchUrl,
-      CARBON_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  await waitFor(() => output.includes('shipper started'), 30_000, 'the pipeline to start');
+  await mkdir(join(dir, 'log'), { recursive: true });
+  pipeline = await startCliProcess('run', names, dir, '');
 });
 
 afterAll(async () => {
-  if (child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-  }
+  await pipeline.stop();
   await cleanup(names, [dir]);
 });
 
@@ -72,7 +52,7 @@ describe('one line end to end', () => {
   });
 
   it('serves /metrics with carbon_emissions_kg and counters after known data, and /health', async () => {
-    const port = Number(/"port":(\d+),"msg":"metrics and health listening"/.exec(output)?.[1]);
+    const port = Number(/"port":(\d+),"msg":"metrics and health listening"/.exec(output())?.[1]);
     expect(port).toBeGreaterThan(0);
     const { mkdir: mk, writeFile: wf } = await import('node:fs/promises');
     await mk(join(dir, 'log', 'codecarbon'), { recursive: true });
@@ -102,10 +82,9 @@ describe('one line end to end', () => {
   });
 
   it('stops cleanly on SIGTERM with the registry at the end of the file', async () => {
-    child.kill('SIGTERM');
-    const code = await new Promise((resolve) => child.once('exit', resolve));
+    const code = await pipeline.stop();
     expect(code).toBe(0);
-    expect(output).toContain('shipper stopped');
+    expect(output()).toContain('shipper stopped');
     const { readFile } = await import('node:fs/promises');
     const registry = JSON.parse(await readFile(join(dir, 'data', 'registry.json'), 'utf8'));
     const entries = (Object.values(registry.entries) as { offset: number; path: string }[]).filter((e) => e.path.endsWith('carbon.log'));

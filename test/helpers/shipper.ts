@@ -35,23 +35,32 @@ export interface ShipperProcess {
 }
 
 /** The real CLI `shipper` as its own OS process, on a test's queue, dirs and settings. */
-export async function startShipperProcess(
+export function startShipperProcess(names: ReturnType<typeof uniqueNames>, dir: string, shipperYaml: string, env: Record<string, string> = {}): Promise<ShipperProcess> {
+  return startCliProcess('shipper', names, dir, shipperYaml, env);
+}
+
+/** `tta-carbon <role>` (shipper, or run: shipper + worker) as its own OS process. */
+export async function startCliProcess(
+  role: 'shipper' | 'run',
   names: ReturnType<typeof uniqueNames>,
   dir: string,
   shipperYaml: string,
   env: Record<string, string> = {},
 ): Promise<ShipperProcess> {
-  const configFile = join(dir, 'shipper.yaml');
-  await writeFile(configFile, `redis:\n  queue: ${names.queue}\nshipper:\n${shipperYaml.replace(/^/gm, '  ')}\n`);
-  const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'shipper'], {
-    env: { ...process.env, TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info', ...env },
+  const configFile = join(dir, `${role}.yaml`);
+  await writeFile(configFile, `redis:\n  queue: ${names.queue}\n${shipperYaml ? `shipper:\n${shipperYaml.replace(/^/gm, '  ')}\n` : ''}`);
+  const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, role], {
+    env: {
+      ...process.env, TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'),
+      REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info', ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-200_000)));
   child.stderr!.on('data', (d) => (out = (out + d).slice(-200_000)));
-  await waitFor(() => out.includes('shipper started') || child.exitCode !== null, 20_000, 'the shipper to start');
-  if (child.exitCode !== null) throw new Error(`shipper exited: ${out}`);
+  await waitFor(() => out.includes('shipper started') || child.exitCode !== null, 30_000, `tta-carbon ${role} to start`);
+  if (child.exitCode !== null) throw new Error(`tta-carbon ${role} exited: ${out}`);
   return {
     child,
     output: () => out,

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allDocs, cleanup, services, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { allDocs, cleanup, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { startCliProcess, type ShipperProcess } from '../helpers/shipper.js';
 
 // Hostile input through the whole pipeline (`tta-carbon run` as its own process, real
 // Redis and Elasticsearch), with good numbered lines around every bad one: nothing
@@ -11,8 +10,7 @@ import { allDocs, cleanup, services, tempDir, uniqueNames, waitFor } from '../he
 
 const names = uniqueNames('hostile');
 let dir: string;
-let child: ChildProcess;
-let output = '';
+let pipeline: ShipperProcess;
 
 const now = () => new Date().toISOString();
 const good = (n: number) => `{"timestamp":"${now()}","level":"info","message":"good ${n}"}\n`;
@@ -33,23 +31,12 @@ const HOSTILE: [string, Buffer | string][] = [
 beforeAll(async () => {
   dir = await tempDir('hostile');
   mkdirSync(join(dir, 'log'));
-  const configFile = join(dir, 'config.yaml');
-  await writeFile(configFile, `redis:\n  queue: ${names.queue}\nshipper:\n  pollIntervalMs: 50\n  batch:\n    lingerMs: 20\n`);
   writeFileSync(join(dir, 'log', 'carbon.log'), '');
-  child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'run'], {
-    env: { ...process.env, TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => (output = (output + d).slice(-100_000)));
-  child.stderr!.on('data', (d) => (output = (output + d).slice(-100_000)));
-  await waitFor(() => output.includes('shipper started'), 30_000, 'the pipeline');
+  pipeline = await startCliProcess('run', names, dir, 'pollIntervalMs: 50\nbatch:\n  lingerMs: 20');
 });
 
 afterAll(async () => {
-  if (child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-  }
+  await pipeline.stop();
   await cleanup(names, [dir]);
 });
 
@@ -70,10 +57,10 @@ describe('hostile input with good data around it', () => {
       return seen.length >= expectedRecords ? seen : null;
     }, 90_000, `${expectedRecords} documents (indexed or dead-lettered)`, 1000).catch((err) => {
       console.log(`arrived: ${seen.map((d) => `${d._index.includes('deadletter') ? 'DLQ ' : ''}${String(d._source.message ?? d._source.error?.type).slice(0, 40)}`).join(' | ')}`);
-      console.log(output.split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-15).join('\n').slice(0, 5000));
+      console.log(pipeline.output().split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-15).join('\n').slice(0, 5000));
       throw err;
     });
-    expect(child.exitCode).toBeNull();
+    expect(pipeline.child.exitCode).toBeNull();
     const goods = docs.filter((d) => /^good \d+$/.test(d._source.message ?? '')).map((d) => Number(d._source.message.slice(5)));
     expect(goods.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(docs).toHaveLength(expectedRecords);
