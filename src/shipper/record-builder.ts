@@ -1,14 +1,14 @@
-import type { CsvRecord, LogRecord } from '../common/queue/contract.js';
+import type { CsvRecord, LineChunk } from '../common/queue/contract.js';
+import { LineSplitter, type Line } from '../common/lines/line-splitter.js';
+import { LineChunker, type ChunkerOptions } from './lines/chunker.js';
 import { CsvRows } from './lines/csv.js';
-import { LineSplitter, type Line } from './lines/line-splitter.js';
-import { MultilineJoiner, type JoinedEvent, type MultilineOptions } from './lines/multiline.js';
 
-// Turns the bytes of one file into records for its kind: carbon.log events (lines
-// joined into multiline events) or CSV rows. `end` is the offset just past a record,
+// Turns the bytes of one file into records for its kind: raw carbon.log chunks (the
+// worker splits and joins them) or CSV rows. `end` is the offset just past a record,
 // which is where the registry may move once the record is in Redis.
 
 export interface Built {
-  record: LogRecord | CsvRecord;
+  record: LineChunk | CsvRecord;
   end: number;
 }
 
@@ -18,59 +18,14 @@ export interface RecordBuilder {
   readonly needsHeader: boolean;
   primeHeader(line: string): void;
   push(chunk: Buffer): { records: Built[]; lines: number };
-  /** The incomplete last line as a record (file rotated away, or quiet past its timeout). */
+  /** Everything held, the incomplete last line included (file rotated away, or quiet past its timeout). */
   takePartial(): Built[];
-  /** Records held back waiting for continuation lines. */
+  /** Complete records held back waiting for what follows them. */
   flush(): Built[];
 }
 
-export function builderFor(
-  kind: 'log' | 'csv',
-  offset: number,
-  options: { maxLineBytes: number; multiline: MultilineOptions },
-): RecordBuilder {
-  const splitter = new LineSplitter(offset, options.maxLineBytes);
-  return kind === 'csv' ? new CsvBuilder(splitter) : new LogBuilder(splitter, new MultilineJoiner(options.multiline));
-}
-
-class LogBuilder implements RecordBuilder {
-  readonly needsHeader = false;
-
-  constructor(private readonly splitter: LineSplitter, private readonly joiner: MultilineJoiner) {}
-
-  get position(): number {
-    return this.splitter.position;
-  }
-
-  primeHeader(): void {}
-
-  push(chunk: Buffer): { records: Built[]; lines: number } {
-    const lines = this.splitter.push(chunk);
-    const records: Built[] = [];
-    for (const line of lines) for (const e of this.joiner.push(line)) records.push(logBuilt(e));
-    return { records, lines: lines.length };
-  }
-
-  takePartial(): Built[] {
-    const partial = this.splitter.takePartial();
-    if (!partial) return [];
-    const out = this.joiner.push(partial).map((e) => logBuilt(e));
-    const last = this.joiner.flush();
-    if (last) out.push(logBuilt(last, true));
-    return out;
-  }
-
-  flush(): Built[] {
-    const last = this.joiner.flush();
-    return last ? [logBuilt(last)] : [];
-  }
-}
-
-function logBuilt(e: JoinedEvent, partial = false): Built {
-  const record: LogRecord = { offset: e.offset, text: e.text };
-  if (e.truncated) record.truncated = true;
-  if (partial) record.partial = true;
-  return { record, end: e.end };
+export function builderFor(kind: 'log' | 'csv', offset: number, options: ChunkerOptions): RecordBuilder {
+  return kind === 'csv' ? new CsvBuilder(new LineSplitter(offset, options.maxLineBytes)) : new LineChunker(offset, options);
 }
 
 class CsvBuilder implements RecordBuilder {

@@ -1,9 +1,9 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../common/logging/logger.js';
-import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LogRecord } from '../common/queue/contract.js';
+import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
 import { identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
 import { builderFor, type RecordBuilder } from './record-builder.js';
-import type { MultilineOptions } from './lines/multiline.js';
+import type { MultilineOptions } from '../common/lines/multiline.js';
 import type { Registry } from './registry.js';
 
 export interface TailerOptions {
@@ -33,7 +33,8 @@ export interface TailerCounters {
   batchesEnqueued: number;
 }
 
-const CHUNK = 64 * 1024;
+// One read per chunk: large reads are what keeps the shipper's cost per line low.
+const CHUNK = 1024 * 1024;
 // Bytes read per file per poll before other files get their turn.
 const MAX_BYTES_PER_POLL = 8 * 1024 * 1024;
 
@@ -46,7 +47,7 @@ interface OpenFile {
   /** Offset up to which Redis has everything; the registry holds the same. */
   committed: number;
   builder: RecordBuilder;
-  batch: (LogRecord | CsvRecord)[];
+  batch: (LineChunk | CsvRecord)[];
   batchBytes: number;
   /** Offset just past the last record in `batch`. */
   batchEnd: number;
@@ -190,7 +191,8 @@ export class FileTailer {
   }
 
   private async freshState(handle: FileHandle, path: string, id: FileIdentity, key: string, offset: number): Promise<OpenFile> {
-    const builder = builderFor(this.options.kind, offset, this.options);
+    const { maxLineBytes, multiline, batch } = this.options;
+    const builder = builderFor(this.options.kind, offset, { maxLineBytes, startPattern: multiline.startPattern, chunkBytes: batch.maxBytes });
     // A CSV resumed past its header still needs the header's column names.
     if (offset > 0 && builder.needsHeader) builder.primeHeader(await firstLine(handle));
     return {
@@ -228,7 +230,7 @@ export class FileTailer {
     if (file.batch.length > 0 && this.deps.now() - file.batchStartedAt >= this.options.batch.lingerMs) await this.ship(file);
   }
 
-  private add(file: OpenFile, built: { record: LogRecord | CsvRecord; end: number }): void {
+  private add(file: OpenFile, built: { record: LineChunk | CsvRecord; end: number }): void {
     if (file.batch.length === 0) file.batchStartedAt = this.deps.now();
     file.batch.push(built.record);
     file.batchBytes += built.end - built.record.offset;
@@ -242,10 +244,11 @@ export class FileTailer {
   private async ship(file: OpenFile): Promise<void> {
     if (file.batch.length === 0) return;
     const base = { v: CONTRACT_VERSION, host: this.options.host, path: file.path, fileId: file.key, endOffset: file.batchEnd } as const;
+    const { startPattern, maxLines, maxBytes } = this.options.multiline;
     await this.deps.enqueue(
       this.options.kind === 'csv'
         ? { ...base, kind: 'csv', records: file.batch as CsvRecord[] }
-        : { ...base, kind: 'log', records: file.batch as LogRecord[] },
+        : { ...base, kind: 'lines', records: file.batch as LineChunk[], grouping: { startPattern: startPattern.source, maxLines, maxBytes } },
     );
     this.counters.batchesEnqueued++;
     this.counters.recordsEnqueued += file.batch.length;

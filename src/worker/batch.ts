@@ -1,4 +1,5 @@
 import { dailyIndex, retentionCutoff } from '../common/indices/names.js';
+import { batchRecords } from '../common/lines/chunk.js';
 import { documentId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
@@ -32,13 +33,14 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext): { request
     environment: ctx.environment, hostName: batch.host, path: batch.path,
     ingestedAt: ctx.now, fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone, projectName: ctx.projectName,
   };
-  for (const record of batch.records as RawRecord[]) {
+  const kind = batch.kind === 'lines' ? 'log' : batch.kind;
+  for (const record of batchRecords(batch)) {
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
     const id = documentId(batch.fileId, record.offset, n);
     let doc: Document;
     try {
-      doc = decode(batch.kind, record, eventCtx, ctx.logPatterns);
+      doc = decode(kind, record, eventCtx, ctx.logPatterns);
       doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc) };
     } catch (err) {
       // One record that breaks decoding must not hold back the rest of its batch.
@@ -67,7 +69,7 @@ function undecodable(record: RawRecord, eventCtx: EventContext, ctx: BatchContex
   return { id, targetIndex: dailyIndex(ctx.indexPrefix, doc['@timestamp']), doc, attempts: 0, type: 'decode_error', reason: `${err.name}: ${err.message}` };
 }
 
-function decode(kind: BatchJobData['kind'], record: RawRecord, ctx: EventContext, patterns: readonly RegExp[]): Document {
+function decode(kind: 'log' | 'report' | 'csv', record: RawRecord, ctx: EventContext, patterns: readonly RegExp[]): Document {
   if (kind === 'report' && 'report' in record) return normaliseReportRecord(record, ctx);
   if (kind === 'csv' && 'row' in record) return normaliseCsvRecord(record, ctx);
   if ('text' in record) return normaliseLogRecord(record, ctx, patterns);

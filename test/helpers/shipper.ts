@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { BatchJobData } from '../../src/common/queue/contract.js';
+import { batchRecords } from '../../src/common/lines/chunk.js';
+import type { BatchJobData, LogRecord } from '../../src/common/queue/contract.js';
 import { services, waitFor, type uniqueNames } from './services.js';
 
 /**
@@ -18,9 +19,10 @@ export function recordingConsumer(queue: string, redisUrl = services.redisUrl) {
   worker.on('error', () => undefined);
   return {
     batches,
-    records: () => batches.flatMap((b) => b.records.map((r) => ({ ...r, kind: b.kind, path: b.path, fileId: b.fileId }))),
-    /** The text of every carbon.log record that arrived, in arrival order. */
-    logTexts: () => batches.flatMap((b) => (b.kind === 'log' ? b.records.map((r) => r.text) : [])),
+    /** Every record that arrived; carbon.log chunks as the events a worker makes of them. */
+    records: () => batches.flatMap((b) => batchRecords(b).map((r) => ({ ...r, kind: b.kind === 'lines' ? 'log' : b.kind, path: b.path, fileId: b.fileId }))),
+    /** The text of every carbon.log event that arrived, in arrival order. */
+    logTexts: () => batches.flatMap((b) => (b.kind === 'lines' || b.kind === 'log' ? (batchRecords(b) as LogRecord[]).map((r) => r.text) : [])),
     async close() {
       await worker.close();
       await connection.quit();

@@ -10,6 +10,34 @@ export const BACKOFF_TYPE = 'capped-exponential';
 
 export type SourceKind = 'log' | 'report' | 'csv';
 
+/**
+ * Raw carbon.log bytes as the shipper read them: whole lines starting at an event
+ * boundary. The worker splits and joins them (common/lines/chunk.ts), so the shipper
+ * does no per-line work. Events get the same offsets, hence the same ids, however a
+ * file was cut into chunks: a chunk only ends where a line matching the start pattern
+ * begins, unless no such line came within a full chunk.
+ */
+export interface LineChunk {
+  offset: number;
+  /** Offset just past the chunk's last byte. */
+  end: number;
+  /** The bytes, when they are valid UTF-8 (nearly always). */
+  text?: string;
+  /** The bytes, when they are not valid UTF-8: decoded per line so offsets stay exact. */
+  base64?: string;
+  /** The last line has no newline (file rotated away, or quiet past its timeout). */
+  partial?: boolean;
+  /** One line longer than shipper.maxLineBytes: its first bytes; the rest up to `end` skipped. */
+  truncated?: boolean;
+}
+
+/** How the worker joins a chunk's lines into events: the shipper's own settings. */
+export interface LineGrouping {
+  startPattern: string;
+  maxLines: number;
+  maxBytes: number;
+}
+
 /** A carbon.log event as read from disk: a line, or a line plus its continuation lines. */
 export interface LogRecord {
   /** Byte offset of the record's first byte in its file. */
@@ -56,7 +84,12 @@ interface BatchBase {
 }
 
 export type BatchJobData = BatchBase &
-  ({ kind: 'log'; records: LogRecord[] } | { kind: 'report'; records: ReportRecord[] } | { kind: 'csv'; records: CsvRecord[] });
+  (
+    | { kind: 'lines'; records: LineChunk[]; grouping: LineGrouping }
+    | { kind: 'log'; records: LogRecord[] }
+    | { kind: 'report'; records: ReportRecord[] }
+    | { kind: 'csv'; records: CsvRecord[] }
+  );
 
 /**
  * Same file and start offset ⇒ same job id, so a batch replayed after a crash is not
@@ -76,6 +109,6 @@ export function isBatchJobData(data: unknown): data is BatchJobData {
   const d = data as Partial<BatchJobData>;
   return (
     d.v === CONTRACT_VERSION && typeof d.fileId === 'string' && Array.isArray(d.records) &&
-    (d.kind === 'log' || d.kind === 'report' || d.kind === 'csv')
+    (d.kind === 'log' || d.kind === 'report' || d.kind === 'csv' || (d.kind === 'lines' && typeof (d as { grouping?: LineGrouping }).grouping?.startPattern === 'string'))
   );
 }

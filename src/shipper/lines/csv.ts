@@ -1,5 +1,5 @@
 import type { CsvRecord } from '../../common/queue/contract.js';
-import type { Line } from './line-splitter.js';
+import type { Line } from '../../common/lines/line-splitter.js';
 
 // codecarbon's emissions.csv: a header, then one row per run. Columns come from the
 // header, never assumed; a later header line (codecarbon adds columns in new versions)

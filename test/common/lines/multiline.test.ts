@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_START_PATTERN } from '../../../src/common/config/schema.js';
-import { LineSplitter } from '../../../src/shipper/lines/line-splitter.js';
-import { MultilineJoiner, type JoinedEvent } from '../../../src/shipper/lines/multiline.js';
+import { LineSplitter } from '../../../src/common/lines/line-splitter.js';
+import { MultilineJoiner, type JoinedEvent } from '../../../src/common/lines/multiline.js';
 
 const options = { startPattern: new RegExp(DEFAULT_START_PATTERN), maxLines: 500, maxBytes: 1 << 20 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from '../../../src/shipper/lines/line-splitter.js';
+import { LineSplitter } from '../../../src/common/lines/line-splitter.js';
 
 describe('LineSplitter', () => {
   it('emits complete lines with offsets and keeps the partial tail', () => {

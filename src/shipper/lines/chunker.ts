@@ -1,0 +1,177 @@
+import { isUtf8 } from 'node:buffer';
+import type { LineChunk } from '../../common/queue/contract.js';
+
+// Cuts a carbon.log byte stream into chunks of whole lines for the workers to split and
+// join. Per line it only looks for the newline (memchr) and checks the length; the start
+// pattern is tested on a few lines per chunk, to end the chunk where an event begins.
+// Holds at most one chunk plus one line; a line over maxLineBytes keeps its first
+// maxLineBytes and the rest is skipped to its newline, as a line splitter would.
+
+export interface ChunkerOptions {
+  maxLineBytes: number;
+  /** A chunk is cut at the last line boundary once this size has no event boundary. */
+  chunkBytes: number;
+  startPattern: RegExp;
+}
+
+export interface BuiltChunk {
+  record: LineChunk;
+  end: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+const SPACE = 0x20;
+const TAB = 0x09;
+const TRACEBACK = /^Traceback \(most recent call last\):/;
+// Bytes of a line the start pattern is tested against.
+const START_TEST_BYTES = 4096;
+// Lines looked at, from the end, for an event boundary before waiting for more data.
+const MAX_BOUNDARY_SCAN = 1000;
+
+export class LineChunker {
+  /** RecordBuilder: only CSV needs a header. */
+  readonly needsHeader = false;
+  /** Bytes from `start` not yet in a chunk; always begins at a line start. */
+  private pending: Buffer = EMPTY;
+  private start: number;
+  /** An over-long line being skipped to its newline: its offset and the bytes kept. */
+  private skipping: { offset: number; kept: Buffer } | null = null;
+  private pos: number;
+
+  constructor(offset: number, private readonly options: ChunkerOptions) {
+    this.start = offset;
+    this.pos = offset;
+  }
+
+  /** Offset of the next byte expected. */
+  get position(): number {
+    return this.pos;
+  }
+
+  primeHeader(): void {}
+
+  push(bytes: Buffer): { records: BuiltChunk[]; lines: number } {
+    const out: BuiltChunk[] = [];
+    const base = this.pos;
+    this.pos += bytes.length;
+    let rest = bytes;
+    let lines = 0;
+    if (this.skipping) {
+      const nl = rest.indexOf(10);
+      if (nl === -1) return { records: out, lines };
+      out.push(this.finishSkip(base + nl + 1));
+      lines++;
+      rest = rest.subarray(nl + 1);
+    }
+    const old = this.pending.length;
+    // Copy: the caller reuses its read buffer.
+    this.pending = old === 0 ? Buffer.from(rest) : Buffer.concat([this.pending, rest]);
+    lines += this.splitLong(out, old);
+    this.cutAtBoundary(out);
+    return { records: out, lines };
+  }
+
+  /** Everything held, a last line without newline included (rotated away, or quiet). */
+  takePartial(): BuiltChunk[] {
+    const out: BuiltChunk[] = [];
+    if (this.skipping) out.push(this.finishSkip(this.pos, true));
+    if (this.pending.length > 0) out.push(this.take(this.pending.length, this.pending[this.pending.length - 1] !== 10));
+    return out;
+  }
+
+  /** The complete lines held back waiting for the next event to begin. */
+  flush(): BuiltChunk[] {
+    const lineEnd = this.pending.lastIndexOf(10) + 1;
+    return lineEnd > 0 ? [this.take(lineEnd)] : [];
+  }
+
+  /**
+   * Walks the newlines of the bytes just added (counting lines on the way) and cuts out
+   * any line over maxLineBytes, complete or not, so a runaway line never grows memory.
+   */
+  private splitLong(out: BuiltChunk[], from: number): number {
+    const max = this.options.maxLineBytes;
+    let lines = 0;
+    let lineStart = from === 0 ? 0 : this.pending.lastIndexOf(10, from - 1) + 1;
+    for (let nl = this.pending.indexOf(10, from); nl !== -1; nl = this.pending.indexOf(10, lineStart)) {
+      lines++;
+      if (nl - lineStart > max) {
+        const len = nl - lineStart;
+        if (lineStart > 0) out.push(this.take(lineStart));
+        out.push(this.truncatedLine(len, len + 1));
+        lineStart = 0;
+        continue;
+      }
+      lineStart = nl + 1;
+    }
+    if (this.pending.length - lineStart > max) {
+      if (lineStart > 0) out.push(this.take(lineStart));
+      this.skipping = { offset: this.start, kept: Buffer.from(this.pending.subarray(0, max)) };
+      this.start += this.pending.length;
+      this.pending = EMPTY;
+    }
+    return lines;
+  }
+
+  /** Ships the complete lines up to the last line that surely begins an event. */
+  private cutAtBoundary(out: BuiltChunk[]): void {
+    const lastNl = this.pending.lastIndexOf(10);
+    if (lastNl === -1) return;
+    let cut = this.lastEventStart(lastNl);
+    // No boundary in a whole chunk (a huge traceback): cut at a line instead.
+    if (cut === 0 && lastNl + 1 >= this.options.chunkBytes) cut = lastNl + 1;
+    if (cut > 0) out.push(this.take(cut));
+  }
+
+  /** Start of the last complete line that begins an event whatever came before it. */
+  private lastEventStart(lastNl: number): number {
+    let nl = lastNl;
+    for (let scanned = 0; nl > 0 && scanned < MAX_BOUNDARY_SCAN; scanned++) {
+      const prev = this.pending.lastIndexOf(10, nl - 1);
+      const start = prev + 1;
+      if (start > 0 && this.beginsEvent(start, nl)) return start;
+      nl = prev;
+    }
+    return 0;
+  }
+
+  /** Mirrors MultilineJoiner: such a line never continues the event before it. */
+  private beginsEvent(start: number, nl: number): boolean {
+    const first = this.pending[start];
+    if (first === SPACE || first === TAB) return false;
+    let stop = Math.min(nl, start + START_TEST_BYTES);
+    if (stop === nl && this.pending[stop - 1] === 13) stop--;
+    const head = this.pending.toString('utf8', start, stop);
+    return !TRACEBACK.test(head) && this.options.startPattern.test(head);
+  }
+
+  /** The first `n` pending bytes as a chunk. */
+  private take(n: number, partial = false): BuiltChunk {
+    const bytes = this.pending.subarray(0, n);
+    const record: LineChunk = { offset: this.start, end: this.start + n };
+    if (isUtf8(bytes)) record.text = bytes.toString('utf8');
+    else record.base64 = bytes.toString('base64');
+    if (partial) record.partial = true;
+    this.pending = n === this.pending.length ? EMPTY : this.pending.subarray(n);
+    this.start += n;
+    return { record, end: record.end };
+  }
+
+  /** A complete over-long line at the head of `pending`: `len` bytes, newline at `next - 1`. */
+  private truncatedLine(len: number, next: number): BuiltChunk {
+    const kept = this.pending.subarray(0, Math.min(len, this.options.maxLineBytes));
+    const record: LineChunk = { offset: this.start, end: this.start + next, text: kept.toString('utf8'), truncated: true };
+    this.pending = this.pending.subarray(next);
+    this.start += next;
+    return { record, end: record.end };
+  }
+
+  private finishSkip(end: number, partial = false): BuiltChunk {
+    const { offset, kept } = this.skipping!;
+    this.skipping = null;
+    this.start = end;
+    const record: LineChunk = { offset, end, text: kept.toString('utf8'), truncated: true };
+    if (partial) record.partial = true;
+    return { record, end };
+  }
+}
