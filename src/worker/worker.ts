@@ -1,18 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
-import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import type { Metrics } from '../common/metrics/metrics.js';
 import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
+import { payloadKey, readPayload } from '../common/queue/payload.js';
 import { buildRequests } from './batch.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
-import { RetryLaterError, UnknownJobError } from './errors.js';
+import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
 import { installTemplates } from './template.js';
 
 export interface WorkerDeps {
-  connection: ConnectionOptions;
+  /** Also reads the bytes beside carbon.log jobs (common/queue/payload.ts). */
+  connection: Redis;
   elasticsearch: Client;
   logger: Logger;
   now?: () => Date;
@@ -54,13 +57,15 @@ export class CarbonWorker {
   async start(): Promise<void> {
     await this.installTemplatesPatiently();
     if (this.stopped) return;
-    const { concurrency, backoffMs, maxBackoffMs } = this.config.worker;
+    const { concurrency, backoffMs, maxBackoffMs, lockDurationMs } = this.config.worker;
     this.worker = new Worker<BatchJobData, IndexReport>(this.config.redis.queue, (job, token) => this.process(job, token), {
       connection: this.deps.connection,
       concurrency,
       // A worker that died mid-job: its job goes back to waiting, many times if need be;
       // indexing is idempotent, so a second delivery costs nothing but time.
       maxStalledCount: 100,
+      lockDuration: lockDurationMs,
+      stalledInterval: lockDurationMs,
       settings: { backoffStrategy: (attemptsMade) => Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, attemptsMade - 1)) },
     });
     this.worker.on('failed', (job, err) => {
@@ -96,7 +101,7 @@ export class CarbonWorker {
       return await this.index(job);
     } catch (err) {
       if (!(err instanceof RetryLaterError) || !token) throw err;
-      this.deps.metrics?.indexFailures.inc({ reason: 'elasticsearch_unavailable' });
+      this.deps.metrics?.indexFailures.inc({ reason: err instanceof PayloadPendingError ? 'payload_pending' : 'elasticsearch_unavailable' });
       // Elasticsearch cannot take the documents yet (outage, 429, 5xx). Waiting is not a
       // failure: the job goes back to delayed without spending one of its attempts, so
       // an outage of any length loses nothing. Attempts count only real faults.
@@ -130,6 +135,10 @@ export class CarbonWorker {
 
   private async index(job: Job<BatchJobData, IndexReport>): Promise<IndexReport> {
     if (job.name !== BATCH_JOB || !isBatchJobData(job.data)) throw new UnknownJobError(job.id);
+    const payload = job.data.kind === 'lines' ? await readPayload(this.deps.connection, payloadKey(job.queueQualifiedName, job.id!)) : null;
+    // The shipper attaches the bytes just after adding the job (or, after a crash in
+    // between, when it restarts): wait for them without spending an attempt.
+    if (job.data.kind === 'lines' && !payload) throw new PayloadPendingError(job.id);
     const { requests, refused } = buildRequests(job.data, {
       environment: this.config.environment,
       indexPrefix: this.config.elasticsearch.indexPrefix,
@@ -140,7 +149,7 @@ export class CarbonWorker {
       sanitizer: this.sanitizer,
       logPatterns: this.logPatterns,
       projectName: this.config.project.name,
-    });
+    }, payload);
     const report = await this.indexer.index(requests, refused);
     for (const key of Object.keys(report) as (keyof IndexReport)[]) this.totals[key] += report[key];
     this.count(report, requests.map((r) => r.doc));

@@ -142,8 +142,10 @@ export const configSchema = z.strictObject({
       reportSettleMs: positiveInt.default(2_000),
       // How often the input globs are expanded again to find new files.
       discoveryIntervalMs: positiveInt.default(1_000),
-      // Stop reading while this many batches wait in the queue (backpressure).
-      highWaterMark: positiveInt.default(1000),
+      // Stop reading while this many batches wait in the queue (backpressure). A carbon.log
+      // batch holds up to batch.maxBytes of raw lines, so this bounds Redis memory too
+      // (256 × 1 MiB).
+      highWaterMark: positiveInt.default(256),
       // Registry entries of files gone longer than this are dropped.
       registryCleanupMs: positiveInt.default(7 * 24 * 3600 * 1000),
       multiline: z
@@ -214,6 +216,9 @@ export const configSchema = z.strictObject({
       maxAttempts: positiveInt.default(50),
       backoffMs: positiveInt.default(1000),
       maxBackoffMs: positiveInt.default(60_000),
+      // A worker that stops renewing its lock this long (killed, frozen, cut off) loses
+      // its batch to another worker; stalled batches are looked for as often.
+      lockDurationMs: positiveInt.default(30_000),
       // Extra carbon.log line formats: regexes with named groups timestamp, level,
       // logger, message (all optional), tried before the built-in Python formats.
       logPatterns: z.array(regex).default([]),
