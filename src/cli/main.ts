@@ -1,11 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config/index.js';
-import { formatChecks, runHealth } from '../ops/health.js';
 import { ServiceStartError } from '../services/errors.js';
-import { servicesDown, servicesEnv, servicesStatus, servicesUp } from '../services/launcher.js';
-import { reportCommand } from './commands/report.js';
-import { retentionCommand } from './commands/retention.js';
-import { rotateCommand } from './commands/rotate.js';
 import { createMetrics } from '../common/metrics/metrics.js';
 import { setup, startMetricsServer, startScheduler, startShipper, startWorker, untilSignal, type Part } from './runtime.js';
 
@@ -63,6 +58,7 @@ function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const { config } = setup(program.opts<{ config?: string }>().config);
+      const { formatChecks, runHealth } = await import('../ops/health.js');
       const checks = await runHealth(config);
       const healthy = checks.every((c) => c.status !== 'failed');
       console.log(opts.json ? JSON.stringify({ status: healthy ? 'healthy' : 'unhealthy', checks }) : formatChecks(checks));
@@ -77,6 +73,7 @@ function buildProgram(): Command {
     .option('--chart <file.svg>', 'also write an SVG bar chart of emissions per day')
     .action(async (opts: { since: string; by: string; chart?: string }) => {
       const { config } = setup(program.opts<{ config?: string }>().config);
+      const { reportCommand } = await import('./commands/report.js');
       process.exitCode = await reportCommand(config, opts);
     });
 
@@ -87,6 +84,7 @@ function buildProgram(): Command {
     .option('--force', 'rotate now even when not due')
     .action(async (opts: { dryRun?: boolean; force?: boolean }) => {
       const { config, logger } = setup(program.opts<{ config?: string }>().config);
+      const { rotateCommand } = await import('./commands/rotate.js');
       process.exitCode = await rotateCommand(config, logger, { dryRun: Boolean(opts.dryRun), force: Boolean(opts.force) });
     });
 
@@ -96,6 +94,7 @@ function buildProgram(): Command {
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .action(async (opts: { dryRun?: boolean }) => {
       const { config, logger } = setup(program.opts<{ config?: string }>().config);
+      const { retentionCommand } = await import('./commands/retention.js');
       process.exitCode = await retentionCommand(config, logger, Boolean(opts.dryRun));
     });
 
@@ -104,13 +103,17 @@ function buildProgram(): Command {
     .description('local Redis and Elasticsearch on loopback, for development and tests')
     .addHelpText('after', '\nEnvironment: REDIS_URL, ELASTICSEARCH_URL, TTA_SERVICES_DIR, TTA_ES_HEAP_MB, TTA_ES_JAVA_HOME');
   const say = (line: string) => console.log(line);
+  const launcher = () => import('../services/launcher.js');
   services.command('up').description('use what answers, start what does not, wait until ready').action(async () => {
+    const { servicesUp, servicesEnv } = await launcher();
     await servicesUp(servicesEnv(), say);
   });
   services.command('down').description('stop what `up` started (and nothing else)').action(async () => {
+    const { servicesDown, servicesEnv } = await launcher();
     await servicesDown(servicesEnv(), say);
   });
   services.command('status').description('what answers, and what we started').action(async () => {
+    const { servicesStatus, servicesEnv } = await launcher();
     const states = await servicesStatus(servicesEnv());
     for (const s of states) {
       console.log(`${s.name}: ${s.answering ? 'up' : 'down'} at ${s.url}${s.ourPid ? ` (started by tta-carbon, pid ${s.ourPid})` : ''}${s.detail ? `, ${s.detail}` : ''}`);

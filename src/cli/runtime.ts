@@ -8,15 +8,11 @@ import { serveMetrics } from '../common/metrics/http.js';
 import type { Metrics } from '../common/metrics/metrics.js';
 import { BatchQueue } from '../common/queue/queue.js';
 import { createRedis } from '../common/redis/connection.js';
-import { runIndexRetention } from '../rotation/index-retention.js';
-import { Rotator } from '../rotation/rotator.js';
-import { MaintenanceScheduler } from '../rotation/scheduler.js';
-import { Registry } from '../shipper/registry.js';
-import { Shipper } from '../shipper/shipper.js';
-import { CarbonWorker } from '../worker/worker.js';
 
 // Wiring for the long-running roles: every dependency is made here and passed in, so
-// the parts themselves hold no globals and tests can build them with their own.
+// the parts themselves hold no globals and tests can build them with their own. Each
+// role loads its own code when started: the shipper, on every TTA host, carries
+// neither the worker nor the Elasticsearch client (less start-up CPU and memory).
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -54,6 +50,7 @@ export function setup(configFile: string | undefined): { config: Config; logger:
 }
 
 export async function startShipper(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
+  const [{ Registry }, { Shipper }] = await Promise.all([import('../shipper/registry.js'), import('../shipper/shipper.js')]);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const { registry, recoveredFrom, rejected } = await Registry.open(config.dataDir);
   if (rejected.length) logger.warn({ rejected, recoveredFrom }, 'registry copies were unreadable; resumed from the newest good one');
@@ -63,7 +60,7 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
   queue.queue.on('error', throttled(logger, 'queue error'));
   const shipper = new Shipper(config, {
     registry,
-    enqueue: async (batch) => void (await queue.add(batch)),
+    enqueue: (batch, payload, rebuild) => queue.add(batch, payload, rebuild),
     backlog: () => queue.backlog(),
     redisReady: () => redis.status === 'ready',
     logger: logger.child({ role: 'shipper' }),
@@ -91,9 +88,10 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
 }
 
 export async function startWorker(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
+  const { CarbonWorker } = await import('../worker/worker.js');
   const redis = createRedis(config.redis.url);
   redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
-  const elasticsearch = createElasticsearch(config.elasticsearch);
+  const elasticsearch = await createElasticsearch(config.elasticsearch);
   const worker = new CarbonWorker(config, { connection: redis, elasticsearch, logger: logger.child({ role: 'worker' }), metrics });
   const counts = new Queue(config.redis.queue, { connection: redis });
   counts.on('error', () => undefined);
@@ -117,9 +115,12 @@ export async function startWorker(config: Config, logger: Logger, metrics?: Metr
 }
 
 export async function startScheduler(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
+  const [{ runIndexRetention }, { Rotator }, { MaintenanceScheduler }] = await Promise.all([
+    import('../rotation/index-retention.js'), import('../rotation/rotator.js'), import('../rotation/scheduler.js'),
+  ]);
   const redis = createRedis(config.redis.url);
   redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
-  const elasticsearch = createElasticsearch(config.elasticsearch);
+  const elasticsearch = await createElasticsearch(config.elasticsearch);
   const log = logger.child({ role: 'scheduler' });
   const scheduler = new MaintenanceScheduler(
     { queuePrefix: config.redis.queue, hostName: config.hostName, rotatePattern: config.schedule.rotate, retentionPattern: config.schedule.retention, timeZone: config.schedule.timeZone },

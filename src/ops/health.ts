@@ -81,7 +81,7 @@ async function queueState(config: Config, redis: ReturnType<typeof createRedis>)
 }
 
 async function elasticsearch(config: Config): Promise<Check> {
-  const client = createElasticsearch({ ...config.elasticsearch, requestTimeoutMs: 5000 });
+  const client = await createElasticsearch({ ...config.elasticsearch, requestTimeoutMs: 5000 });
   try {
     const health = await client.cluster.health();
     const template = await client.indices.existsIndexTemplate({ name: config.elasticsearch.indexPrefix });

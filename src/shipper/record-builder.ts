@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { CsvRecord, LineChunk } from '../common/queue/contract.js';
 import { LineSplitter, type Line } from '../common/lines/line-splitter.js';
 import { LineChunker, type ChunkerOptions } from './lines/chunker.js';
@@ -10,6 +11,8 @@ import { CsvRows } from './lines/csv.js';
 export interface Built {
   record: LineChunk | CsvRecord;
   end: number;
+  /** Raw bytes that travel beside the job (carbon.log chunks). */
+  bytes?: Buffer;
 }
 
 export interface RecordBuilder {
@@ -17,11 +20,14 @@ export interface RecordBuilder {
   readonly position: number;
   readonly needsHeader: boolean;
   primeHeader(line: string): void;
-  push(chunk: Buffer): { records: Built[]; lines: number };
+  /** Reads up to `max` bytes at `position` and builds what they complete. */
+  read(handle: FileHandle, max: number): Promise<{ records: Built[]; lines: number; bytesRead: number }>;
   /** Everything held, the incomplete last line included (file rotated away, or quiet past its timeout). */
   takePartial(): Built[];
   /** Complete records held back waiting for what follows them. */
   flush(): Built[];
+  /** Everything built so far is in Redis (buffers behind it may be reused). */
+  release(): void;
 }
 
 export function builderFor(kind: 'log' | 'csv', offset: number, options: ChunkerOptions): RecordBuilder {
@@ -45,9 +51,14 @@ class CsvBuilder implements RecordBuilder {
     this.rows.prime(line);
   }
 
-  push(chunk: Buffer): { records: Built[]; lines: number } {
-    const lines = this.splitter.push(chunk);
-    return { records: lines.flatMap((l) => this.row(l)), lines: lines.length };
+  private buf: Buffer | null = null;
+
+  async read(handle: FileHandle, max: number): Promise<{ records: Built[]; lines: number; bytesRead: number }> {
+    // Reused: the splitter copies what it keeps.
+    if (!this.buf || this.buf.length < max) this.buf = Buffer.allocUnsafe(max);
+    const { bytesRead } = await handle.read(this.buf, 0, max, this.splitter.position);
+    const lines = this.splitter.push(this.buf.subarray(0, bytesRead));
+    return { records: lines.flatMap((l) => this.row(l)), lines: lines.length, bytesRead };
   }
 
   takePartial(): Built[] {
@@ -58,6 +69,8 @@ class CsvBuilder implements RecordBuilder {
   flush(): Built[] {
     return [];
   }
+
+  release(): void {}
 
   private row(line: Line): Built[] {
     const record = this.rows.push(line);

@@ -10,11 +10,11 @@ import { identityKey, stillSameFile } from './identity.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
 import type { Registry } from './registry.js';
 import { ReportWatcher } from './reports/report-watcher.js';
-import { FileTailer, type TailerOptions } from './tailer.js';
+import { FileTailer, type Enqueue, type TailerOptions } from './tailer.js';
 
 export interface ShipperDeps {
   registry: Registry;
-  enqueue: (batch: BatchJobData) => Promise<void>;
+  enqueue: Enqueue;
   /** Batches waiting in the queue; reading stops above the high-water mark. */
   backlog: () => Promise<number>;
   /** False while Redis is unreachable: reading stops, offsets stay put. */

@@ -2,9 +2,12 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../common/logging/logger.js';
 import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
 import { identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
-import { builderFor, type RecordBuilder } from './record-builder.js';
+import { builderFor, type Built, type RecordBuilder } from './record-builder.js';
 import type { MultilineOptions } from '../common/lines/multiline.js';
 import type { Registry } from './registry.js';
+
+/** BatchQueue.add: the batch, the bytes beside it, and how to read a stale job's bytes again. */
+export type Enqueue = (batch: BatchJobData, payload?: Buffer[], rebuild?: (queued: BatchJobData) => Promise<Buffer[]>) => Promise<number>;
 
 export interface TailerOptions {
   kind: 'log' | 'csv';
@@ -20,8 +23,8 @@ export interface TailerOptions {
 
 export interface TailerDeps {
   registry: Registry;
-  /** Resolves once Redis holds the batch. */
-  enqueue: (batch: BatchJobData) => Promise<void>;
+  /** Resolves once Redis holds the batch, with the offset the queued job covers. */
+  enqueue: Enqueue;
   logger: Logger;
   now: () => number;
 }
@@ -33,8 +36,10 @@ export interface TailerCounters {
   batchesEnqueued: number;
 }
 
-// One read per chunk: large reads are what keeps the shipper's cost per line low.
-const CHUNK = 1024 * 1024;
+const CHUNK = 64 * 1024;
+// A read a little over a batch: the chunk cut from it (at the last event boundary) then
+// fills a batch alone, and its bytes go to Redis as a view of the read buffer, uncopied.
+const READ_MARGIN = 64 * 1024;
 // Bytes read per file per poll before other files get their turn.
 const MAX_BYTES_PER_POLL = 8 * 1024 * 1024;
 
@@ -48,6 +53,8 @@ interface OpenFile {
   committed: number;
   builder: RecordBuilder;
   batch: (LineChunk | CsvRecord)[];
+  /** Bytes of the batch's chunks, sent beside the job. */
+  payload: Buffer[];
   batchBytes: number;
   /** Offset just past the last record in `batch`. */
   batchEnd: number;
@@ -70,7 +77,6 @@ export class FileTailer {
   private draining: OpenFile[] = [];
   private pendingHandle: FileHandle | null = null;
   private pendingSince = 0;
-  private readonly buf = Buffer.allocUnsafe(CHUNK);
   readonly counters: TailerCounters = { linesRead: 0, bytesRead: 0, recordsEnqueued: 0, batchesEnqueued: 0 };
 
   constructor(readonly path: string, private readonly options: TailerOptions, private readonly deps: TailerDeps) {}
@@ -199,7 +205,7 @@ export class FileTailer {
       handle, path, id, key,
       committed: offset,
       builder,
-      batch: [], batchBytes: 0, batchEnd: offset,
+      batch: [], payload: [], batchBytes: 0, batchEnd: offset,
       batchStartedAt: this.deps.now(),
       lastGrowthAt: this.deps.now(),
     };
@@ -208,11 +214,10 @@ export class FileTailer {
   private async readAvailable(file: OpenFile): Promise<number> {
     let total = 0;
     while (total < MAX_BYTES_PER_POLL) {
-      const { bytesRead } = await file.handle.read(this.buf, 0, CHUNK, file.builder.position);
+      const { records, lines, bytesRead } = await file.builder.read(file.handle, this.options.batch.maxBytes + READ_MARGIN);
       if (bytesRead === 0) break;
       total += bytesRead;
       this.counters.bytesRead += bytesRead;
-      const { records, lines } = file.builder.push(this.buf.subarray(0, bytesRead));
       this.counters.linesRead += lines;
       for (const built of records) {
         this.add(file, built);
@@ -230,9 +235,10 @@ export class FileTailer {
     if (file.batch.length > 0 && this.deps.now() - file.batchStartedAt >= this.options.batch.lingerMs) await this.ship(file);
   }
 
-  private add(file: OpenFile, built: { record: LineChunk | CsvRecord; end: number }): void {
+  private add(file: OpenFile, built: Built): void {
     if (file.batch.length === 0) file.batchStartedAt = this.deps.now();
     file.batch.push(built.record);
+    if (built.bytes) file.payload.push(built.bytes);
     file.batchBytes += built.end - built.record.offset;
     file.batchEnd = built.end;
   }
@@ -245,17 +251,27 @@ export class FileTailer {
     if (file.batch.length === 0) return;
     const base = { v: CONTRACT_VERSION, host: this.options.host, path: file.path, fileId: file.key, endOffset: file.batchEnd } as const;
     const { startPattern, maxLines, maxBytes } = this.options.multiline;
-    await this.deps.enqueue(
+    const covered = await this.deps.enqueue(
       this.options.kind === 'csv'
         ? { ...base, kind: 'csv', records: file.batch as CsvRecord[] }
         : { ...base, kind: 'lines', records: file.batch as LineChunk[], grouping: { startPattern: startPattern.source, maxLines, maxBytes } },
+      file.payload,
+      async (queued) => [await readChunks(file.handle, queued)],
     );
     this.counters.batchesEnqueued++;
     this.counters.recordsEnqueued += file.batch.length;
-    file.committed = file.batchEnd;
+    file.builder.release();
+    file.committed = covered;
     file.batch = [];
+    file.payload = [];
     file.batchBytes = 0;
     this.deps.registry.set(file.key, { ...file.id, path: file.path, offset: file.committed, goneSince: undefined });
+    // A job left from before a crash, cut elsewhere, stood in for this batch: read on
+    // from where that job ends.
+    if (covered !== file.batchEnd) {
+      this.deps.logger.info({ path: file.path, fileId: file.key, covered, read: file.batchEnd }, 'batch was already queued before a restart; reading on from its end');
+      await this.rewind(file);
+    }
   }
 
   private async rewind(file: OpenFile): Promise<void> {
@@ -287,6 +303,20 @@ export class FileTailer {
       throw err;
     }
   }
+}
+
+/** The bytes of a queued batch's chunks, read again from the file. */
+async function readChunks(handle: FileHandle, queued: BatchJobData): Promise<Buffer> {
+  if (queued.kind !== 'lines') return Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  for (const c of queued.records) {
+    if (c.truncated) continue;
+    const buf = Buffer.alloc(c.end - c.offset);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, c.offset);
+    if (bytesRead !== buf.length) throw new Error(`file shorter than a queued batch (${c.offset}-${c.end})`);
+    parts.push(buf);
+  }
+  return Buffer.concat(parts);
 }
 
 async function firstLine(handle: FileHandle): Promise<string> {

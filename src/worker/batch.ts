@@ -25,7 +25,11 @@ export interface BatchContext {
  * older than retention are refused here: indexing them would recreate an index that
  * retention deleted.
  */
-export function buildRequests(batch: BatchJobData, ctx: BatchContext): { requests: IndexRequest[]; refused: DeadLetter[] } {
+export function buildRequests(
+  batch: BatchJobData,
+  ctx: BatchContext,
+  payload: Buffer | null = null,
+): { requests: IndexRequest[]; refused: DeadLetter[] } {
   const requests: IndexRequest[] = [];
   const refused: DeadLetter[] = [];
   const cutoff = retentionCutoff(ctx.now, ctx.retentionDays).getTime();
@@ -34,7 +38,7 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext): { request
     ingestedAt: ctx.now, fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone, projectName: ctx.projectName,
   };
   const kind = batch.kind === 'lines' ? 'log' : batch.kind;
-  for (const record of batchRecords(batch)) {
+  for (const record of batchRecords(batch, payload)) {
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
     const id = documentId(batch.fileId, record.offset, n);

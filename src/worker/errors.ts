@@ -15,3 +15,11 @@ export class UnknownJobError extends Error {
     this.name = 'UnknownJobError';
   }
 }
+
+/** A carbon.log job whose bytes the shipper has not attached yet: wait, it will. */
+export class PayloadPendingError extends RetryLaterError {
+  constructor(jobId: string | undefined) {
+    super(0, `job ${jobId ?? '?'} has no bytes attached yet`);
+    this.name = 'PayloadPendingError';
+  }
+}

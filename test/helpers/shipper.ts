@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { batchRecords } from '../../src/common/lines/chunk.js';
+import { payloadKey, readPayload } from '../../src/common/queue/payload.js';
 import type { BatchJobData, LogRecord } from '../../src/common/queue/contract.js';
 import { services, waitFor, type uniqueNames } from './services.js';
 
@@ -13,16 +14,26 @@ import { services, waitFor, type uniqueNames } from './services.js';
  */
 export function recordingConsumer(queue: string, redisUrl = services.redisUrl) {
   const batches: BatchJobData[] = [];
+  const payloads = new Map<BatchJobData, Buffer | null>();
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
-  const worker = new Worker<BatchJobData>(queue, async (job) => void batches.push(job.data), { connection, concurrency: 4 });
+  const worker = new Worker<BatchJobData>(
+    queue,
+    async (job) => {
+      // The shipper attaches a job's bytes just after adding it: wait for them.
+      const payload = job.data.kind === 'lines' ? await waitFor(() => readPayload(connection, payloadKey(job.queueQualifiedName, job.id!)), 10_000, 'the job payload') : null;
+      payloads.set(job.data, payload);
+      batches.push(job.data);
+    },
+    { connection, concurrency: 4 },
+  );
   worker.on('error', () => undefined);
   return {
     batches,
     /** Every record that arrived; carbon.log chunks as the events a worker makes of them. */
-    records: () => batches.flatMap((b) => batchRecords(b).map((r) => ({ ...r, kind: b.kind === 'lines' ? 'log' : b.kind, path: b.path, fileId: b.fileId }))),
+    records: () => batches.flatMap((b) => batchRecords(b, payloads.get(b) ?? null).map((r) => ({ ...r, kind: b.kind === 'lines' ? 'log' : b.kind, path: b.path, fileId: b.fileId }))),
     /** The text of every carbon.log event that arrived, in arrival order. */
-    logTexts: () => batches.flatMap((b) => (b.kind === 'lines' || b.kind === 'log' ? (batchRecords(b) as LogRecord[]).map((r) => r.text) : [])),
+    logTexts: () => batches.flatMap((b) => (b.kind === 'lines' || b.kind === 'log' ? (batchRecords(b, payloads.get(b) ?? null) as LogRecord[]).map((r) => r.text) : [])),
     async close() {
       await worker.close();
       await connection.quit();

@@ -15,7 +15,7 @@ export async function reportCommand(config: Config, opts: { since: string; by: s
     console.error(`tta-carbon report: ${(err as Error).message}`);
     return 2;
   }
-  const client = createElasticsearch(config.elasticsearch);
+  const client = await createElasticsearch(config.elasticsearch);
   try {
     const rows = await emissionsReport(client, config.elasticsearch.indexPrefix, sinceMs, opts.by as GroupBy);
     console.log(formatReport(rows, opts.by as GroupBy));

@@ -6,7 +6,7 @@ import { runIndexRetention } from '../../rotation/index-retention.js';
 
 /** `tta-carbon retention [--dry-run]`: prints every index it deletes or would delete. */
 export async function retentionCommand(config: Config, logger: Logger, dryRun: boolean): Promise<number> {
-  const client = createElasticsearch(config.elasticsearch);
+  const client = await createElasticsearch(config.elasticsearch);
   const bar = progress('deleting expired indices', logger);
   try {
     const result = await runIndexRetention(

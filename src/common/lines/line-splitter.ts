@@ -37,8 +37,13 @@ export class LineSplitter {
     const lines: Line[] = [];
     let from = 0;
     for (let nl = chunk.indexOf(10, from); nl !== -1; nl = chunk.indexOf(10, from)) {
-      this.keep(chunk.subarray(from, nl));
-      lines.push(this.emit(this.pos + nl + 1));
+      if (this.parts.length === 0 && !this.cut && nl - from <= this.maxLineBytes) {
+        // The whole line is in this chunk: decode it in place, no copy.
+        lines.push(this.direct(chunk, from, nl, this.pos + nl + 1));
+      } else {
+        this.keep(chunk.subarray(from, nl));
+        lines.push(this.emit(this.pos + nl + 1));
+      }
       from = nl + 1;
     }
     this.keep(chunk.subarray(from));
@@ -50,6 +55,13 @@ export class LineSplitter {
   takePartial(): Line | null {
     if (this.pendingBytes === 0) return null;
     return this.emit(this.pos);
+  }
+
+  private direct(chunk: Buffer, from: number, nl: number, end: number): Line {
+    const stop = nl > from && chunk[nl - 1] === 13 ? nl - 1 : nl;
+    const line: Line = { offset: this.lineStart, end, text: chunk.toString('utf8', from, stop), truncated: false };
+    this.lineStart = end;
+    return line;
   }
 
   private keep(bytes: Buffer): void {

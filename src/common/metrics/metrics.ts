@@ -25,7 +25,7 @@ export function createMetrics(labels: { environment: string; role: string }) {
     duplicates: new Counter({ name: 'tta_carbon_documents_duplicate_total', help: 'documents already present (409 on create): replays', registers: r }),
     deadLettered: new Counter({ name: 'tta_carbon_dead_lettered_total', help: 'documents sent to the dead-letter index', registers: r }),
     retries: new Counter({ name: 'tta_carbon_index_retries_total', help: 'documents retried after a transient failure', registers: r }),
-    indexFailures: new Counter({ name: 'tta_carbon_index_failures_total', help: 'batches handed back because Elasticsearch could not take them', labelNames: ['reason'], registers: r }),
+    indexFailures: new Counter({ name: 'tta_carbon_index_failures_total', help: 'batches handed back to wait: Elasticsearch could not take them, or their bytes were not attached yet', labelNames: ['reason'], registers: r }),
     queueJobs: new Gauge({ name: 'tta_carbon_queue_jobs', help: 'jobs in the queue by state', labelNames: ['state'], registers: r }),
     rotationRuns: new Counter({ name: 'tta_carbon_rotation_runs_total', help: 'rotation runs', registers: r }),
     rotationFailures: new Counter({ name: 'tta_carbon_rotation_failures_total', help: 'rotation runs that ended with errors', registers: r }),

@@ -11,24 +11,25 @@ export const BACKOFF_TYPE = 'capped-exponential';
 export type SourceKind = 'log' | 'report' | 'csv';
 
 /**
- * Raw carbon.log bytes as the shipper read them: whole lines starting at an event
- * boundary. The worker splits and joins them (common/lines/chunk.ts), so the shipper
- * does no per-line work. Events get the same offsets, hence the same ids, however a
- * file was cut into chunks: a chunk only ends where a line matching the start pattern
- * begins, unless no such line came within a full chunk.
+ * A run of raw carbon.log bytes: whole lines starting at an event boundary. The bytes
+ * themselves travel beside the job (common/queue/payload.ts), chunk after chunk; the
+ * worker splits and joins them (common/lines/chunk.ts), so the shipper does no per-line
+ * work. Events get the same offsets, hence the same ids, however a file was cut into
+ * chunks: a chunk ends only where a line matching the start pattern begins, unless no
+ * such line came within a full chunk.
  */
 export interface LineChunk {
   offset: number;
   /** Offset just past the chunk's last byte. */
   end: number;
-  /** The bytes, when they are valid UTF-8 (nearly always). */
-  text?: string;
-  /** The bytes, when they are not valid UTF-8: decoded per line so offsets stay exact. */
-  base64?: string;
   /** The last line has no newline (file rotated away, or quiet past its timeout). */
   partial?: boolean;
-  /** One line longer than shipper.maxLineBytes: its first bytes; the rest up to `end` skipped. */
+  /**
+   * One line longer than shipper.maxLineBytes: `text` is its first bytes, the rest up
+   * to `end` was skipped. Carries no payload bytes.
+   */
   truncated?: boolean;
+  text?: string;
 }
 
 /** How the worker joins a chunk's lines into events: the shipper's own settings. */

@@ -1,5 +1,10 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { BACKOFF_TYPE, BATCH_JOB, batchJobId, type BatchJobData } from './contract.js';
+import type { Redis } from 'ioredis';
+import { BACKOFF_TYPE, BATCH_JOB, batchJobId, isBatchJobData, type BatchJobData } from './contract.js';
+import { attachPayload, hasPayload, payloadKey } from './payload.js';
+
+/** The bytes of a batch queued before a crash, read again from its file. */
+export type Rebuild = (queued: BatchJobData) => Promise<Buffer[]>;
 
 export interface BatchQueueOptions {
   name: string;
@@ -16,11 +21,24 @@ export class BatchQueue {
     this.queue = new Queue<BatchJobData>(options.name, { connection: options.connection });
   }
 
-  /** Resolves once Redis has stored the job: only then may the registry move. */
-  async add(data: BatchJobData): Promise<string> {
+  /**
+   * Resolves once Redis holds the batch and its bytes: only then may the registry move.
+   * Returns the offset the queued job covers. After a crash a job with the same id may
+   * still be queued from before, cut at another end: that job stands (its bytes attached
+   * from the file if the crash came between adding and attaching them) and its end is
+   * returned, so the caller reads on from there: nothing skipped, nothing queued twice.
+   */
+  async add(data: BatchJobData, payload: Buffer[] = [], rebuild?: Rebuild): Promise<number> {
     const first = data.records[0];
     if (!first) throw new Error('refusing to enqueue an empty batch');
     const jobId = batchJobId(data.fileId, first.offset);
+    const key = payloadKey(this.queue.qualifiedName, jobId);
+    const client = (await this.queue.client) as unknown as Redis;
+    const queued = (await this.queue.getJob(jobId))?.data;
+    if (queued && isBatchJobData(queued)) {
+      if (queued.kind === 'lines' && rebuild && !(await hasPayload(client, key))) await attachPayload(client, key, await rebuild(queued));
+      return queued.endOffset;
+    }
     await this.queue.add(BATCH_JOB, data, {
       jobId,
       attempts: this.options.maxAttempts,
@@ -29,7 +47,8 @@ export class BatchQueue {
       removeOnComplete: true,
       removeOnFail: false,
     });
-    return jobId;
+    if (data.kind === 'lines') await attachPayload(client, key, payload);
+    return data.endOffset;
   }
 
   async backlog(): Promise<number> {

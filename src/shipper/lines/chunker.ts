@@ -1,9 +1,10 @@
-import { isUtf8 } from 'node:buffer';
+import type { FileHandle } from 'node:fs/promises';
 import type { LineChunk } from '../../common/queue/contract.js';
 
 // Cuts a carbon.log byte stream into chunks of whole lines for the workers to split and
-// join. Per line it only looks for the newline (memchr) and checks the length; the start
-// pattern is tested on a few lines per chunk, to end the chunk where an event begins.
+// join. Bytes stay bytes (no decoding here). Per line it only looks for the newline
+// (memchr) and checks the length; the start pattern is tested on a few lines per chunk,
+// to end the chunk where an event begins.
 // Holds at most one chunk plus one line; a line over maxLineBytes keeps its first
 // maxLineBytes and the rest is skipped to its newline, as a line splitter would.
 
@@ -17,6 +18,8 @@ export interface ChunkerOptions {
 export interface BuiltChunk {
   record: LineChunk;
   end: number;
+  /** The chunk's bytes (none for a truncated line, whose kept text is in the record). */
+  bytes?: Buffer;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -27,6 +30,7 @@ const TRACEBACK = /^Traceback \(most recent call last\):/;
 const START_TEST_BYTES = 4096;
 // Lines looked at, from the end, for an event boundary before waiting for more data.
 const MAX_BOUNDARY_SCAN = 1000;
+const MAX_FREE_BUFFERS = 4;
 
 export class LineChunker {
   /** RecordBuilder: only CSV needs a header. */
@@ -37,6 +41,12 @@ export class LineChunker {
   /** An over-long line being skipped to its newline: its offset and the bytes kept. */
   private skipping: { offset: number; kept: Buffer } | null = null;
   private pos: number;
+  /** Length of `pending` before the latest bytes were added. */
+  private heldLength = 0;
+  /** Read buffers: the one `pending` lives in, those chunks not yet shipped point into, spare ones. */
+  private current: Buffer | null = null;
+  private used: Buffer[] = [];
+  private readonly free: Buffer[] = [];
 
   constructor(offset: number, private readonly options: ChunkerOptions) {
     this.start = offset;
@@ -51,22 +61,70 @@ export class LineChunker {
   primeHeader(): void {}
 
   push(bytes: Buffer): { records: BuiltChunk[]; lines: number } {
+    const buf = this.room(bytes.length);
+    bytes.copy(buf, buf.length - bytes.length);
+    return this.added(buf);
+  }
+
+  /**
+   * Reads up to `max` bytes at `position` straight behind the bytes held, so the chunks
+   * sent are views of the read buffers: no copy of the data on its way to Redis.
+   */
+  async read(handle: FileHandle, max: number): Promise<{ records: BuiltChunk[]; lines: number; bytesRead: number }> {
+    const buf = this.room(max);
+    const held = buf.length - max;
+    const { bytesRead } = await handle.read(buf, held, max, this.pos);
+    if (bytesRead === 0) {
+      this.pending = buf.subarray(0, held);
+      return { records: [], lines: 0, bytesRead };
+    }
+    return { ...this.added(buf.subarray(0, held + bytesRead)), bytesRead };
+  }
+
+  /**
+   * Every chunk built so far is in Redis: the read buffers behind them may be reused.
+   * Reusing them, rather than leaving each to the garbage collector, is what keeps the
+   * collector from running on every megabyte read.
+   */
+  release(): void {
+    for (const buf of this.used) if (buf !== this.current && this.free.length < MAX_FREE_BUFFERS) this.free.push(buf);
+    this.used = this.current ? [this.current] : [];
+  }
+
+  /** A buffer with the bytes held at its front and `n` bytes of room after them. */
+  private room(n: number): Buffer {
+    const size = this.pending.length + n;
+    const i = this.free.findIndex((b) => b.length >= size);
+    // Never a buffer an unshipped chunk still points into: only released ones.
+    const buf = i === -1 ? Buffer.allocUnsafeSlow(Math.max(size, 2 * n)) : this.free.splice(i, 1)[0]!;
+    this.pending.copy(buf, 0);
+    this.heldLength = this.pending.length;
+    this.current = buf;
+    this.used.push(buf);
+    return buf.subarray(0, size);
+  }
+
+  /** `buf` is the bytes held followed by new ones. */
+  private added(buf: Buffer): { records: BuiltChunk[]; lines: number } {
     const out: BuiltChunk[] = [];
+    const from = this.heldLength;
     const base = this.pos;
-    this.pos += bytes.length;
-    let rest = bytes;
+    this.pos += buf.length - from;
+    let rest = buf;
     let lines = 0;
     if (this.skipping) {
       const nl = rest.indexOf(10);
+      this.pending = EMPTY;
       if (nl === -1) return { records: out, lines };
       out.push(this.finishSkip(base + nl + 1));
       lines++;
       rest = rest.subarray(nl + 1);
+      this.pending = rest;
+      lines += this.splitLong(out, 0);
+    } else {
+      this.pending = rest;
+      lines += this.splitLong(out, from);
     }
-    const old = this.pending.length;
-    // Copy: the caller reuses its read buffer.
-    this.pending = old === 0 ? Buffer.from(rest) : Buffer.concat([this.pending, rest]);
-    lines += this.splitLong(out, old);
     this.cutAtBoundary(out);
     return { records: out, lines };
   }
@@ -149,12 +207,10 @@ export class LineChunker {
   private take(n: number, partial = false): BuiltChunk {
     const bytes = this.pending.subarray(0, n);
     const record: LineChunk = { offset: this.start, end: this.start + n };
-    if (isUtf8(bytes)) record.text = bytes.toString('utf8');
-    else record.base64 = bytes.toString('base64');
     if (partial) record.partial = true;
     this.pending = n === this.pending.length ? EMPTY : this.pending.subarray(n);
     this.start += n;
-    return { record, end: record.end };
+    return { record, end: record.end, bytes };
   }
 
   /** A complete over-long line at the head of `pending`: `len` bytes, newline at `next - 1`. */

@@ -16,7 +16,7 @@ export interface ReportWatcherOptions {
 
 export interface ReportWatcherDeps {
   registry: Registry;
-  enqueue: (batch: BatchJobData) => Promise<void>;
+  enqueue: (batch: BatchJobData) => Promise<unknown>;
   logger: Logger;
   now: () => number;
 }

@@ -4,14 +4,14 @@ import { chunkEvents } from '../../../src/common/lines/chunk.js';
 import { LineSplitter } from '../../../src/common/lines/line-splitter.js';
 import { MultilineJoiner } from '../../../src/common/lines/multiline.js';
 import type { LogRecord } from '../../../src/common/queue/contract.js';
-import { LineChunker } from '../../../src/shipper/lines/chunker.js';
+import { LineChunker, type BuiltChunk } from '../../../src/shipper/lines/chunker.js';
 
 const grouping = { startPattern: new RegExp(DEFAULT_START_PATTERN), maxLines: 500, maxBytes: 1 << 20 };
 
 /** Pushes `bytes` in pieces of the given sizes, then takes everything, and expands the chunks as a worker would. */
 function viaChunks(bytes: Buffer, pieces: number[], opts: { maxLineBytes?: number; chunkBytes?: number } = {}): LogRecord[] {
   const chunker = new LineChunker(0, { maxLineBytes: opts.maxLineBytes ?? 1 << 20, chunkBytes: opts.chunkBytes ?? 4096, startPattern: grouping.startPattern });
-  const chunks = [];
+  const chunks: BuiltChunk[] = [];
   let at = 0;
   for (let i = 0; at < bytes.length; i++) {
     const n = pieces[i % pieces.length]!;
@@ -21,7 +21,7 @@ function viaChunks(bytes: Buffer, pieces: number[], opts: { maxLineBytes?: numbe
   chunks.push(...chunker.takePartial());
   // Chunks tile the file: each starts where the previous one ended.
   chunks.forEach((c, i) => expect(c.record.offset).toBe(i === 0 ? 0 : chunks[i - 1]!.end));
-  return chunks.flatMap((c) => chunkEvents(c.record, grouping));
+  return chunks.flatMap((c) => (c.record.truncated ? [{ offset: c.record.offset, text: c.record.text!, truncated: true }] : chunkEvents(c.record, c.bytes!, grouping)));
 }
 
 /** The reference: a line splitter and the multiline joiner over the whole file. */
@@ -78,7 +78,7 @@ describe('LineChunker + chunkEvents', () => {
     }
   });
 
-  it('keep exact byte offsets across invalid UTF-8 (sent as bytes, decoded per line)', () => {
+  it('keep exact byte offsets across invalid UTF-8 (bytes stay bytes until the worker)', () => {
     const bytes = Buffer.concat([Buffer.from('INFO:a:one\nINFO:b:'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('\nINFO:c:three \u00e9\n')]);
     const events = viaChunks(bytes, [5, 9]);
     expect(events.map((e) => e.offset)).toEqual([0, 11, 22]);
@@ -115,7 +115,7 @@ describe('LineChunker + chunkEvents', () => {
     const first = chunker.push(bytes.subarray(0, 40)).records;
     expect(first).toEqual([]);
     const second = chunker.push(bytes.subarray(40)).records;
-    expect(second.map((c) => c.record.text)).toEqual(['ERROR:a:boom\nTraceback (most recent call last):\n  File "x.py", line 1\nValueError: bad\n']);
-    expect(chunker.flush().map((c) => c.record.text)).toEqual(['INFO:b:next\n']);
+    expect(second.map((c) => c.bytes!.toString())).toEqual(['ERROR:a:boom\nTraceback (most recent call last):\n  File "x.py", line 1\nValueError: bad\n']);
+    expect(chunker.flush().map((c) => c.bytes!.toString())).toEqual(['INFO:b:next\n']);
   });
 });

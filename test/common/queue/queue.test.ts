@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type LineChunk } from '../../../src/common/queue/contract.js';
+import { payloadKey, readPayload } from '../../../src/common/queue/payload.js';
+import { BatchQueue } from '../../../src/common/queue/queue.js';
+import { cleanup, redisClient, uniqueNames } from '../../helpers/services.js';
+
+const grouping = { startPattern: '^INFO', maxLines: 10, maxBytes: 1000 };
+
+function linesBatch(chunks: LineChunk[]): BatchJobData {
+  return { v: CONTRACT_VERSION, kind: 'lines', host: 'h', path: '/l/carbon.log', fileId: 'f1', endOffset: chunks.at(-1)!.end, records: chunks, grouping };
+}
+
+describe('BatchQueue with bytes beside the job', () => {
+  let names: ReturnType<typeof uniqueNames>;
+  const redis = redisClient();
+  let queue: BatchQueue;
+
+  afterEach(async () => {
+    await queue.close();
+    await cleanup(names);
+  });
+
+  function setup() {
+    names = uniqueNames('queue');
+    queue = new BatchQueue({ name: names.queue, connection: redis, maxAttempts: 3, backoffMs: 100 });
+  }
+
+  it('stores the bytes (joined from their parts) in the job hash, and they go when the job is removed', async () => {
+    setup();
+    const end = await queue.add(linesBatch([{ offset: 0, end: 12 }]), [Buffer.from('INFO:a:one\n'), Buffer.from('X')]);
+    expect(end).toBe(12);
+    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    expect((await readPayload(redis, key))!.toString()).toBe('INFO:a:one\nX');
+    await (await queue.queue.getJob('f1_0'))!.remove();
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  it('after a crash between adding and attaching, the old job stands and gets its own bytes from the file', async () => {
+    setup();
+    // The crashed run queued chunk 0-11 and died before attaching its bytes.
+    const old = linesBatch([{ offset: 0, end: 11 }]);
+    await queue.queue.add(BATCH_JOB, old, { jobId: 'f1_0' });
+    const file = Buffer.from('INFO:a:one\nINFO:b:two\n');
+    let rebuiltFor: BatchJobData | null = null;
+    // The restarted run read further: 0-22 in one chunk.
+    const end = await queue.add(linesBatch([{ offset: 0, end: 22 }]), [file], async (queued) => {
+      rebuiltFor = queued;
+      return [file.subarray(0, 11)];
+    });
+    expect(end).toBe(11);
+    expect(rebuiltFor!.endOffset).toBe(11);
+    expect((await readPayload(redis, payloadKey(queue.queue.qualifiedName, 'f1_0')))!.toString()).toBe('INFO:a:one\n');
+  });
+
+  it('a job already holding its bytes is left as it is, and its end is where reading goes on', async () => {
+    setup();
+    await queue.add(linesBatch([{ offset: 0, end: 11 }]), [Buffer.from('INFO:a:one\n')]);
+    const end = await queue.add(linesBatch([{ offset: 0, end: 22 }]), [Buffer.from('INFO:a:one\nINFO:b:two\n')], async () => {
+      throw new Error('must not read the file again');
+    });
+    expect(end).toBe(11);
+    expect((await readPayload(redis, payloadKey(queue.queue.qualifiedName, 'f1_0')))!.toString()).toBe('INFO:a:one\n');
+    expect(await queue.queue.getJobCountByTypes('wait')).toBe(1);
+  });
+});
