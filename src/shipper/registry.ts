@@ -15,6 +15,8 @@ export interface RegistryEntry extends FileIdentity {
 
 interface RegistryFile {
   version: typeof REGISTRY_VERSION;
+  /** When this registry was first written: rotated copies older than it were not ours to ship. */
+  createdAt?: number;
   entries: Record<string, RegistryEntry>;
 }
 
@@ -37,12 +39,19 @@ export class Registry {
     readonly file: string,
     private readonly entries: Map<string, RegistryEntry>,
     private readonly now: () => number,
-  ) {}
+    /** First start of this shipper on this host (registries from before it: when opened). */
+    readonly createdAt: number,
+    /** A registry without its creation time on disk yet is written once to record it. */
+    unsaved: boolean,
+  ) {
+    this.dirty = unsaved;
+  }
 
   static async open(dataDir: string, now: () => number = Date.now): Promise<{ registry: Registry; recoveredFrom: string | null; rejected: string[] }> {
     const file = join(dataDir, 'registry.json');
     const loaded = await readState(file, codec);
-    const registry = new Registry(file, new Map(Object.entries(loaded?.state.entries ?? {})), now);
+    const createdAt = loaded?.state.createdAt;
+    const registry = new Registry(file, new Map(Object.entries(loaded?.state.entries ?? {})), now, createdAt ?? now(), createdAt === undefined);
     return {
       registry,
       recoveredFrom: loaded?.from ?? null,
@@ -88,7 +97,7 @@ export class Registry {
     // Clear first: a change made while the write is in flight marks it dirty again.
     this.dirty = false;
     try {
-      await writeState(this.file, codec, { version: REGISTRY_VERSION, entries: Object.fromEntries(this.entries) });
+      await writeState(this.file, codec, { version: REGISTRY_VERSION, createdAt: this.createdAt, entries: Object.fromEntries(this.entries) });
     } catch (err) {
       this.dirty = true;
       throw err;

@@ -1,12 +1,12 @@
 import { readdir, open, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import { progress, type Progress } from '../common/logging/progress.js';
 import type { BatchJobData } from '../common/queue/contract.js';
-import { identityKey, stillSameFile } from './identity.js';
+import { identify, identityKey, stillSameFile } from './identity.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
 import type { Registry } from './registry.js';
 import { ReportWatcher } from './reports/report-watcher.js';
@@ -28,6 +28,8 @@ const PERSIST_EVERY_MS = 200;
 const BACKLOG_CHECK_MS = 1000;
 const PRUNE_EVERY_MS = 3600_000;
 const PROGRESS_CHECK_MS = 1000;
+// Names rotation gives a copy, after the live name: ".1" or a date (dateext); not ".gz".
+const ROTATED_SUFFIX = /^(?:\.\d+|-\d{8}(?:\d{2})?)$/;
 // Unshipped bytes from which catching up is reported as progress.
 const BACKLOG_REPORT_BYTES = 64 * 1024 * 1024;
 
@@ -165,6 +167,7 @@ export class Shipper {
 
   private async discover(): Promise<void> {
     this.lastDiscovery = this.now();
+    await this.adoptUnshippedRotated();
     for (const { glob, kind } of this.streams) {
       for (const path of await expandGlob(glob)) {
         if (!this.tailers.has(path)) this.tailers.set(path, new FileTailer(path, this.tailerOptions(kind), this.tailerDeps()));
@@ -202,6 +205,46 @@ export class Shipper {
           await handle.close();
         }
       }
+    }
+  }
+
+  /**
+   * Rotated copies (carbon.log.1, carbon.log-20261127) with bytes not in Redis, which no
+   * tailer reads: files created and rotated away while the shipper was stopped, or
+   * paused by backpressure, or between two of its polls. Rotation leaves such copies
+   * uncompressed until shipped (rotation/shipped.ts), so they are read here from their
+   * registry offset, or from 0 if never seen. Copies older than this shipper's first
+   * start were shipped by whatever ran before it, and are left alone.
+   */
+  private async adoptUnshippedRotated(): Promise<void> {
+    for (const [path, tailer] of this.tailers) {
+      const base = basename(path);
+      const names = await readdir(dirname(path)).catch(() => [] as string[]);
+      for (const name of names) {
+        if (!name.startsWith(base) || !ROTATED_SUFFIX.test(name.slice(base.length))) continue;
+        await this.adoptOne(join(dirname(path), name), tailer).catch((err) => {
+          // Compressed or deleted since the listing: nothing left to read there.
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+          this.deps.logger.warn({ err: (err as Error).message, path: join(dirname(path), name) }, 'cannot check a rotated copy; trying again later');
+        });
+      }
+    }
+  }
+
+  private async adoptOne(path: string, tailer: FileTailer): Promise<void> {
+    const st = await stat(path);
+    if (!st.isFile() || tailer.follows(st.dev, st.ino)) return;
+    const handle = await open(path, 'r');
+    let adopted = false;
+    try {
+      const id = await identify(handle, true);
+      if (!id) return;
+      const known = this.deps.registry.get(identityKey(id));
+      if (known ? known.offset >= st.size : st.mtimeMs < this.deps.registry.createdAt) return;
+      await tailer.adoptRotated(path, handle, id, known?.offset ?? 0);
+      adopted = true;
+    } finally {
+      if (!adopted) await handle.close();
     }
   }
 

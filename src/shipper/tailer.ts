@@ -81,6 +81,11 @@ export class FileTailer {
 
   constructor(readonly path: string, private readonly options: TailerOptions, private readonly deps: TailerDeps) {}
 
+  /** Is this file (by device and inode) the one followed, or one being read to its end? */
+  follows(dev: number, ino: number): boolean {
+    return this.open().some((f) => f.id.dev === dev && f.id.ino === ino) || false;
+  }
+
   /** Bytes on disk not yet in Redis, over the followed file and rotated ones (the lag metric). */
   async unshippedBytes(): Promise<number> {
     let total = 0;
@@ -193,7 +198,7 @@ export class FileTailer {
     const file = await this.freshState(handle, path, id, identityKey(id), offset);
     file.rotatedAt = this.deps.now();
     this.draining.push(file);
-    this.deps.logger.info({ path, fileId: file.key, offset }, 'resuming a file rotated while stopped');
+    this.deps.logger.info({ path, fileId: file.key, offset }, 'reading a rotated copy with unshipped bytes to its end');
   }
 
   private async freshState(handle: FileHandle, path: string, id: FileIdentity, key: string, offset: number): Promise<OpenFile> {

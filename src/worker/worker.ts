@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
 import { DelayedError, Worker, type Job } from 'bullmq';
@@ -61,6 +62,8 @@ export class CarbonWorker {
     this.worker = new Worker<BatchJobData, IndexReport>(this.config.redis.queue, (job, token) => this.process(job, token), {
       connection: this.deps.connection,
       concurrency,
+      // Shown as the job's processedBy: which host and process holds a batch.
+      name: `${hostname()}:${process.pid}`,
       // A worker that died mid-job: its job goes back to waiting, many times if need be;
       // indexing is idempotent, so a second delivery costs nothing but time.
       maxStalledCount: 100,
@@ -72,6 +75,7 @@ export class CarbonWorker {
       this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'batch not finished; BullMQ will retry it');
     });
     this.worker.on('error', (err) => this.deps.logger.error({ err }, 'worker error'));
+    this.worker.on('stalled', (jobId) => this.deps.logger.warn({ jobId }, 'batch stalled (its worker died or froze); it goes to another worker'));
     this.deps.logger.info({ queue: this.config.redis.queue, concurrency }, 'worker started');
   }
 

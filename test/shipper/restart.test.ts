@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
@@ -43,6 +43,30 @@ describe('rotation while the shipper is stopped', () => {
     await waitFor(() => consumer.logTexts().length >= 200, 15_000, 'all 200 lines');
     const numbers = consumer.logTexts().map((t) => Number(/line (\d+)$/.exec(t)![1]));
     expect([...numbers].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('reads files created and rotated away while it was stopped (found by the chaos run)', async () => {
+    const { names, dir, log, consumer } = await setup('restartmany');
+    writeFileSync(log, lines(0, 10));
+    let shipper = await startShipperProcess(names, dir, FAST);
+    await waitFor(() => consumer.logTexts().length === 10, 15_000, 'the first 10 lines');
+    await shipper.stop();
+    // Three rotations while stopped: two files the shipper never saw are now .1 and .2.
+    renameSync(log, `${log}.3`);
+    writeFileSync(log, lines(10, 40));
+    renameSync(log, `${log}.2`);
+    writeFileSync(log, lines(40, 70));
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, lines(70, 80));
+    // A copy older than the shipper's first start was shipped by what ran before it.
+    writeFileSync(`${log}.9`, 'INFO:restart:from before tta-carbon\n');
+    utimesSync(`${log}.9`, new Date('2020-01-01'), new Date('2020-01-01'));
+    shipper = await startShipperProcess(names, dir, FAST);
+    teardown.push(async () => void (await shipper.stop()));
+    await waitFor(() => consumer.logTexts().length >= 80, 15_000, 'all 80 lines');
+    await new Promise((r) => setTimeout(r, 500));
+    const numbers = consumer.logTexts().map((t) => Number(/line (\d+)$/.exec(t)?.[1]));
+    expect([...numbers].sort((a, b) => a - b)).toEqual(Array.from({ length: 80 }, (_, i) => i));
   });
 
   it('does not read again a file rotated and deleted while it was stopped', async () => {

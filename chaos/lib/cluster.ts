@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { elasticsearchDown, elasticsearchUp, type LocalElasticsearch } from '../../src/services/elasticsearch-server.js';
+import { redisDown, redisUp, type LocalRedis } from '../../src/services/redis-server.js';
+
+// The chaos run's own Redis and Elasticsearch (their own ports and data, so stopping
+// them never touches anything else) and the tta-carbon processes, each its own OS
+// process, restartable, with its peak RSS tracked across restarts.
+
+export type Role = 'shipper' | 'worker' | 'scheduler';
+
+export interface ChaosServices {
+  redis: LocalRedis;
+  es: LocalElasticsearch;
+}
+
+export function chaosServices(servicesDir: string): ChaosServices {
+  return {
+    redis: { url: 'redis://127.0.0.1:6395', dir: join(servicesDir, 'redis-chaos') },
+    es: {
+      url: 'http://127.0.0.1:9260', dir: join(servicesDir, 'elasticsearch-chaos'), distDir: join(servicesDir, 'elasticsearch'),
+      heapMb: 512, runAsUser: 'tta-es', startTimeoutMs: 180_000,
+    },
+  };
+}
+
+export async function servicesStart(s: ChaosServices): Promise<void> {
+  await redisUp(s.redis);
+  await elasticsearchUp(s.es);
+}
+
+export async function servicesStop(s: ChaosServices): Promise<void> {
+  await redisDown(s.redis.dir).catch(() => undefined);
+  await elasticsearchDown(s.es.dir).catch(() => undefined);
+}
+
+export class ChaosProcess {
+  child: ChildProcess | null = null;
+  peakRssMb = 0;
+  restarts = 0;
+  private log = '';
+  private sampler: NodeJS.Timeout | null = null;
+
+  constructor(readonly name: string, private readonly role: Role, private readonly configFile: string, private readonly env: NodeJS.ProcessEnv) {}
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', this.configFile, this.role], {
+      env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const keep = (d: Buffer) => (this.log = (this.log + d).slice(-400_000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.sampler ??= setInterval(() => void this.sample(), 500);
+    const ready = this.role === 'shipper' ? 'shipper started' : this.role === 'worker' ? 'worker started' : 'scheduler started';
+    const deadline = Date.now() + 120_000;
+    while (!this.log.slice(-20_000).includes(ready)) {
+      if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.log.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`${this.name} did not start:\n${this.log.slice(-3000)}`);
+      await sleep(50);
+    }
+  }
+
+  /** kill -9, then a fresh process, as systemd's Restart=always would. */
+  async crashAndRestart(): Promise<void> {
+    await this.kill('SIGKILL');
+    this.restarts++;
+    await this.start();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child?.kill(sig);
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM');
+    if (this.sampler) clearInterval(this.sampler);
+    this.sampler = null;
+  }
+
+  output(): string {
+    return this.log;
+  }
+
+  /** The last of its output, for a run kept for inspection. */
+  async save(dir: string): Promise<void> {
+    await writeFile(join(dir, `${this.name.replace(/\s+/g, '-')}.log`), this.log);
+  }
+
+  private async kill(sig: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await this.sample();
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGCONT');
+    child.kill(sig);
+    await exited;
+  }
+
+  private async sample(): Promise<void> {
+    const pid = this.child?.pid;
+    if (!pid) return;
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    this.peakRssMb = Math.max(this.peakRssMb, kb / 1024);
+  }
+}

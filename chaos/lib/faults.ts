@@ -1,0 +1,94 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { elasticsearchDown, elasticsearchUp } from '../../src/services/elasticsearch-server.js';
+import { redisDown, redisUp } from '../../src/services/redis-server.js';
+import type { ChaosProcess, ChaosServices } from './cluster.js';
+import { rng } from './plan.js';
+
+// The faults, on a timeline drawn from the seed: kill -9 and restart of the shipper and
+// of workers at random moments; one Redis restart (a clean shutdown, so AOF holds every
+// acknowledged write); Elasticsearch stopped; a worker frozen (SIGSTOP) past its lock so
+// its batch stalls and moves to another worker, then resumed. They run one after
+// another, so each one's effect is its own.
+
+export type FaultKind = 'kill -9 shipper' | 'kill -9 worker' | 'redis restart' | 'elasticsearch stopped' | 'worker frozen (SIGSTOP)';
+
+export interface FaultPlan {
+  at: number;
+  kind: FaultKind;
+  /** Which worker, for worker faults. */
+  target?: number;
+  /** How long a stop or freeze lasts. */
+  ms?: number;
+}
+
+export interface FaultOptions {
+  durationMs: number;
+  esOutageMs: number;
+  freezeMs: number;
+  shipperKills: number;
+  workerKills: number;
+  workers: number;
+}
+
+export function planFaults(seed: number, o: FaultOptions): FaultPlan[] {
+  const rand = rng(seed ^ 0x5eed);
+  const at = (from: number, to: number) => Math.floor(o.durationMs * (from + rand() * (to - from)));
+  const plan: FaultPlan[] = [
+    { at: at(0.25, 0.3), kind: 'redis restart', ms: 3000 },
+    { at: at(0.35, 0.4), kind: 'elasticsearch stopped', ms: o.esOutageMs },
+    { at: at(0.05, 0.1), kind: 'worker frozen (SIGSTOP)', target: Math.floor(rand() * o.workers), ms: o.freezeMs },
+  ];
+  for (let i = 0; i < o.shipperKills; i++) plan.push({ at: at(0.05, 0.95), kind: 'kill -9 shipper' });
+  for (let i = 0; i < o.workerKills; i++) plan.push({ at: at(0.05, 0.95), kind: 'kill -9 worker', target: Math.floor(rand() * o.workers) });
+  return plan.sort((a, b) => a.at - b.at);
+}
+
+export interface Targets {
+  /** Resolves once the worker process holds an active job. */
+  holdsJob: (w: ChaosProcess) => Promise<void>;
+  services: ChaosServices;
+  shipper: ChaosProcess;
+  workers: ChaosProcess[];
+  say: (line: string) => void;
+}
+
+/** Runs the plan against the clock from `start`; returns how many of each kind ran. */
+export async function inject(plan: FaultPlan[], t: Targets, start: number): Promise<Map<FaultKind, number>> {
+  const done = new Map<FaultKind, number>();
+  for (const f of plan) {
+    const wait = start + f.at - Date.now();
+    if (wait > 0) await sleep(wait);
+    t.say(`fault at ${((Date.now() - start) / 1000).toFixed(1)} s: ${f.kind}${f.target !== undefined ? ` #${f.target}` : ''}${f.ms ? ` for ${f.ms / 1000} s` : ''}`);
+    await run(f, t);
+    done.set(f.kind, (done.get(f.kind) ?? 0) + 1);
+  }
+  return done;
+}
+
+async function run(f: FaultPlan, t: Targets): Promise<void> {
+  switch (f.kind) {
+    case 'kill -9 shipper':
+      return t.shipper.crashAndRestart();
+    case 'kill -9 worker':
+      return t.workers[f.target!]!.crashAndRestart();
+    case 'redis restart':
+      await redisDown(t.services.redis.dir);
+      await sleep(f.ms!);
+      await redisUp(t.services.redis);
+      return;
+    case 'elasticsearch stopped':
+      await elasticsearchDown(t.services.es.dir);
+      await sleep(f.ms!);
+      await elasticsearchUp(t.services.es);
+      return;
+    case 'worker frozen (SIGSTOP)': {
+      const w = t.workers[f.target!]!;
+      // Frozen while it holds a batch, or the fault would test nothing.
+      await t.holdsJob(w);
+      w.signal('SIGSTOP');
+      await sleep(f.ms!);
+      w.signal('SIGCONT');
+      return;
+    }
+  }
+}
