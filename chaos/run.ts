@@ -107,7 +107,7 @@ const durationMs = Math.ceil((size.events / size.perSecond) * 1000);
 const plan = planFaults(seed, { durationMs, workers: WORKERS, ...size });
 say(`writing ${size.events.toLocaleString('en-US')} events at ${size.perSecond}/s (~${Math.round(durationMs / 1000)} s) with ${plan.length} faults`);
 const t0 = Date.now();
-const [, faults] = await Promise.all([
+const [, { done: faults, errors: faultErrors }] = await Promise.all([
   writer.run(size.events, size.perSecond, () => false),
   inject(plan, { services, shipper, workers, say, holdsJob }, t0),
 ]);
@@ -137,6 +137,7 @@ async function drained(): Promise<boolean> {
 let drainedOk = false;
 let quietSince = Date.now();
 while (Date.now() - wroteAt < size.drainMs) {
+  for (const p of all) await p.keepAlive().catch((err: Error) => say(`${p.name} will not start: ${err.message.slice(0, 500)}`));
   if (await drained().catch(() => false)) {
     // Hold a little: a late duplicate would show up now, not after the check.
     if (Date.now() - quietSince > 3000) {
@@ -178,6 +179,8 @@ const checks: [string, boolean, string][] = [
     `${disk.files} files, ${disk.bytes} of ${disk.bytesWritten} bytes, missing [${disk.missing.slice(0, 5)}], doubled [${disk.doubled.slice(0, 5)}]`],
   ['no failed jobs', failedJobs.failed === 0, `${failedJobs.failed} failed`],
   ['drained', drainedOk, `not drained after ${drainSeconds.toFixed(0)} s`],
+  ['every process came back after each fault', faultErrors.length === 0, faultErrors.slice(0, 3).join('; ')],
+  ['no process crashed by itself', all.every((p) => p.crashes.length === 0), all.flatMap((p) => p.crashes).slice(0, 3).join('; ')],
 ];
 
 const byKind = (k: string) => writer.written.events.filter((e) => e.kind === k).length;

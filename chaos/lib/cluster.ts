@@ -40,6 +40,9 @@ export class ChaosProcess {
   child: ChildProcess | null = null;
   peakRssMb = 0;
   restarts = 0;
+  /** Exits nobody asked for: each one is a finding. */
+  readonly crashes: string[] = [];
+  private expectingExit = false;
   private log = '';
   private sampler: NodeJS.Timeout | null = null;
 
@@ -50,14 +53,22 @@ export class ChaosProcess {
       env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.expectingExit = false;
+    child.once('exit', (code, sig) => {
+      if (!this.expectingExit) this.crashes.push(`${this.name} exited by itself (code ${code}, signal ${sig})`);
+    });
     const keep = (d: Buffer) => (this.log = (this.log + d).slice(-400_000));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     this.sampler ??= setInterval(() => void this.sample(), 500);
     const ready = this.role === 'shipper' ? 'shipper started' : this.role === 'worker' ? 'worker started' : 'scheduler started';
     const deadline = Date.now() + 120_000;
-    while (!this.log.slice(-20_000).includes(ready)) {
+    // Only this process's own output, however much of it there is.
+    let seen = '';
+    child.stdout!.on('data', (d: Buffer) => seen.length < 1_000_000 && (seen += d));
+    while (!seen.includes(ready)) {
       if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.log.slice(-3000)}`);
+      if (seen.length >= 1_000_000) break;
       if (Date.now() > deadline) throw new Error(`${this.name} did not start:\n${this.log.slice(-3000)}`);
       await sleep(50);
     }
@@ -68,6 +79,12 @@ export class ChaosProcess {
     await this.kill('SIGKILL');
     this.restarts++;
     await this.start();
+  }
+
+  /** Started again if it died on its own (systemd's Restart=always). */
+  async keepAlive(): Promise<void> {
+    const c = this.child;
+    if (c && (c.exitCode !== null || c.signalCode !== null) && !this.expectingExit) await this.start();
   }
 
   get pid(): number | undefined {
@@ -97,6 +114,7 @@ export class ChaosProcess {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await this.sample();
+    this.expectingExit = true;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGCONT');
     child.kill(sig);

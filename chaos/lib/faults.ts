@@ -52,17 +52,25 @@ export interface Targets {
   say: (line: string) => void;
 }
 
-/** Runs the plan against the clock from `start`; returns how many of each kind ran. */
-export async function inject(plan: FaultPlan[], t: Targets, start: number): Promise<Map<FaultKind, number>> {
+/**
+ * Runs the plan against the clock from `start`; returns how many of each kind ran, and
+ * what went wrong recovering from one (a process that would not start again is a
+ * finding, not a reason to stop the run).
+ */
+export async function inject(plan: FaultPlan[], t: Targets, start: number): Promise<{ done: Map<FaultKind, number>; errors: string[] }> {
   const done = new Map<FaultKind, number>();
+  const errors: string[] = [];
   for (const f of plan) {
     const wait = start + f.at - Date.now();
     if (wait > 0) await sleep(wait);
     t.say(`fault at ${((Date.now() - start) / 1000).toFixed(1)} s: ${f.kind}${f.target !== undefined ? ` #${f.target}` : ''}${f.ms ? ` for ${f.ms / 1000} s` : ''}`);
-    await run(f, t);
+    await run(f, t).catch((err: Error) => {
+      errors.push(`${f.kind}: ${err.message.split('\n')[0]}`);
+      t.say(`recovering from ${f.kind} failed: ${err.message.slice(0, 2000)}`);
+    });
     done.set(f.kind, (done.get(f.kind) ?? 0) + 1);
   }
-  return done;
+  return { done, errors };
 }
 
 async function run(f: FaultPlan, t: Targets): Promise<void> {

@@ -80,6 +80,10 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
       metrics.bytesRead.set(sum('bytesRead'));
       metrics.recordsEnqueued.set(sum('recordsEnqueued') + shipper.reports.counters.recordsEnqueued);
       metrics.batchesEnqueued.set(sum('batchesEnqueued') + shipper.reports.counters.batchesEnqueued);
+      metrics.inputProblems.set({ kind: 'unreadable' }, shipper.problems.unreadable);
+      metrics.inputProblems.set({ kind: 'registry_write' }, shipper.problems.registryWrite);
+      metrics.inputProblems.set({ kind: 'invalid_report' }, shipper.reports.counters.invalidReports);
+      metrics.inputProblems.set({ kind: 'line_truncated' }, tailers.reduce((n, t) => n + t.counters.linesTruncated, 0));
       for (const [path, bytes] of await shipper.unshippedBytes()) metrics.unshippedBytes.set({ path }, bytes);
       for (const [path, bytes] of await shipper.fileSizes()) metrics.fileSize.set({ path }, bytes);
     },

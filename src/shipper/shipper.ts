@@ -8,7 +8,7 @@ import { progress, type Progress } from '../common/logging/progress.js';
 import type { BatchJobData } from '../common/queue/contract.js';
 import { identify, identityKey, stillSameFile } from './identity.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
-import type { Registry } from './registry.js';
+import type { Registry, RegistryEntry } from './registry.js';
 import { ReportWatcher } from './reports/report-watcher.js';
 import { FileTailer, type Enqueue, type TailerOptions } from './tailer.js';
 
@@ -32,6 +32,14 @@ const PROGRESS_CHECK_MS = 1000;
 const ROTATED_SUFFIX = /^(?:\.\d+|-\d{8}(?:\d{2})?)$/;
 // Unshipped bytes from which catching up is reported as progress.
 const BACKLOG_REPORT_BYTES = 64 * 1024 * 1024;
+
+/** Input trouble the shipper lived through, by kind: each is also logged when it happens. */
+export interface InputProblems {
+  /** A followed file could not be read (permissions, not a file, I/O error). */
+  unreadable: number;
+  /** The registry could not be saved (disk full, read-only): offsets stay in memory. */
+  registryWrite: number;
+}
 
 /**
  * Finds the configured files, follows each with a tailer (log, csv) or ships it whole
@@ -60,6 +68,9 @@ export class Shipper {
   private readonly fileErrors = new Map<string, number>();
   private backlogStart = 0;
   private readonly progress: Progress;
+  readonly problems: InputProblems = { unreadable: 0, registryWrite: 0 };
+  private registryFailingSince: number | null = null;
+  private lastRegistryLog = 0;
 
   constructor(private readonly config: Config, private readonly deps: ShipperDeps) {
     this.now = deps.now ?? Date.now;
@@ -151,6 +162,7 @@ export class Shipper {
       this.fileErrors.delete(tailer.path);
       return busy;
     } catch (err) {
+      this.problems.unreadable++;
       const last = this.fileErrors.get(tailer.path);
       if (last === undefined || this.now() - last >= 60_000) {
         this.fileErrors.set(tailer.path, this.now());
@@ -191,20 +203,28 @@ export class Shipper {
     for (const [path, tailer] of this.tailers) {
       for (const [key, entry] of this.deps.registry.byPath(path)) {
         if (entry.goneSince !== undefined) continue;
-        const current = await stat(path).catch(() => null);
-        if (current && current.ino === entry.ino && current.dev === entry.dev) continue;
-        const found = await findByInode(dirname(path), entry.dev, entry.ino);
-        if (!found) {
-          this.deps.registry.set(key, { ...entry, goneSince: this.now() });
-          continue;
-        }
-        const handle = await open(found, 'r');
-        if ((await stillSameFile(handle, entry)) && identityKey(entry) === key && (await handle.stat()).size > entry.offset) {
-          await tailer.adoptRotated(found, handle, entry, entry.offset);
-        } else {
-          await handle.close();
-        }
+        // Rotation goes on while we start: a copy renamed or compressed between two of
+        // these steps is not an error; the periodic sweep finds where it went.
+        await this.resumeOne(path, tailer, key, entry).catch((err) => {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        });
       }
+    }
+  }
+
+  private async resumeOne(path: string, tailer: FileTailer, key: string, entry: RegistryEntry): Promise<void> {
+    const current = await stat(path).catch(() => null);
+    if (current && current.ino === entry.ino && current.dev === entry.dev) return;
+    const found = await findByInode(dirname(path), entry.dev, entry.ino);
+    if (!found) {
+      this.deps.registry.set(key, { ...entry, goneSince: this.now() });
+      return;
+    }
+    const handle = await open(found, 'r');
+    if ((await stillSameFile(handle, entry)) && identityKey(entry) === key && (await handle.stat()).size > entry.offset) {
+      await tailer.adoptRotated(found, handle, entry, entry.offset);
+    } else {
+      await handle.close();
     }
   }
 
@@ -313,10 +333,26 @@ export class Shipper {
     await this.persist(false);
   }
 
+  /**
+   * A registry that cannot be saved (disk full) does not stop shipping: Redis still gets
+   * every batch and the offsets stay in memory; a crash before the next good save only
+   * replays lines, which the documents' ids absorb. Logged once a minute, counted each time.
+   */
   private async persist(force: boolean): Promise<void> {
     if (!force && this.now() - this.lastPersist < PERSIST_EVERY_MS) return;
     this.lastPersist = this.now();
-    await this.deps.registry.persist();
+    try {
+      await this.deps.registry.persist();
+      if (this.registryFailingSince !== null) this.deps.logger.info('registry saved again');
+      this.registryFailingSince = null;
+    } catch (err) {
+      this.problems.registryWrite++;
+      if (this.registryFailingSince === null || this.now() - this.lastRegistryLog >= 60_000) {
+        this.lastRegistryLog = this.now();
+        this.deps.logger.error({ err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, file: this.deps.registry.file }, 'cannot save the registry; shipping goes on, offsets kept in memory');
+      }
+      this.registryFailingSince ??= this.now();
+    }
   }
 }
 

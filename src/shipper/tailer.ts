@@ -34,6 +34,8 @@ export interface TailerCounters {
   bytesRead: number;
   recordsEnqueued: number;
   batchesEnqueued: number;
+  /** Lines cut at maxLineBytes. */
+  linesTruncated: number;
 }
 
 const CHUNK = 64 * 1024;
@@ -77,7 +79,7 @@ export class FileTailer {
   private draining: OpenFile[] = [];
   private pendingHandle: FileHandle | null = null;
   private pendingSince = 0;
-  readonly counters: TailerCounters = { linesRead: 0, bytesRead: 0, recordsEnqueued: 0, batchesEnqueued: 0 };
+  readonly counters: TailerCounters = { linesRead: 0, bytesRead: 0, recordsEnqueued: 0, batchesEnqueued: 0, linesTruncated: 0 };
 
   constructor(readonly path: string, private readonly options: TailerOptions, private readonly deps: TailerDeps) {}
 
@@ -244,6 +246,10 @@ export class FileTailer {
     if (file.batch.length === 0) file.batchStartedAt = this.deps.now();
     file.batch.push(built.record);
     if (built.bytes) file.payload.push(built.bytes);
+    if ('truncated' in built.record && built.record.truncated) {
+      this.counters.linesTruncated++;
+      this.deps.logger.warn({ path: file.path, offset: built.record.offset, bytes: built.end - built.record.offset, kept: this.options.maxLineBytes }, 'line longer than maxLineBytes; shipped cut, the rest skipped');
+    }
     file.batchBytes += built.end - built.record.offset;
     file.batchEnd = built.end;
   }

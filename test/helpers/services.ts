@@ -75,3 +75,14 @@ export async function allDocs(pattern: string): Promise<{ _id: string; _index: s
     await es.close();
   }
 }
+
+/** How many documents of an index pattern match `query`, after a refresh. */
+export async function countDocs(pattern: string, query: Record<string, unknown> = { match_all: {} }): Promise<number> {
+  const es = esClient();
+  try {
+    await es.indices.refresh({ index: pattern, ignore_unavailable: true, allow_no_indices: true });
+    return (await es.count({ index: pattern, query, ignore_unavailable: true, allow_no_indices: true })).count;
+  } finally {
+    await es.close();
+  }
+}

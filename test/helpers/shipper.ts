@@ -59,6 +59,8 @@ export async function startCliProcess(
   dir: string,
   shipperYaml: string,
   env: Record<string, string> = {},
+  /** Run as this user (the tests run as root, which reads any file). */
+  as?: { uid: number; gid: number },
 ): Promise<ShipperProcess> {
   const configFile = join(dir, `${role}.yaml`);
   await writeFile(configFile, `redis:\n  queue: ${names.queue}\n${shipperYaml ? `shipper:\n${shipperYaml.replace(/^/gm, '  ')}\n` : ''}`);
@@ -68,6 +70,7 @@ export async function startCliProcess(
       REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info', ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-200_000)));
