@@ -35,7 +35,7 @@ export function buildRequests(
   const cutoff = retentionCutoff(ctx.now, ctx.retentionDays).getTime();
   const eventCtx: EventContext = {
     environment: ctx.environment, hostName: batch.host, path: batch.path,
-    ingestedAt: ctx.now, fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone, projectName: ctx.projectName,
+    ingestedAt: ctx.now.toISOString(), fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone, projectName: ctx.projectName,
   };
   const kind = batch.kind === 'lines' ? 'log' : batch.kind;
   for (const record of batchRecords(batch, payload)) {
@@ -45,7 +45,7 @@ export function buildRequests(
     let doc: Document;
     try {
       doc = decode(kind, record, eventCtx, ctx.logPatterns);
-      doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc) };
+      doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc, OWN_FIELDS) };
     } catch (err) {
       // One record that breaks decoding must not hold back the rest of its batch.
       refused.push(undecodable(record, eventCtx, ctx, id, err as Error));
@@ -63,6 +63,10 @@ export function buildRequests(
   }
   return { requests, refused };
 }
+
+// Written by finishDocument from the pipeline's own data, never from the input: the
+// sanitizer need not read them. (A JSON line's clashing keys go under `json`.)
+const OWN_FIELDS: ReadonlySet<string> = new Set(['@timestamp', 'event', 'host', 'environment', 'component', 'tags']);
 
 const RAW_SLICE = 4096;
 

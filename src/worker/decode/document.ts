@@ -6,7 +6,8 @@ export interface EventContext {
   /** Host the shipper read the file on. */
   hostName: string;
   path: string;
-  ingestedAt: Date;
+  /** ISO 8601, made once per batch. */
+  ingestedAt: string;
   /**
    * Time used when the event carries none: when the batch was first queued. It is
    * stable across redeliveries of the job, so a retry lands in the same daily index.
@@ -43,6 +44,6 @@ export function finishDocument(
     host: { name: ctx.hostName },
     environment: ctx.environment,
     component: 'carbon',
-    event: { dataset, ingested: ctx.ingestedAt.toISOString() },
+    event: { dataset, ingested: ctx.ingestedAt },
   };
 }

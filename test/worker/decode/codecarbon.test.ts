@@ -4,7 +4,7 @@ import { normaliseCsvRecord, normaliseReportRecord } from '../../../src/worker/d
 
 const ctx = {
   environment: 'staging', hostName: 'h', path: '/cc/emissions_20251008_090000.json',
-  ingestedAt: new Date('2025-10-09T00:00:00Z'), fallbackTime: new Date('2025-10-09T00:00:00Z'), timeZone: 'Europe/Berlin', projectName: 'Configured-Project',
+  ingestedAt: new Date('2025-10-09T00:00:00Z').toISOString(), fallbackTime: new Date('2025-10-09T00:00:00Z'), timeZone: 'Europe/Berlin', projectName: 'Configured-Project',
 };
 
 describe('codecarbon reports', () => {

@@ -57,7 +57,7 @@ describe('decodeLogRecord', () => {
 describe('normaliseLogRecord', () => {
   const ctx = {
     environment: 'staging', hostName: 'h1', path: '/var/log/tta/staging/carbon.log',
-    ingestedAt: new Date('2026-01-02T00:00:00Z'), fallbackTime: new Date('2026-01-01T00:00:00Z'), timeZone: 'UTC', projectName: 'P',
+    ingestedAt: new Date('2026-01-02T00:00:00Z').toISOString(), fallbackTime: new Date('2026-01-01T00:00:00Z'), timeZone: 'UTC', projectName: 'P',
   };
 
   it('adds our fields and flags the ingest-time fallback', () => {
