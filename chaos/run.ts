@@ -55,166 +55,176 @@ await writeFile(configFile, [
   `rotation:\n  policies:\n    - files: ${logDir}/carbon.log\n      frequency: size\n      size: 1\n      rotate: 100000`,
 ].join('\n') + '\n');
 
-say('starting Redis (AOF) and Elasticsearch of our own');
-await servicesStart(services);
-await clearPrevious();
-const env = {
-  TTA_ENV: environment, TTA_LOG_DIR: logDir, CARBON_OUTPUT_DIR: ccDir, TTA_DATA_DIR: join(runDir, 'data'),
-  REDIS_URL: services.redis.url, ELASTICSEARCH_URL: services.es.url, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info',
-};
-const shipper = new ChaosProcess('shipper', 'shipper', configFile, env);
-const workers = Array.from({ length: WORKERS }, (_, i) => new ChaosProcess(`worker ${i}`, 'worker', configFile, env));
-const scheduler = new ChaosProcess('scheduler', 'scheduler', configFile, env);
-const all = [shipper, ...workers, scheduler];
-await Promise.all(all.map((p) => p.start()));
+// Whatever happens, the processes and services this run started are stopped.
+const started: ChaosProcess[] = [];
+try {
+  say('starting Redis (AOF) and Elasticsearch of our own');
+  await servicesStart(services);
+  await clearPrevious();
+  const env = {
+    TTA_ENV: environment, TTA_LOG_DIR: logDir, CARBON_OUTPUT_DIR: ccDir, TTA_DATA_DIR: join(runDir, 'data'),
+    REDIS_URL: services.redis.url, ELASTICSEARCH_URL: services.es.url, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info',
+  };
+  const shipper = new ChaosProcess('shipper', 'shipper', configFile, env);
+  const workers = Array.from({ length: WORKERS }, (_, i) => new ChaosProcess(`worker ${i}`, 'worker', configFile, env));
+  const scheduler = new ChaosProcess('scheduler', 'scheduler', configFile, env);
+  const all = [shipper, ...workers, scheduler];
+  started.push(...all);
+  await Promise.all(all.map((p) => p.start()));
 
-/** A run kept with --keep under the same seed would otherwise count as duplicates. */
-async function clearPrevious(): Promise<void> {
-  const es = new Client({ node: services.es.url });
-  await deleteIndices(es);
-  await es.close();
-  const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue(queueName, { connection: redis });
-  await queue.obliterate({ force: true });
-  await queue.close();
-  await redis.quit();
-}
-
-async function deleteIndices(es: Client): Promise<void> {
-  // Elasticsearch refuses wildcard deletes: resolve the names first.
-  const found = await es.indices.get({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => ({}));
-  for (const index of Object.keys(found)) await es.indices.delete({ index });
-}
-
-async function holdsJob(w: ChaosProcess): Promise<void> {
-  const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue(queueName, { connection: redis });
-  try {
-    for (let i = 0; i < 300; i++) {
-      const active = await queue.getActive().catch(() => []);
-      if (active.some((j) => j.processedBy?.endsWith(`:${w.pid}`))) return;
-      await sleep(20);
-    }
-    say(`${w.name} held no batch for 6 s; freezing it anyway`);
-  } finally {
+  /** A run kept with --keep under the same seed would otherwise count as duplicates. */
+  async function clearPrevious(): Promise<void> {
+    const es = new Client({ node: services.es.url });
+    await deleteIndices(es);
+    await es.close();
+    const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(queueName, { connection: redis });
+    await queue.obliterate({ force: true });
     await queue.close();
     await redis.quit();
   }
-}
 
-const writer = new ChaosWriter(seed, join(logDir, 'carbon.log'), ccDir);
-const durationMs = Math.ceil((size.events / size.perSecond) * 1000);
-const plan = planFaults(seed, { durationMs, workers: WORKERS, ...size });
-say(`writing ${size.events.toLocaleString('en-US')} events at ${size.perSecond}/s (~${Math.round(durationMs / 1000)} s) with ${plan.length} faults`);
-const t0 = Date.now();
-const [, { done: faults, errors: faultErrors }] = await Promise.all([
-  writer.run(size.events, size.perSecond, () => false),
-  inject(plan, { services, shipper, workers, say, holdsJob }, t0),
-]);
-const wroteAt = Date.now();
-say(`written in ${((wroteAt - t0) / 1000).toFixed(1)} s; draining`);
-
-const es = new Client({ node: services.es.url });
-const events = new Map<number, PlannedEvent>(writer.written.events.map((e) => [e.seq, e]));
-const expected = expectedKeys(writer.written.events);
-const poison = writer.written.events.filter((e) => e.poison).map((e) => e.seq);
-const secrets = writer.written.events.flatMap((e) => (e.secret ? [e.secret] : []));
-const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
-const queue = new Queue(queueName, { connection: redis });
-
-let lastStatus = 0;
-async function drained(): Promise<boolean> {
-  const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'failed');
-  await es.indices.refresh({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
-  const n = (await es.count({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true })).count;
-  if (Date.now() - lastStatus > 15_000) {
-    lastStatus = Date.now();
-    say(`draining: ${n} of ${expected.size + poison.length} documents; queue ${JSON.stringify(counts)}`);
+  async function deleteIndices(es: Client): Promise<void> {
+    // Elasticsearch refuses wildcard deletes: resolve the names first.
+    const found = await es.indices.get({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => ({}));
+    for (const index of Object.keys(found)) await es.indices.delete({ index });
   }
-  const { failed, ...open } = counts;
-  return Object.values(open).every((v) => v === 0) && n >= expected.size + poison.length;
-}
-let drainedOk = false;
-let quietSince = Date.now();
-while (Date.now() - wroteAt < size.drainMs) {
-  for (const p of all) await p.keepAlive().catch((err: Error) => say(`${p.name} will not start: ${err.message.slice(0, 500)}`));
-  if (await drained().catch(() => false)) {
-    // Hold a little: a late duplicate would show up now, not after the check.
-    if (Date.now() - quietSince > 3000) {
-      drainedOk = true;
-      break;
+
+  async function holdsJob(w: ChaosProcess): Promise<void> {
+    const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(queueName, { connection: redis });
+    try {
+      for (let i = 0; i < 300; i++) {
+        const active = await queue.getActive().catch(() => []);
+        if (active.some((j) => j.processedBy?.endsWith(`:${w.pid}`))) return;
+        await sleep(20);
+      }
+      say(`${w.name} held no batch for 6 s; freezing it anyway`);
+    } finally {
+      await queue.close();
+      await redis.quit();
     }
-  } else quietSince = Date.now();
-  await sleep(1000);
-}
-const drainSeconds = (Date.now() - wroteAt) / 1000;
-say(drainedOk ? `drained in ${drainSeconds.toFixed(1)} s` : `not drained after ${drainSeconds.toFixed(0)} s; checking what arrived`);
+  }
 
-const arrived = await collect(es, prefix, events, secrets);
-const searchable = await secretsSearchable(es, prefix, secrets);
-// Rotation keeps going while we count: stop the writers of files first.
-await Promise.all(all.map((p) => p.stop()));
-const disk = await rotatedFilesAccount(logDir, writer.written.events, writer.written.logBytes);
-const failedJobs = await queue.getJobCounts('failed');
+  const writer = new ChaosWriter(seed, join(logDir, 'carbon.log'), ccDir);
+  const durationMs = Math.ceil((size.events / size.perSecond) * 1000);
+  const plan = planFaults(seed, { durationMs, workers: WORKERS, ...size });
+  say(`writing ${size.events.toLocaleString('en-US')} events at ${size.perSecond}/s (~${Math.round(durationMs / 1000)} s) with ${plan.length} faults`);
+  const t0 = Date.now();
+  const [, { done: faults, errors: faultErrors }] = await Promise.all([
+    writer.run(size.events, size.perSecond, () => false),
+    inject(plan, { services, shipper, workers, say, holdsJob }, t0),
+  ]);
+  const wroteAt = Date.now();
+  say(`written in ${((wroteAt - t0) / 1000).toFixed(1)} s; draining`);
 
-let lost = 0;
-let duplicated = 0;
-for (const key of expected) {
-  const n = arrived.docs.get(key) ?? 0;
-  if (n === 0) lost++;
-  else duplicated += n - 1;
-}
-const dlqSeqs = [...arrived.deadLetters.keys()].sort((a, b) => a - b);
-const dlqExact = dlqSeqs.length === poison.length && poison.every((s) => arrived.deadLetters.get(s)?.length === 1);
-const dlqReasons = [...arrived.deadLetters.values()].flat().every((d) => d.type === 'document_parsing_exception' && /empty string/.test(d.reason));
+  const es = new Client({ node: services.es.url });
+  const events = new Map<number, PlannedEvent>(writer.written.events.map((e) => [e.seq, e]));
+  const expected = expectedKeys(writer.written.events);
+  const poison = writer.written.events.filter((e) => e.poison).map((e) => e.seq);
+  const secrets = writer.written.events.flatMap((e) => (e.secret ? [e.secret] : []));
+  const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection: redis });
 
-const checks: [string, boolean, string][] = [
-  ['every event indexed', lost === 0, `${lost} documents missing`],
-  ['none duplicated', duplicated === 0, `${duplicated} extra documents`],
-  ['contents intact', arrived.problems.length === 0, arrived.problems.slice(0, 5).join('; ')],
-  ['no planted secret in any document', arrived.secretsFound.length === 0, arrived.secretsFound.slice(0, 5).join('; ')],
-  ['no planted secret searchable', searchable.length === 0, searchable.slice(0, 5).join('; ')],
-  ['dead letters = the planted poison, with reasons', dlqExact && dlqReasons, `planted ${poison.length}: [${poison.slice(0, 10)}], dead-lettered [${dlqSeqs.slice(0, 10)}]`],
-  ['rotated files hold every byte once', disk.missing.length === 0 && disk.doubled.length === 0 && disk.bytes === disk.bytesWritten,
-    `${disk.files} files, ${disk.bytes} of ${disk.bytesWritten} bytes, missing [${disk.missing.slice(0, 5)}], doubled [${disk.doubled.slice(0, 5)}]`],
-  ['no failed jobs', failedJobs.failed === 0, `${failedJobs.failed} failed`],
-  ['drained', drainedOk, `not drained after ${drainSeconds.toFixed(0)} s`],
-  ['every process came back after each fault', faultErrors.length === 0, faultErrors.slice(0, 3).join('; ')],
-  ['no process crashed by itself', all.every((p) => p.crashes.length === 0), all.flatMap((p) => p.crashes).slice(0, 3).join('; ')],
-];
+  let lastStatus = 0;
+  async function drained(): Promise<boolean> {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'failed');
+    await es.indices.refresh({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
+    const n = (await es.count({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true })).count;
+    if (Date.now() - lastStatus > 15_000) {
+      lastStatus = Date.now();
+      say(`draining: ${n} of ${expected.size + poison.length} documents; queue ${JSON.stringify(counts)}`);
+    }
+    const { failed, ...open } = counts;
+    return Object.values(open).every((v) => v === 0) && n >= expected.size + poison.length;
+  }
+  let drainedOk = false;
+  let quietSince = Date.now();
+  while (Date.now() - wroteAt < size.drainMs) {
+    for (const p of all) await p.keepAlive().catch((err: Error) => say(`${p.name} will not start: ${err.message.slice(0, 500)}`));
+    if (await drained().catch(() => false)) {
+      // Hold a little: a late duplicate would show up now, not after the check.
+      if (Date.now() - quietSince > 3000) {
+        drainedOk = true;
+        break;
+      }
+    } else quietSince = Date.now();
+    await sleep(1000);
+  }
+  const drainSeconds = (Date.now() - wroteAt) / 1000;
+  say(drainedOk ? `drained in ${drainSeconds.toFixed(1)} s` : `not drained after ${drainSeconds.toFixed(0)} s; checking what arrived`);
 
-const byKind = (k: string) => writer.written.events.filter((e) => e.kind === k).length;
-console.log(`\nChaos run, seed ${seed}${quick ? ' (quick)' : ''}\n`);
-console.log(table([{
-  'events written': writer.written.events.length, 'log / csv / report': `${byKind('log')} / ${byKind('csv')} / ${byKind('report')}`,
-  'documents expected': expected.size, indexed: [...arrived.docs.values()].reduce((a, b) => a + b, 0), duplicated, lost,
-  'dead-lettered (planted)': `${dlqSeqs.length} (${poison.length})`, 'secrets planted / found': `${secrets.length} / ${arrived.secretsFound.length + searchable.length}`,
-  'stalled batches handed over': all.reduce((n, p) => n + (p.output().match(/batch stalled/g)?.length ?? 0), 0),
-  'drain s': drainSeconds,
-}]));
-console.log('');
-console.log(table([...faults].map(([kind, n]) => ({ fault: kind, injected: n }))));
-console.log('');
-console.log(table(all.map((p) => ({ process: p.name, restarts: p.restarts, 'peak RSS MB': p.peakRssMb }))));
-console.log('');
-console.log(table(checks.map(([name, ok, detail]) => ({ check: name, result: ok ? 'pass' : 'FAIL', detail: ok ? '' : detail }))));
+  const arrived = await collect(es, prefix, events, secrets);
+  const searchable = await secretsSearchable(es, prefix, secrets);
+  // Rotation keeps going while we count: stop the writers of files first.
+  await Promise.all(all.map((p) => p.stop()));
+  const disk = await rotatedFilesAccount(logDir, writer.written.events, writer.written.logBytes);
+  const failedJobs = await queue.getJobCounts('failed');
 
-await queue.obliterate({ force: true }).catch(() => undefined);
-await queue.close();
-await redis.quit();
-if (!opts.keep) await deleteIndices(es).catch(() => undefined);
-await es.close();
-if (!opts.keep) {
-  await servicesStop(services);
-  await rm(runDir, { recursive: true, force: true });
-} else {
-  for (const p of all) await p.save(runDir);
-  say(`kept ${runDir} (process logs included) and the services (redis ${services.redis.url}, elasticsearch ${services.es.url})`);
-}
+  let lost = 0;
+  let duplicated = 0;
+  for (const key of expected) {
+    const n = arrived.docs.get(key) ?? 0;
+    if (n === 0) lost++;
+    else duplicated += n - 1;
+  }
+  const dlqSeqs = [...arrived.deadLetters.keys()].sort((a, b) => a - b);
+  const dlqExact = dlqSeqs.length === poison.length && poison.every((s) => arrived.deadLetters.get(s)?.length === 1);
+  const dlqReasons = [...arrived.deadLetters.values()].flat().every((d) => d.type === 'document_parsing_exception' && /empty string/.test(d.reason));
 
-const failed = checks.filter(([, ok]) => !ok);
-if (failed.length > 0) {
-  say(`FAILED: ${failed.map(([n]) => n).join(', ')}`);
-  for (const p of all) console.log(`--- last errors of ${p.name}\n${p.output().split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(-5).join('\n')}`);
+  const checks: [string, boolean, string][] = [
+    ['every event indexed', lost === 0, `${lost} documents missing`],
+    ['none duplicated', duplicated === 0, `${duplicated} extra documents`],
+    ['contents intact', arrived.problems.length === 0, arrived.problems.slice(0, 5).join('; ')],
+    ['no planted secret in any document', arrived.secretsFound.length === 0, arrived.secretsFound.slice(0, 5).join('; ')],
+    ['no planted secret searchable', searchable.length === 0, searchable.slice(0, 5).join('; ')],
+    ['dead letters = the planted poison, with reasons', dlqExact && dlqReasons, `planted ${poison.length}: [${poison.slice(0, 10)}], dead-lettered [${dlqSeqs.slice(0, 10)}]`],
+    ['rotated files hold every byte once', disk.missing.length === 0 && disk.doubled.length === 0 && disk.bytes === disk.bytesWritten,
+      `${disk.files} files, ${disk.bytes} of ${disk.bytesWritten} bytes, missing [${disk.missing.slice(0, 5)}], doubled [${disk.doubled.slice(0, 5)}]`],
+    ['no failed jobs', failedJobs.failed === 0, `${failedJobs.failed} failed`],
+    ['drained', drainedOk, `not drained after ${drainSeconds.toFixed(0)} s`],
+    ['every process came back after each fault', faultErrors.length === 0, faultErrors.slice(0, 3).join('; ')],
+    ['no process crashed by itself', all.every((p) => p.crashes.length === 0), all.flatMap((p) => p.crashes).slice(0, 3).join('; ')],
+  ];
+
+  const byKind = (k: string) => writer.written.events.filter((e) => e.kind === k).length;
+  console.log(`\nChaos run, seed ${seed}${quick ? ' (quick)' : ''}\n`);
+  console.log(table([{
+    'events written': writer.written.events.length, 'log / csv / report': `${byKind('log')} / ${byKind('csv')} / ${byKind('report')}`,
+    'documents expected': expected.size, indexed: [...arrived.docs.values()].reduce((a, b) => a + b, 0), duplicated, lost,
+    'dead-lettered (planted)': `${dlqSeqs.length} (${poison.length})`, 'secrets planted / found': `${secrets.length} / ${arrived.secretsFound.length + searchable.length}`,
+    'stalled batches handed over': all.reduce((n, p) => n + (p.output().match(/batch stalled/g)?.length ?? 0), 0),
+    'drain s': drainSeconds,
+  }]));
+  console.log('');
+  console.log(table([...faults].map(([kind, n]) => ({ fault: kind, injected: n }))));
+  console.log('');
+  console.log(table(all.map((p) => ({ process: p.name, restarts: p.restarts, 'peak RSS MB': p.peakRssMb }))));
+  console.log('');
+  console.log(table(checks.map(([name, ok, detail]) => ({ check: name, result: ok ? 'pass' : 'FAIL', detail: ok ? '' : detail }))));
+
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  await redis.quit();
+  if (!opts.keep) await deleteIndices(es).catch(() => undefined);
+  await es.close();
+  if (!opts.keep) {
+    await servicesStop(services);
+    await rm(runDir, { recursive: true, force: true });
+  } else {
+    for (const p of all) await p.save(runDir);
+    say(`kept ${runDir} (process logs included) and the services (redis ${services.redis.url}, elasticsearch ${services.es.url})`);
+  }
+
+  const failed = checks.filter(([, ok]) => !ok);
+  if (failed.length > 0) {
+    say(`FAILED: ${failed.map(([n]) => n).join(', ')}`);
+    for (const p of all) console.log(`--- last errors of ${p.name}\n${p.output().split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(-5).join('\n')}`);
+    process.exitCode = 1;
+  } else say('all checks passed');
+} catch (err) {
+  console.error(err);
+  for (const p of started) await p.stop().catch(() => undefined);
+  if (!opts.keep) await servicesStop(services);
   process.exitCode = 1;
-} else say('all checks passed');
+}

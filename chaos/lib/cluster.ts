@@ -76,9 +76,14 @@ export class ChaosProcess {
 
   /** kill -9, then a fresh process, as systemd's Restart=always would. */
   async crashAndRestart(): Promise<void> {
+    await this.kill9();
+    await this.start();
+  }
+
+  /** kill -9 alone; start() brings it back. */
+  async kill9(): Promise<void> {
     await this.kill('SIGKILL');
     this.restarts++;
-    await this.start();
   }
 
   /** Started again if it died on its own (systemd's Restart=always). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { elasticsearchDown, elasticsearchUp } from '../../src/services/elasticsearch-server.js';
-import { redisDown, redisUp } from '../../src/services/redis-server.js';
+import { redisDown, redisPid, redisUp } from '../../src/services/redis-server.js';
 import type { ChaosProcess, ChaosServices } from './cluster.js';
 import { rng } from './plan.js';
 
@@ -10,7 +10,13 @@ import { rng } from './plan.js';
 // its batch stalls and moves to another worker, then resumed. They run one after
 // another, so each one's effect is its own.
 
-export type FaultKind = 'kill -9 shipper' | 'kill -9 worker' | 'redis restart' | 'elasticsearch stopped' | 'worker frozen (SIGSTOP)';
+export type FaultKind =
+  | 'kill -9 shipper'
+  | 'kill -9 shipper while Redis is frozen'
+  | 'kill -9 worker'
+  | 'redis restart'
+  | 'elasticsearch stopped'
+  | 'worker frozen (SIGSTOP)';
 
 export interface FaultPlan {
   at: number;
@@ -37,6 +43,9 @@ export function planFaults(seed: number, o: FaultOptions): FaultPlan[] {
     { at: at(0.25, 0.3), kind: 'redis restart', ms: 3000 },
     { at: at(0.35, 0.4), kind: 'elasticsearch stopped', ms: o.esOutageMs },
     { at: at(0.05, 0.1), kind: 'worker frozen (SIGSTOP)', target: Math.floor(rand() * o.workers), ms: o.freezeMs },
+    // Redis stalls (as under a slow fork or disk) with a batch on its way, and the
+    // shipper dies then: only a registry that waits for Redis's answer loses nothing.
+    { at: at(0.15, 0.2), kind: 'kill -9 shipper while Redis is frozen', ms: 1500 },
   ];
   for (let i = 0; i < o.shipperKills; i++) plan.push({ at: at(0.05, 0.95), kind: 'kill -9 shipper' });
   for (let i = 0; i < o.workerKills; i++) plan.push({ at: at(0.05, 0.95), kind: 'kill -9 worker', target: Math.floor(rand() * o.workers) });
@@ -79,6 +88,18 @@ async function run(f: FaultPlan, t: Targets): Promise<void> {
       return t.shipper.crashAndRestart();
     case 'kill -9 worker':
       return t.workers[f.target!]!.crashAndRestart();
+    case 'kill -9 shipper while Redis is frozen': {
+      const pid = await redisPid(t.services.redis.dir);
+      if (!pid) throw new Error('no Redis pid to freeze');
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await sleep(f.ms!);
+        await t.shipper.kill9();
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      return t.shipper.start();
+    }
     case 'redis restart':
       await redisDown(t.services.redis.dir);
       await sleep(f.ms!);

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@elastic/elasticsearch';
+import { servicesEnv, servicesUp } from '../src/services/launcher.js';
+import { record } from './lib/report.js';
+
+// npm run bench:latency [-- --seconds 30 --rate 1000]
+// Write-to-searchable latency: `tta-carbon run` (shipper + worker, default settings)
+// follows a carbon.log written at a steady rate; each line carries the time it was
+// written. Elasticsearch is searched (no forced refresh: the index's own 1 s refresh
+// interval applies) every 50 ms, and a line's latency is when it was first found minus
+// when it was written. The search period makes each figure late by up to 50 ms.
+
+const arg = (name: string, dflt: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
+const SECONDS = arg('--seconds', 30);
+const RATE = arg('--rate', 1000);
+const services = servicesEnv();
+await servicesUp(services, () => undefined);
+const dir = join(services.dir, 'bench-latency');
+await rm(dir, { recursive: true, force: true });
+mkdirSync(join(dir, 'log'), { recursive: true });
+const logFile = join(dir, 'log', 'carbon.log');
+writeFileSync(logFile, '');
+const env = `benchlat${Date.now().toString(36)}`;
+const prefix = `tta-${env}-carbon`;
+await writeFile(join(dir, 'config.yaml'), `redis:\n  queue: bench-latency-${env}\n`);
+const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', join(dir, 'config.yaml'), 'run'], {
+  env: { ...process.env, TTA_ENV: env, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn' },
+  stdio: 'ignore',
+});
+const es = new Client({ node: services.elasticsearchUrl });
+// Warm up: the first line creates the day's index.
+appendFileSync(logFile, `{"message":"warm-up","seq":-1,"written_ms":${Date.now()}}\n`);
+while (((await es.count({ index: `${prefix}-2*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => ({ count: 0 }))).count) === 0) await sleep(200);
+
+const total = SECONDS * RATE;
+const written = new Float64Array(total);
+const seen = new Float64Array(total);
+let next = 0;
+let found = 0;
+let writing = true;
+
+async function writer(): Promise<void> {
+  const start = Date.now();
+  while (next < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * RATE));
+    let text = '';
+    for (; next < due; next++) {
+      written[next] = Date.now();
+      text += `{"timestamp":"${new Date(written[next]!).toISOString()}","level":"info","message":"latency ${next}","seq":${next}}\n`;
+    }
+    if (text) appendFileSync(logFile, text);
+    await sleep(5);
+  }
+  writing = false;
+}
+
+async function searcher(): Promise<void> {
+  let low = 0;
+  const deadline = () => !writing && Date.now() - written[total - 1]! > 30_000;
+  while (found < total && !deadline()) {
+    const r = await es.search({
+      index: `${prefix}-2*`, size: 10_000, _source: ['seq'], sort: [{ seq: 'asc' }],
+      query: { range: { seq: { gte: low } } },
+    });
+    const now = Date.now();
+    for (const h of r.hits.hits) {
+      const seq = (h._source as { seq: number }).seq;
+      if (seq >= 0 && seen[seq] === 0) {
+        seen[seq] = now;
+        found++;
+      }
+    }
+    while (low < total && seen[low] !== 0) low++;
+    await sleep(50);
+  }
+}
+
+await Promise.all([writer(), searcher()]);
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+const lat: number[] = [];
+for (let i = 0; i < total; i++) if (seen[i]! > 0) lat.push(seen[i]! - written[i]!);
+lat.sort((a, b) => a - b);
+const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! / 1000;
+for (const index of Object.keys(await es.indices.get({ index: `${prefix}-*` }))) await es.indices.delete({ index });
+await es.close();
+await rm(dir, { recursive: true, force: true });
+
+await record(
+  'Latency: write to searchable',
+  `\`npm run bench:latency -- --seconds ${SECONDS} --rate ${RATE}\`: \`tta-carbon run\` (shipper + worker, default settings: 250 ms poll shortened by file events, 200 ms batch linger) ` +
+    `follows a carbon.log written at ${RATE} lines/s for ${SECONDS} s; the index refresh interval is Elasticsearch's default, 1 s, never forced. ` +
+    `Latency = first found by a search repeated every 50 ms, minus the write time (so up to 50 ms late).`,
+  [{ lines: total, found: lat.length, 'p50 s': q(0.5), 'p90 s': q(0.9), 'p99 s': q(0.99), 'max s': lat.at(-1)! / 1000 }],
+);

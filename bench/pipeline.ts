@@ -1,0 +1,147 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@elastic/elasticsearch';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { CONTRACT_VERSION, type BatchJobData } from '../src/common/queue/contract.js';
+import { servicesEnv, servicesUp } from '../src/services/launcher.js';
+import { buildRequests } from '../src/worker/batch.js';
+import { Sanitizer } from '../src/worker/sanitize/sanitizer.js';
+import { installTemplates } from '../src/worker/template.js';
+import { carbonLogRecords } from './lib/corpus.js';
+import { record, type Row } from './lib/report.js';
+
+// npm run bench:pipeline [-- --docs 300000 --workers 1,2,4]
+// End to end, file → shipper → Redis → workers → Elasticsearch, each a process of its
+// own with default settings, against the ceiling measured in the same run: the same
+// final documents (decoded and sanitized beforehand, not timed) bulk-indexed straight
+// from memory by the client's bulk helper. Timed from the moment the file appears in
+// front of idle processes until Elasticsearch counts every document.
+
+const arg = (name: string, dflt: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : dflt);
+const DOCS = Number(arg('--docs', '300000'));
+const WORKERS = arg('--workers', '1,2,4').split(',').map(Number);
+const services = servicesEnv();
+await servicesUp(services, () => undefined);
+const es = new Client({ node: services.elasticsearchUrl });
+const dir = join(services.dir, 'bench-pipeline');
+await rm(dir, { recursive: true, force: true });
+await mkdir(join(dir, 'staging'), { recursive: true });
+const tag = Date.now().toString(36);
+
+// The corpus, once, as a file and as the records a shipper would cut from it.
+const staged = join(dir, 'staging', 'carbon.log');
+const out = createWriteStream(staged);
+const records: { offset: number; text: string }[] = [];
+let offset = 0;
+for (const text of carbonLogRecords(DOCS, 11)) {
+  records.push({ offset, text });
+  const line = `${text}\n`;
+  offset += Buffer.byteLength(line);
+  if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
+}
+await new Promise<void>((r) => out.end(r));
+spawnSync('sync');
+
+async function count(prefix: string): Promise<number> {
+  await es.indices.refresh({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
+  return (await es.count({ index: `${prefix}-2*`, ignore_unavailable: true, allow_no_indices: true })).count;
+}
+
+async function drop(prefix: string): Promise<void> {
+  const found = await es.indices.get({ index: `${prefix}-*`, allow_no_indices: true, ignore_unavailable: true });
+  for (const index of Object.keys(found)) await es.indices.delete({ index });
+  for (const name of [prefix, `${prefix}-deadletter`]) await es.indices.deleteIndexTemplate({ name }).catch(() => undefined);
+}
+
+async function ceiling(): Promise<Row> {
+  const prefix = `tta-benchceil${tag}-carbon`;
+  await installTemplates(es, prefix);
+  const sanitizer = new Sanitizer({ enabled: true, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
+  const batch: BatchJobData = { v: CONTRACT_VERSION, kind: 'log', host: 'bench', path: staged, fileId: `ceil-${tag}`, endOffset: offset, records };
+  const { requests } = buildRequests(batch, {
+    environment: 'bench', indexPrefix: prefix, timeZone: 'UTC', retentionDays: 30, now: new Date(), queuedAt: new Date(), sanitizer, logPatterns: [], projectName: 'TTA',
+  });
+  const route = new Map(requests.map((r) => [r.doc, r]));
+  const t0 = performance.now();
+  await es.helpers.bulk({
+    datasource: requests.map((r) => r.doc), flushBytes: 5 * 1024 * 1024, concurrency: 2, retries: 3,
+    onDocument: (doc) => ({ create: { _index: route.get(doc)!.index, _id: route.get(doc)!.id } }),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const n = await count(prefix);
+  await drop(prefix);
+  return { path: 'direct bulk from memory (ceiling)', workers: '', docs: n, seconds, 'docs/s': n / seconds, 'ratio to ceiling': 1, 'peak RSS MB (shipper / workers)': '' };
+}
+
+function peakRss(child: ChildProcess): Promise<number> {
+  return readFile(`/proc/${child.pid}/status`, 'utf8').then((s) => Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024).catch(() => 0);
+}
+
+function startRole(role: 'shipper' | 'worker', env: NodeJS.ProcessEnv, configFile: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, role], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let outText = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      outText += d;
+      if (outText.includes(`${role} started`)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+  });
+}
+
+async function pipeline(workers: number, ceilingRate: number): Promise<Row> {
+  const env = `benchpipe${tag}w${workers}`;
+  const prefix = `tta-${env}-carbon`;
+  const queueName = `bench-pipeline-${tag}-${workers}`;
+  const runDir = join(dir, `w${workers}`);
+  await mkdir(join(runDir, 'log'), { recursive: true });
+  const configFile = join(runDir, 'config.yaml');
+  await writeFile(configFile, `redis:\n  queue: ${queueName}\n`);
+  const procEnv = {
+    TTA_ENV: env, TTA_LOG_DIR: join(runDir, 'log'), TTA_DATA_DIR: join(runDir, 'data'), REDIS_URL: services.redisUrl,
+    ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn',
+  };
+  const ws = await Promise.all(Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info' }, configFile)));
+  const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info' }, configFile);
+  const copy = join(runDir, 'carbon.log');
+  spawnSync('cp', [staged, copy]);
+  await rename(copy, join(runDir, 'log', 'carbon.log'));
+  const t0 = performance.now();
+  let n = 0;
+  while ((n = await count(prefix)) < DOCS && performance.now() - t0 < 900_000) await sleep(250);
+  const seconds = (performance.now() - t0) / 1000;
+  const rss = [await peakRss(shipper), ...(await Promise.all(ws.map(peakRss)))].map((v) => v.toFixed(0));
+  for (const c of [shipper, ...ws]) {
+    c.kill('SIGTERM');
+    await new Promise((r) => c.once('exit', r));
+  }
+  const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection: redis });
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await redis.quit();
+  await drop(prefix);
+  return {
+    path: 'file → shipper → Redis → workers → Elasticsearch', workers, docs: n, seconds, 'docs/s': n / seconds,
+    'ratio to ceiling': n / seconds / ceilingRate, 'peak RSS MB (shipper / workers)': `${rss[0]} / ${rss.slice(1).join(', ')}`,
+  };
+}
+
+const rows: Row[] = [await ceiling()];
+const ceilingRate = rows[0]!['docs/s'] as number;
+for (const w of WORKERS) rows.push(await pipeline(w, ceilingRate));
+await es.close();
+await rm(dir, { recursive: true, force: true });
+
+await record(
+  'End to end: file to searchable documents, against the direct-bulk ceiling',
+  `\`npm run bench:pipeline -- --docs ${DOCS} --workers ${WORKERS.join(',')}\`: ${DOCS.toLocaleString('en-US')} realistic carbon.log records ` +
+    `(${(offset / 2 ** 20).toFixed(0)} MiB; text, JSON, tracebacks). Pipeline: one \`tta-carbon shipper\` and N \`tta-carbon worker\` processes (default settings: ` +
+    `worker concurrency 2, 5 MiB bulk requests), timed from the file's appearance until Elasticsearch counts every document. Ceiling: the same final documents ` +
+    `(decoded and sanitized before the clock starts) through the client's bulk helper (5 MiB flushes, concurrency 2). Default 1 s refresh; everything on this 2-core machine, Elasticsearch included.`,
+  rows,
+);
