@@ -12,7 +12,7 @@ import { buildRequests } from '../src/worker/batch.js';
 import { Sanitizer } from '../src/worker/sanitize/sanitizer.js';
 import { installTemplates } from '../src/worker/template.js';
 import { carbonLogRecords } from './lib/corpus.js';
-import { record, type Row } from './lib/report.js';
+import { record, unitNodeOptions, type Row } from './lib/report.js';
 
 // npm run bench:pipeline [-- --docs 300000 --workers 1,2,4]
 // End to end, file → shipper → Redis → workers → Elasticsearch, each a process of its
@@ -105,8 +105,9 @@ async function pipeline(workers: number, ceilingRate: number): Promise<Row> {
     TTA_ENV: env, TTA_LOG_DIR: join(runDir, 'log'), TTA_DATA_DIR: join(runDir, 'data'), REDIS_URL: services.redisUrl,
     ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn',
   };
-  const ws = await Promise.all(Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info' }, configFile)));
-  const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info' }, configFile);
+  // Each process as its systemd unit runs it (same NODE_OPTIONS).
+  const ws = await Promise.all(Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: workerNodeOptions }, configFile)));
+  const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: shipperNodeOptions }, configFile);
   const copy = join(runDir, 'carbon.log');
   spawnSync('cp', [staged, copy]);
   await rename(copy, join(runDir, 'log', 'carbon.log'));
@@ -131,6 +132,8 @@ async function pipeline(workers: number, ceilingRate: number): Promise<Row> {
   };
 }
 
+const shipperNodeOptions = await unitNodeOptions('tta-staging-carbon.service');
+const workerNodeOptions = await unitNodeOptions('tta-carbon-worker.service');
 const rows: Row[] = [await ceiling()];
 const ceilingRate = rows[0]!['docs/s'] as number;
 for (const w of WORKERS) rows.push(await pipeline(w, ceilingRate));
@@ -140,7 +143,7 @@ await rm(dir, { recursive: true, force: true });
 await record(
   'End to end: file to searchable documents, against the direct-bulk ceiling',
   `\`npm run bench:pipeline -- --docs ${DOCS} --workers ${WORKERS.join(',')}\`: ${DOCS.toLocaleString('en-US')} realistic carbon.log records ` +
-    `(${(offset / 2 ** 20).toFixed(0)} MiB; text, JSON, tracebacks). Pipeline: one \`tta-carbon shipper\` and N \`tta-carbon worker\` processes (default settings: ` +
+    `(${(offset / 2 ** 20).toFixed(0)} MiB; text, JSON, tracebacks). Pipeline: one \`tta-carbon shipper\` and N \`tta-carbon worker\` processes (default settings, NODE_OPTIONS as in the systemd units: ` +
     `worker concurrency 2, 5 MiB bulk requests), timed from the file's appearance until Elasticsearch counts every document. Ceiling: the same final documents ` +
     `(decoded and sanitized before the clock starts) through the client's bulk helper (5 MiB flushes, concurrency 2). Default 1 s refresh; everything on this 2-core machine, Elasticsearch included.`,
   rows,

@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
 import { carbonLogRecords } from './lib/corpus.js';
-import { record } from './lib/report.js';
+import { record, unitNodeOptions } from './lib/report.js';
 
 // npm run bench:shipper [-- --mb 512]
 // The shipper process alone, file to Redis with offsets committed. The shipper starts
@@ -46,8 +46,7 @@ const configFile = join(dir, 'config.yaml');
 // No workers here: the high-water mark is lifted so the backlog does not pause reading.
 await writeFile(configFile, `redis:\n  queue: ${queueName}\nshipper:\n  highWaterMark: 10000000\n`);
 // The shipper runs as the shipped unit runs it: same NODE_OPTIONS (one source of truth).
-const unit = await readFile('deploy/systemd/tta-staging-carbon.service', 'utf8');
-const nodeOptions = /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1] ?? '';
+const nodeOptions = await unitNodeOptions('tta-staging-carbon.service');
 const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'shipper'], {
   env: { ...process.env, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, CARBON_LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions },
   stdio: ['ignore', 'ignore', 'inherit'],

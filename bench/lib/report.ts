@@ -31,3 +31,9 @@ export async function record(title: string, notes: string, rows: Row[]): Promise
     await writeFile('BENCHMARKS.md', `# Benchmarks\n${header}`);
   }
 }
+
+/** NODE_OPTIONS of a shipped systemd unit: benchmarks run the processes as operators do. */
+export async function unitNodeOptions(unit: string): Promise<string> {
+  const text = await readFile(`deploy/systemd/${unit}`, 'utf8');
+  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(text)?.[1] ?? '';
+}

@@ -8,7 +8,7 @@ import type { Logger } from '../common/logging/logger.js';
 import type { Metrics } from '../common/metrics/metrics.js';
 import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
 import { payloadKey, readPayload } from '../common/queue/payload.js';
-import { buildRequests } from './batch.js';
+import { requestSlices } from './batch.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
@@ -22,6 +22,9 @@ export interface WorkerDeps {
   now?: () => Date;
   metrics?: Metrics;
 }
+
+// Events decoded and indexed at a time within one job (see index()).
+const SLICE_EVENTS = 2_000;
 
 /** Consumes batches from the queue and indexes them; any number may share one queue. */
 export class CarbonWorker {
@@ -143,7 +146,7 @@ export class CarbonWorker {
     // The shipper attaches the bytes just after adding the job (or, after a crash in
     // between, when it restarts): wait for them without spending an attempt.
     if (job.data.kind === 'lines' && !payload) throw new PayloadPendingError(job.id);
-    const { requests, refused } = buildRequests(job.data, {
+    const ctx = {
       environment: this.config.environment,
       indexPrefix: this.config.elasticsearch.indexPrefix,
       timeZone: this.config.timeZone,
@@ -153,10 +156,19 @@ export class CarbonWorker {
       sanitizer: this.sanitizer,
       logPatterns: this.logPatterns,
       projectName: this.config.project.name,
-    }, payload);
-    const report = await this.indexer.index(requests, refused);
-    for (const key of Object.keys(report) as (keyof IndexReport)[]) this.totals[key] += report[key];
-    this.count(report, requests.map((r) => r.doc));
+    };
+    const report: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+    // Slice by slice, so a worker holds a few thousand documents, not a whole job's. A
+    // slice that must wait hands the job back; the slices already indexed come back as
+    // duplicates (same ids) on the next try.
+    for (const { requests, refused } of requestSlices(job.data, ctx, payload, SLICE_EVENTS)) {
+      const part = await this.indexer.index(requests, refused);
+      for (const key of Object.keys(part) as (keyof IndexReport)[]) {
+        report[key] += part[key];
+        this.totals[key] += part[key];
+      }
+      this.count(part, requests.map((r) => r.doc));
+    }
     return report;
   }
 }

@@ -10,6 +10,8 @@ export interface IndexRequest {
   index: string;
   id: string;
   doc: Document;
+  /** The document as JSON, made once: to size bulk requests and as their body. */
+  json?: string;
 }
 
 /** A document refused before it was sent (too old for retention, say), or by Elasticsearch. */
@@ -80,7 +82,9 @@ export class BulkIndexer {
   private async send(chunk: IndexRequest[], attempt: number, report: IndexReport, dead: DeadLetter[]): Promise<{ retry: IndexRequest[]; reason?: string }> {
     let items: BulkItemResult[];
     try {
-      const res = await this.client.bulk({ operations: chunk.flatMap((r) => [{ create: { _index: r.index, _id: r.id } }, r.doc]) });
+      // A string operation goes into the NDJSON body as it is: the JSON made for sizing
+      // is the JSON sent, so no document is serialised twice.
+      const res = await this.client.bulk({ operations: chunk.flatMap((r) => [{ create: { _index: r.index, _id: r.id } }, r.json ?? r.doc]) });
       items = res.items.map((i) => (i.create ?? Object.values(i)[0]) as BulkItemResult);
     } catch (err) {
       const c = classifyRequestError(err);
@@ -136,7 +140,8 @@ export class BulkIndexer {
     let chunk: IndexRequest[] = [];
     let bytes = 0;
     for (const r of requests) {
-      const size = JSON.stringify(r.doc).length + r.id.length + r.index.length + 40;
+      r.json ??= JSON.stringify(r.doc);
+      const size = r.json.length + r.id.length + r.index.length + 40;
       if (chunk.length > 0 && bytes + size > this.options.maxBulkBytes) {
         yield chunk;
         chunk = [];
