@@ -136,8 +136,14 @@ try {
       say(`draining: ${n} of ${expected.size + poison.length} documents; queue ${JSON.stringify(counts)}`);
     }
     const { failed, ...open } = counts;
-    return Object.values(open).every((v) => v === 0) && n >= expected.size + poison.length;
+    const idle = Object.values(open).every((v) => v === 0);
+    // Nothing queued and nothing arriving: whatever is missing will not come.
+    if (!idle || n !== lastCount) idleSince = Date.now();
+    lastCount = n;
+    return idle && n >= expected.size + poison.length;
   }
+  let idleSince = Date.now();
+  let lastCount = -1;
   let drainedOk = false;
   let quietSince = Date.now();
   while (Date.now() - wroteAt < size.drainMs) {
@@ -149,6 +155,10 @@ try {
         break;
       }
     } else quietSince = Date.now();
+    if (Date.now() - idleSince > 60_000) {
+      say('queue empty and no document arriving for 60 s: stopping the wait');
+      break;
+    }
     await sleep(1000);
   }
   const drainSeconds = (Date.now() - wroteAt) / 1000;
