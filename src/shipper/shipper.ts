@@ -6,7 +6,7 @@ import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import { progress, type Progress } from '../common/logging/progress.js';
 import type { BatchJobData } from '../common/queue/contract.js';
-import { identify, identityKey, stillSameFile } from './identity.js';
+import { identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
 import type { Registry, RegistryEntry } from './registry.js';
 import { ReportWatcher } from './reports/report-watcher.js';
@@ -242,7 +242,7 @@ export class Shipper {
       const names = await readdir(dirname(path)).catch(() => [] as string[]);
       for (const name of names) {
         if (!name.startsWith(base) || !ROTATED_SUFFIX.test(name.slice(base.length))) continue;
-        await this.adoptOne(join(dirname(path), name), tailer).catch((err) => {
+        await this.adoptOne(join(dirname(path), name), tailer, path).catch((err) => {
           // Compressed or deleted since the listing: nothing left to read there.
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
           this.deps.logger.warn({ err: (err as Error).message, path: join(dirname(path), name) }, 'cannot check a rotated copy; trying again later');
@@ -251,7 +251,20 @@ export class Shipper {
     }
   }
 
-  private async adoptOne(path: string, tailer: FileTailer): Promise<void> {
+  /**
+   * A copy (copytruncate) starts with the same first line as the file it was copied
+   * from, under another inode. Its bytes were shipped from the original, up to the
+   * truncate: reading it would ship them twice. (The lines written between the last
+   * read and the truncate are the window README states for copytruncate.)
+   */
+  private isCopyOfKnown(id: FileIdentity, livePath: string): boolean {
+    for (const e of this.deps.registry.all().values()) {
+      if (e.path === livePath && e.fpHash === id.fpHash && e.fpLen === id.fpLen && (e.ino !== id.ino || e.dev !== id.dev)) return true;
+    }
+    return false;
+  }
+
+  private async adoptOne(path: string, tailer: FileTailer, livePath: string): Promise<void> {
     const st = await stat(path);
     if (!st.isFile() || tailer.follows(st.dev, st.ino)) return;
     const handle = await open(path, 'r');
@@ -260,7 +273,7 @@ export class Shipper {
       const id = await identify(handle, true);
       if (!id) return;
       const known = this.deps.registry.get(identityKey(id));
-      if (known ? known.offset >= st.size : st.mtimeMs < this.deps.registry.createdAt) return;
+      if (known ? known.offset >= st.size : st.mtimeMs < this.deps.registry.createdAt || this.isCopyOfKnown(id, livePath)) return;
       await tailer.adoptRotated(path, handle, id, known?.offset ?? 0);
       adopted = true;
     } finally {
