@@ -9,6 +9,7 @@ import type { BatchJobData } from '../common/queue/contract.js';
 import { identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
 import type { Registry, RegistryEntry } from './registry.js';
+import { BufferPool } from './lines/buffer-pool.js';
 import { ReportWatcher } from './reports/report-watcher.js';
 import { FileTailer, type Enqueue, type TailerOptions } from './tailer.js';
 
@@ -69,6 +70,7 @@ export class Shipper {
   private backlogStart = 0;
   private readonly progress: Progress;
   readonly problems: InputProblems = { unreadable: 0, registryWrite: 0 };
+  private readonly buffers = new BufferPool();
   private registryFailingSince: number | null = null;
   private lastRegistryLog = 0;
 
@@ -296,7 +298,7 @@ export class Shipper {
   }
 
   private tailerDeps() {
-    return { registry: this.deps.registry, enqueue: this.deps.enqueue, logger: this.deps.logger, now: this.now };
+    return { registry: this.deps.registry, enqueue: this.deps.enqueue, logger: this.deps.logger, now: this.now, buffers: this.buffers };
   }
 
   private async mayRead(): Promise<boolean> {

@@ -4,6 +4,7 @@ import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LineChunk } f
 import { identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
 import { builderFor, type Built, type RecordBuilder } from './record-builder.js';
 import type { MultilineOptions } from '../common/lines/multiline.js';
+import type { BufferPool } from './lines/buffer-pool.js';
 import type { Registry } from './registry.js';
 
 /** BatchQueue.add: the batch, the bytes beside it, and how to read a stale job's bytes again. */
@@ -23,6 +24,8 @@ export interface TailerOptions {
 
 export interface TailerDeps {
   registry: Registry;
+  /** Read buffers shared by all tailers. */
+  buffers?: BufferPool;
   /** Resolves once Redis holds the batch, with the offset the queued job covers. */
   enqueue: Enqueue;
   logger: Logger;
@@ -42,6 +45,7 @@ const CHUNK = 64 * 1024;
 // A read a little over a batch: the chunk cut from it (at the last event boundary) then
 // fills a batch alone, and its bytes go to Redis as a view of the read buffer, uncopied.
 const READ_MARGIN = 64 * 1024;
+const MIN_READ = 16 * 1024;
 // Bytes read per file per poll before other files get their turn.
 const MAX_BYTES_PER_POLL = 8 * 1024 * 1024;
 
@@ -62,6 +66,8 @@ interface OpenFile {
   batchEnd: number;
   batchStartedAt: number;
   lastGrowthAt: number;
+  /** Size at the last stat: reads ask for no more than is there. */
+  knownSize?: number;
   /** Set once the path names another file: read to the end, then close. */
   rotatedAt?: number;
 }
@@ -205,7 +211,7 @@ export class FileTailer {
 
   private async freshState(handle: FileHandle, path: string, id: FileIdentity, key: string, offset: number): Promise<OpenFile> {
     const { maxLineBytes, multiline, batch } = this.options;
-    const builder = builderFor(this.options.kind, offset, { maxLineBytes, startPattern: multiline.startPattern, chunkBytes: batch.maxBytes });
+    const builder = builderFor(this.options.kind, offset, { maxLineBytes, startPattern: multiline.startPattern, chunkBytes: batch.maxBytes, pool: this.deps.buffers });
     // A CSV resumed past its header still needs the header's column names.
     if (offset > 0 && builder.needsHeader) builder.primeHeader(await firstLine(handle));
     return {
@@ -221,7 +227,11 @@ export class FileTailer {
   private async readAvailable(file: OpenFile): Promise<number> {
     let total = 0;
     while (total < MAX_BYTES_PER_POLL) {
-      const { records, lines, bytesRead } = await file.builder.read(file.handle, this.options.batch.maxBytes + READ_MARGIN);
+      // No bigger than what the file holds beyond our position (a buffer per followed
+      // file: with many quiet files, megabyte buffers added up to hundreds of MB).
+      const waiting = file.knownSize === undefined ? Infinity : file.knownSize - file.builder.position;
+      const want = Math.min(this.options.batch.maxBytes + READ_MARGIN, Math.max(MIN_READ, total === 0 ? waiting : Infinity));
+      const { records, lines, bytesRead } = await file.builder.read(file.handle, want);
       if (bytesRead === 0) break;
       total += bytesRead;
       this.counters.bytesRead += bytesRead;
@@ -294,6 +304,7 @@ export class FileTailer {
 
   private async detectTruncation(file: OpenFile): Promise<boolean> {
     const { size } = await file.handle.stat();
+    file.knownSize = size;
     if (size >= file.builder.position && (await stillSameFile(file.handle, file.id))) return false;
     // Ship what was read before the cut: those bytes were on disk and are complete.
     await this.ship(file);

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { LineChunk } from '../../common/queue/contract.js';
+import { BufferPool } from './buffer-pool.js';
 
 // Cuts a carbon.log byte stream into chunks of whole lines for the workers to split and
 // join. Bytes stay bytes (no decoding here). Per line it only looks for the newline
@@ -10,6 +11,8 @@ import type { LineChunk } from '../../common/queue/contract.js';
 
 export interface ChunkerOptions {
   maxLineBytes: number;
+  /** Shared by the shipper's tailers; a private one when not given. */
+  pool?: BufferPool;
   /** A chunk is cut at the last line boundary once this size has no event boundary. */
   chunkBytes: number;
   startPattern: RegExp;
@@ -30,7 +33,10 @@ const TRACEBACK = /^Traceback \(most recent call last\):/;
 const START_TEST_BYTES = 4096;
 // Lines looked at, from the end, for an event boundary before waiting for more data.
 const MAX_BOUNDARY_SCAN = 1000;
-const MAX_FREE_BUFFERS = 4;
+// A held tail this small moves out of a big read buffer, so the buffer can go back to
+// the pool once its chunks are shipped, instead of staying with a quiet file.
+const SMALL_TAIL = 64 * 1024;
+const BIG_BUFFER = 256 * 1024;
 
 export class LineChunker {
   /** RecordBuilder: only CSV needs a header. */
@@ -43,14 +49,16 @@ export class LineChunker {
   private pos: number;
   /** Length of `pending` before the latest bytes were added. */
   private heldLength = 0;
-  /** Read buffers: the one `pending` lives in, those chunks not yet shipped point into, spare ones. */
+  /** The pooled read buffer `pending` lives in, if it lives in one. */
   private current: Buffer | null = null;
-  private used: Buffer[] = [];
-  private readonly free: Buffer[] = [];
+  /** Pooled buffers that chunks not yet shipped point into: back to the pool on release(). */
+  private readonly referenced = new Set<Buffer>();
+  private readonly pool: BufferPool;
 
   constructor(offset: number, private readonly options: ChunkerOptions) {
     this.start = offset;
     this.pos = offset;
+    this.pool = options.pool ?? new BufferPool(1);
   }
 
   /** Offset of the next byte expected. */
@@ -87,21 +95,26 @@ export class LineChunker {
    * collector from running on every megabyte read.
    */
   release(): void {
-    for (const buf of this.used) if (buf !== this.current && this.free.length < MAX_FREE_BUFFERS) this.free.push(buf);
-    this.used = this.current ? [this.current] : [];
+    for (const buf of this.referenced) if (buf !== this.current) this.pool.give(buf);
+    this.referenced.clear();
   }
 
   /** A buffer with the bytes held at its front and `n` bytes of room after them. */
   private room(n: number): Buffer {
     const size = this.pending.length + n;
-    const i = this.free.findIndex((b) => b.length >= size);
     // Never a buffer an unshipped chunk still points into: only released ones.
-    const buf = i === -1 ? Buffer.allocUnsafeSlow(Math.max(size, 2 * n)) : this.free.splice(i, 1)[0]!;
+    const buf = this.pool.take(size);
     this.pending.copy(buf, 0);
     this.heldLength = this.pending.length;
+    this.leaveCurrent();
     this.current = buf;
-    this.used.push(buf);
     return buf.subarray(0, size);
+  }
+
+  /** The held bytes moved out of the current buffer: it goes back now unless chunks point into it. */
+  private leaveCurrent(): void {
+    if (this.current && !this.referenced.has(this.current)) this.pool.give(this.current);
+    this.current = null;
   }
 
   /** `buf` is the bytes held followed by new ones. */
@@ -126,6 +139,10 @@ export class LineChunker {
       lines += this.splitLong(out, from);
     }
     this.cutAtBoundary(out);
+    if (this.current && this.current.length > BIG_BUFFER && this.pending.length < SMALL_TAIL) {
+      this.pending = Buffer.from(this.pending);
+      this.leaveCurrent();
+    }
     return { records: out, lines };
   }
 
@@ -206,6 +223,7 @@ export class LineChunker {
   /** The first `n` pending bytes as a chunk. */
   private take(n: number, partial = false): BuiltChunk {
     const bytes = this.pending.subarray(0, n);
+    if (this.current) this.referenced.add(this.current);
     const record: LineChunk = { offset: this.start, end: this.start + n };
     if (partial) record.partial = true;
     this.pending = n === this.pending.length ? EMPTY : this.pending.subarray(n);

@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { BufferPool } from '../../../src/shipper/lines/buffer-pool.js';
 import { DEFAULT_START_PATTERN } from '../../../src/common/config/schema.js';
 import { chunkEvents } from '../../../src/common/lines/chunk.js';
 import { LineSplitter } from '../../../src/common/lines/line-splitter.js';
@@ -107,6 +112,33 @@ describe('LineChunker + chunkEvents', () => {
     expect(held).toBe(1000);
     const [cut] = chunker.takePartial();
     expect(cut!.record).toMatchObject({ offset: 0, end: 10_000_000, truncated: true, partial: true });
+  });
+
+  it('keep no read buffer per read of a quiet file or a slowly written line (buffers go back to the pool)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chunker-'));
+    const file = join(dir, 'carbon.log');
+    writeFileSync(file, 'INFO:a:one\nINFO:b:partial');
+    const handle = await open(file, 'r');
+    const pool = new BufferPool(2);
+    const allocs = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const chunker = new LineChunker(0, { maxLineBytes: 1 << 20, chunkBytes: 4096, startPattern: grouping.startPattern, pool });
+    try {
+      for (let i = 0; i < 200; i++) {
+        await chunker.read(handle, 64 * 1024);
+        if (i % 10 === 0) appendFileSync(file, 'x');
+      }
+      const internals = chunker as unknown as { referenced: Set<Buffer> };
+      // Chunks cut (one) point into one buffer until shipped; nothing else is held.
+      expect(internals.referenced.size).toBeLessThanOrEqual(1);
+      chunker.release();
+      expect(internals.referenced.size).toBe(0);
+      // 200 reads, a handful of buffers: each went back to the pool and was taken again.
+      expect(allocs.mock.calls.length).toBeLessThanOrEqual(3);
+    } finally {
+      allocs.mockRestore();
+      await handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('end a chunk only where an event begins, so a traceback is never split by a read', () => {
