@@ -71,6 +71,8 @@ export class Shipper {
   private readonly progress: Progress;
   readonly problems: InputProblems = { unreadable: 0, registryWrite: 0 };
   private readonly buffers = new BufferPool();
+  /** Rotated copies with nothing to ship, by path: their stat signature when judged. */
+  private readonly settledCopies = new Map<string, string>();
   private registryFailingSince: number | null = null;
   private lastRegistryLog = 0;
 
@@ -239,18 +241,25 @@ export class Shipper {
    * start were shipped by whatever ran before it, and are left alone.
    */
   private async adoptUnshippedRotated(): Promise<void> {
-    for (const [path, tailer] of this.tailers) {
-      const base = basename(path);
-      const names = await readdir(dirname(path)).catch(() => [] as string[]);
+    // One listing per directory, however many followed files share it.
+    const byDir = new Map<string, [string, FileTailer][]>();
+    for (const [path, tailer] of this.tailers) byDir.set(dirname(path), [...(byDir.get(dirname(path)) ?? []), [path, tailer]]);
+    const present = new Set<string>();
+    for (const [dir, followed] of byDir) {
+      const names = await readdir(dir).catch(() => [] as string[]);
       for (const name of names) {
-        if (!name.startsWith(base) || !ROTATED_SUFFIX.test(name.slice(base.length))) continue;
-        await this.adoptOne(join(dirname(path), name), tailer, path).catch((err) => {
+        const match = followed.find(([path]) => name.startsWith(basename(path)) && ROTATED_SUFFIX.test(name.slice(basename(path).length)));
+        if (!match) continue;
+        const copy = join(dir, name);
+        present.add(copy);
+        await this.adoptOne(copy, match[1], match[0]).catch((err) => {
           // Compressed or deleted since the listing: nothing left to read there.
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-          this.deps.logger.warn({ err: (err as Error).message, path: join(dirname(path), name) }, 'cannot check a rotated copy; trying again later');
+          this.deps.logger.warn({ err: (err as Error).message, path: copy }, 'cannot check a rotated copy; trying again later');
         });
       }
     }
+    for (const path of this.settledCopies.keys()) if (!present.has(path)) this.settledCopies.delete(path);
   }
 
   /**
@@ -269,13 +278,19 @@ export class Shipper {
   private async adoptOne(path: string, tailer: FileTailer, livePath: string): Promise<void> {
     const st = await stat(path);
     if (!st.isFile() || tailer.follows(st.dev, st.ino)) return;
+    // Judged before and not changed since: no need to open and hash it every second.
+    const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    if (this.settledCopies.get(path) === signature) return;
     const handle = await open(path, 'r');
     let adopted = false;
     try {
       const id = await identify(handle, true);
       if (!id) return;
       const known = this.deps.registry.get(identityKey(id));
-      if (known ? known.offset >= st.size : st.mtimeMs < this.deps.registry.createdAt || this.isCopyOfKnown(id, livePath)) return;
+      if (known ? known.offset >= st.size : st.mtimeMs < this.deps.registry.createdAt || this.isCopyOfKnown(id, livePath)) {
+        this.settledCopies.set(path, signature);
+        return;
+      }
       await tailer.adoptRotated(path, handle, id, known?.offset ?? 0);
       adopted = true;
     } finally {
