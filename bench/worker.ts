@@ -70,11 +70,10 @@ const direct = `tta-benchdirect${tag}-carbon`;
 await installTemplates(es, direct);
 const docs = batches.flatMap((b) => buildRequests(b, ctxFor(direct, sanitizer)).requests);
 t = performance.now();
-// The helper sends each datasource item as the document: route by a side table.
-const route = new Map(docs.map((r) => [r.doc, r]));
+// The documents go as the JSON the worker made: the helper sends a string payload as it is.
 await es.helpers.bulk({
-  datasource: docs.map((r) => r.doc),
-  onDocument: (d: (typeof docs)[number]['doc']) => ({ create: { _index: route.get(d)!.index, _id: route.get(d)!.id } }),
+  datasource: docs,
+  onDocument: (r: (typeof docs)[number]) => [{ create: { _index: r.index, _id: r.id } }, r.json],
   flushBytes: 5 * 1024 * 1024,
   concurrency: 2,
   onDrop: (d: { error: unknown }) => console.error('dropped', d.error),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { procStats } from './proc.js';
 import { unitNodeOptions } from './report.js';
 
 // One shipper measurement: files written in a staging directory (not timed), an idle
@@ -33,12 +34,6 @@ export async function writeLines(path: string, lines: Iterable<string>): Promise
   }
   await new Promise<void>((r) => out.end(r));
   return count;
-}
-
-async function procStats(pid: number): Promise<{ cpuSec: number; peakRssMb: number }> {
-  const st = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return { cpuSec: (Number(st[11]) + Number(st[12])) / 100, peakRssMb: Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024 };
 }
 
 /**

@@ -12,6 +12,7 @@ import { requestSlices } from './batch.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
+import { applyTally, type Tally } from './tally.js';
 import { installTemplates } from './template.js';
 
 export interface WorkerDeps {
@@ -120,24 +121,14 @@ export class CarbonWorker {
     }
   }
 
-  private count(report: IndexReport, docs: Record<string, unknown>[]): void {
+  private count(report: IndexReport, tally: Tally): void {
     const m = this.deps.metrics;
     if (!m) return;
     m.documentsIndexed.inc(report.indexed);
     m.duplicates.inc(report.duplicates);
     m.deadLettered.inc(report.deadLettered);
     m.retries.inc(report.retries);
-    for (const doc of docs) {
-      const dataset = (doc.event as { dataset?: string } | undefined)?.dataset;
-      if (dataset === 'carbon.log') m.logEvents.inc({ level: String((doc.log as { level?: string } | undefined)?.level ?? 'none') });
-      const cc = doc.codecarbon as Record<string, unknown> | undefined;
-      if (!cc) continue;
-      const project = typeof cc.project_name === 'string' ? cc.project_name : 'unknown';
-      if (dataset === 'codecarbon.report' && typeof cc.total_emissions === 'number') m.emissionsKg.set({ project }, cc.total_emissions);
-      if (dataset === 'codecarbon.function' && typeof cc.emissions === 'number') {
-        m.emissionsKgTotal.inc({ project, function: String(cc.function ?? 'unknown') }, cc.emissions);
-      }
-    }
+    applyTally(m, tally);
   }
 
   private async index(job: Job<BatchJobData, IndexReport>): Promise<IndexReport> {
@@ -161,13 +152,13 @@ export class CarbonWorker {
     // Slice by slice, so a worker holds a few thousand documents, not a whole job's. A
     // slice that must wait hands the job back; the slices already indexed come back as
     // duplicates (same ids) on the next try.
-    for (const { requests, refused } of requestSlices(job.data, ctx, payload, SLICE_EVENTS)) {
+    for (const { requests, refused, tally } of requestSlices(job.data, ctx, payload, SLICE_EVENTS)) {
       const part = await this.indexer.index(requests, refused);
       for (const key of Object.keys(part) as (keyof IndexReport)[]) {
         report[key] += part[key];
         this.totals[key] += part[key];
       }
-      this.count(part, requests.map((r) => r.doc));
+      this.count(part, tally);
     }
     return report;
   }

@@ -20,7 +20,7 @@ describe('buildRequests', () => {
     } as unknown as BatchJobData;
     const { requests, refused } = buildRequests(batch, ctx);
     expect(requests.map((r) => r.id)).toEqual(['f.10.0', 'f.70.0']);
-    expect(requests[1]!.doc.codecarbon).toMatchObject({ emissions: 0.7, password: '[REDACTED]' });
+    expect(JSON.parse(requests[1]!.json).codecarbon).toMatchObject({ emissions: 0.7, password: '[REDACTED]' });
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ id: 'f.40.0', type: 'decode_error' });
     expect(refused[0]!.reason).toMatch(/TypeError/);

@@ -23,8 +23,10 @@ export type Dataset = 'carbon.log' | 'codecarbon.report' | 'codecarbon.function'
 export type Document = Record<string, unknown> & { '@timestamp': string };
 
 /**
- * Adds the common fields to `fields`. Our own fields are written last so a decoded
- * value can never replace them. `time` null means the event had no usable time.
+ * Adds the common fields to `fields`, in place: every caller hands over a fresh object
+ * of its own (copying it with spreads was a sixth of a worker's CPU, plus its garbage,
+ * in the end-to-end profile). Our own fields are assigned after the decoded ones, so a
+ * decoded value can never replace them. `time` null means the event had no usable time.
  */
 export function finishDocument(
   fields: Record<string, unknown>,
@@ -35,15 +37,16 @@ export function finishDocument(
   tags: string[] = [],
 ): Document {
   if (!time) tags.push('timestamp_from_ingest');
+  const doc = fields as Document;
+  doc['@timestamp'] = (time ?? ctx.fallbackTime).toISOString();
   const log = (fields.log as Record<string, unknown> | undefined) ?? {};
-  return {
-    ...fields,
-    '@timestamp': (time ?? ctx.fallbackTime).toISOString(),
-    log: { ...log, file: { path: ctx.path }, offset },
-    ...(tags.length > 0 && { tags }),
-    host: { name: ctx.hostName },
-    environment: ctx.environment,
-    component: 'carbon',
-    event: { dataset, ingested: ctx.ingestedAt },
-  };
+  log.file = { path: ctx.path };
+  log.offset = offset;
+  doc.log = log;
+  if (tags.length > 0) doc.tags = tags;
+  doc.host = { name: ctx.hostName };
+  doc.environment = ctx.environment;
+  doc.component = 'carbon';
+  doc.event = { dataset, ingested: ctx.ingestedAt };
+  return doc;
 }

@@ -89,29 +89,38 @@ function decodeJson(text: string, timeZone: string): DecodedLog | null {
     // recursively could exhaust the stack: the line is kept whole as text instead.
     return { timestamp: null, message: text, error: { type: 'json_too_deep', message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels; kept as text` } };
   }
-  const fields = { ...(parsed as Record<string, unknown>) };
-  const take = (keys: string[]): unknown => {
-    for (const k of keys) {
-      if (k in fields) {
-        const v = fields[k];
-        delete fields[k];
-        return v;
-      }
-    }
-    return undefined;
-  };
-  const time = take(JSON_TIME_KEYS);
-  const level = take(JSON_LEVEL_KEYS);
-  const logger = take(JSON_LOGGER_KEYS);
-  const message = take(JSON_MESSAGE_KEYS);
+  // The keys taken as ours are skipped, not deleted: deleting from an object makes
+  // every later access to it (the sanitizer's walk, JSON.stringify) slower.
+  const obj = parsed as Record<string, unknown>;
+  const timeKey = firstKey(obj, JSON_TIME_KEYS);
+  const levelKey = firstKey(obj, JSON_LEVEL_KEYS);
+  const loggerKey = firstKey(obj, JSON_LOGGER_KEYS);
+  const messageKey = firstKey(obj, JSON_MESSAGE_KEYS);
+  let fields: Record<string, unknown> | undefined;
+  for (const key of Object.keys(obj)) {
+    if (key === timeKey || key === levelKey || key === loggerKey || key === messageKey) continue;
+    fields ??= {};
+    // A plain assignment of "__proto__" would set the prototype and lose the key.
+    if (key === '__proto__') Object.defineProperty(fields, key, { value: obj[key], enumerable: true, writable: true, configurable: true });
+    else fields[key] = obj[key];
+  }
+  const time = timeKey === undefined ? undefined : obj[timeKey];
+  const level = levelKey === undefined ? undefined : obj[levelKey];
+  const logger = loggerKey === undefined ? undefined : obj[loggerKey];
+  const message = messageKey === undefined ? undefined : obj[messageKey];
   const decoded: DecodedLog = {
     timestamp: typeof time === 'string' ? parseTimestamp(time, timeZone) : typeof time === 'number' ? epochToDate(time) : null,
     message: typeof message === 'string' ? message : message === undefined ? '' : JSON.stringify(message),
   };
   if (typeof level === 'string') decoded.level = level.toLowerCase();
   if (typeof logger === 'string') decoded.logger = logger;
-  if (Object.keys(fields).length > 0) decoded.fields = fields;
+  if (fields) decoded.fields = fields;
   return decoded;
+}
+
+function firstKey(obj: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  for (const k of keys) if (Object.hasOwn(obj, k)) return k;
+  return undefined;
 }
 
 /** Nesting allowed in a JSON line: the index template's index.mapping.depth.limit. */

@@ -17,11 +17,13 @@ export function normaliseLogRecord(record: LogRecord, ctx: EventContext, pattern
   if (record.truncated) tags.push('truncated');
   if (record.partial) tags.push('partial_line');
 
-  const fields: Record<string, unknown> = {};
-  const json: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(decoded.fields ?? {})) {
-    if (RESERVED_FIELDS.has(key)) json[key] = value;
-    else fields[key] = value;
+  // decoded.fields is a fresh object of this record's own: it becomes the document.
+  const fields: Record<string, unknown> = decoded.fields ?? {};
+  let json: Record<string, unknown> | undefined;
+  for (const key of Object.keys(fields)) {
+    if (!RESERVED_FIELDS.has(key)) continue;
+    (json ??= {})[key] = fields[key];
+    delete fields[key];
   }
   fields.message = decoded.message;
   const log: Record<string, unknown> = {};
@@ -29,6 +31,6 @@ export function normaliseLogRecord(record: LogRecord, ctx: EventContext, pattern
   if (decoded.logger) log.logger = decoded.logger;
   fields.log = log;
   if (decoded.error) fields.error = decoded.error;
-  if (Object.keys(json).length > 0) fields.json = json;
+  if (json) fields.json = json;
   return finishDocument(fields, ctx, 'carbon.log', record.offset, decoded.timestamp, tags);
 }

@@ -78,6 +78,15 @@ describe('normaliseLogRecord', () => {
     expect(doc.json).toEqual({ environment: 'prod', host: 'evil' });
     expect(doc.x).toBe(1);
   });
+
+  it('takes the time key of highest priority; the other and a "__proto__" key stay fields', () => {
+    const doc = normaliseLogRecord({ offset: 0, text: '{"time":"2026-01-03T00:00:00Z","timestamp":"2026-01-04T00:00:00Z","msg":"m","__proto__":{"a":1}}' }, ctx);
+    expect(doc['@timestamp']).toBe('2026-01-04T00:00:00.000Z');
+    expect(doc.message).toBe('m');
+    expect(doc.time).toBe('2026-01-03T00:00:00Z');
+    expect(Object.getPrototypeOf(doc)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(doc)).__proto__).toEqual({ a: 1 });
+  });
 });
 
 describe('hostile JSON lines', () => {
