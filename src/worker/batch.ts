@@ -1,5 +1,5 @@
 import { dailyIndex, DayIndex, retentionCutoff } from '../common/indices/names.js';
-import { batchRecords } from '../common/lines/chunk.js';
+import { batchRecords, eachBatchRecord } from '../common/lines/chunk.js';
 import { documentId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
@@ -51,8 +51,14 @@ export function* requestSlices(
   payload: Buffer | null,
   sliceSize: number,
 ): Generator<Slice> {
-  const records = batchRecords(batch, payload);
-  for (let i = 0; i < records.length; i += sliceSize) yield requestsFor(batch, records.slice(i, i + sliceSize), ctx);
+  let slice: RawRecord[] = [];
+  for (const record of eachBatchRecord(batch, payload)) {
+    slice.push(record);
+    if (slice.length < sliceSize) continue;
+    yield requestsFor(batch, slice, ctx);
+    slice = [];
+  }
+  if (slice.length > 0) yield requestsFor(batch, slice, ctx);
 }
 
 function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContext): Slice {

@@ -15,33 +15,46 @@ export class PayloadMismatchError extends Error {
  * `payload` is the bytes of every chunk but the truncated ones, in order.
  */
 export function batchRecords(batch: BatchJobData, payload: Buffer | null): RawRecord[] {
-  if (batch.kind !== 'lines') return batch.records;
+  return [...eachBatchRecord(batch, payload)];
+}
+
+/**
+ * The same, one at a time: a worker holds the events of the slice it is indexing, not
+ * a whole job's, so fewer of them live long enough to be promoted to the old heap.
+ * The payload's size is checked against the chunks before anything is produced.
+ */
+export function* eachBatchRecord(batch: BatchJobData, payload: Buffer | null): Generator<RawRecord> {
+  if (batch.kind !== 'lines') {
+    yield* batch.records;
+    return;
+  }
   const { startPattern, maxLines, maxBytes } = batch.grouping;
   const grouping = { startPattern: new RegExp(startPattern), maxLines, maxBytes };
   const bytes = payload ?? Buffer.alloc(0);
-  const out: LogRecord[] = [];
+  let need = 0;
+  for (const chunk of batch.records) if (!chunk.truncated) need += chunk.end - chunk.offset;
+  if (need !== bytes.length) throw new PayloadMismatchError(`payload holds ${bytes.length} bytes; chunks cover ${need}`);
   let at = 0;
   for (const chunk of batch.records) {
     if (chunk.truncated) {
-      out.push({ offset: chunk.offset, text: chunk.text ?? '', truncated: true, ...(chunk.partial && { partial: true }) });
+      yield { offset: chunk.offset, text: chunk.text ?? '', truncated: true, ...(chunk.partial && { partial: true }) };
       continue;
     }
     const len = chunk.end - chunk.offset;
-    if (at + len > bytes.length) throw new PayloadMismatchError(`payload holds ${bytes.length} bytes; chunks need more than ${at + len}`);
-    out.push(...chunkEvents(chunk, bytes.subarray(at, at + len), grouping));
+    yield* eachChunkEvent(chunk, bytes.subarray(at, at + len), grouping);
     at += len;
   }
-  if (at !== bytes.length) throw new PayloadMismatchError(`payload holds ${bytes.length} bytes; chunks cover ${at}`);
-  return out;
 }
 
 export function chunkEvents(chunk: LineChunk, bytes: Buffer, grouping: MultilineOptions): LogRecord[] {
+  return [...eachChunkEvent(chunk, bytes, grouping)];
+}
+
+function* eachChunkEvent(chunk: LineChunk, bytes: Buffer, grouping: MultilineOptions): Generator<LogRecord> {
   const joiner = new MultilineJoiner(grouping);
-  const out: LogRecord[] = [];
-  for (const line of chunkLines(chunk.offset, bytes)) for (const e of joiner.push(line)) out.push(logRecord(e));
+  for (const line of chunkLines(chunk.offset, bytes)) for (const e of joiner.push(line)) yield logRecord(e);
   const last = joiner.flush();
-  if (last) out.push(logRecord(last, chunk.partial));
-  return out;
+  if (last) yield logRecord(last, chunk.partial);
 }
 
 function logRecord(e: JoinedEvent, partial = false): LogRecord {
@@ -51,11 +64,13 @@ function logRecord(e: JoinedEvent, partial = false): LogRecord {
   return record;
 }
 
+// Lines are split 64 KiB at a time, so a megabyte chunk is never all lines at once.
+const SPLIT_BYTES = 64 * 1024;
+
 /** Lines with exact byte offsets; the last one may lack its newline. */
-function chunkLines(offset: number, bytes: Buffer): Line[] {
+function* chunkLines(offset: number, bytes: Buffer): Generator<Line> {
   const splitter = new LineSplitter(offset, Number.MAX_SAFE_INTEGER);
-  const lines = splitter.push(bytes);
+  for (let from = 0; from < bytes.length; from += SPLIT_BYTES) yield* splitter.push(bytes.subarray(from, from + SPLIT_BYTES));
   const rest = splitter.takePartial();
-  if (rest) lines.push(rest);
-  return lines;
+  if (rest) yield rest;
 }

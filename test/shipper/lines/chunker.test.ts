@@ -83,6 +83,14 @@ describe('LineChunker + chunkEvents', () => {
     }
   });
 
+  it('agree on megabyte chunks too, which the worker splits 64 KiB at a time (lines, CRLF and UTF-8 across the seams)', () => {
+    for (let seed = 1; seed <= 4; seed++) {
+      const bytes = sampleLog(seeded(seed), 40_000);
+      expect(bytes.length).toBeGreaterThan(4 * 65536);
+      expect(viaChunks(bytes, [bytes.length], { chunkBytes: 1 << 20 }), `seed ${seed}`).toEqual(viaLines(bytes));
+    }
+  });
+
   it('keep exact byte offsets across invalid UTF-8 (bytes stay bytes until the worker)', () => {
     const bytes = Buffer.concat([Buffer.from('INFO:a:one\nINFO:b:'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('\nINFO:c:three \u00e9\n')]);
     const events = viaChunks(bytes, [5, 9]);
