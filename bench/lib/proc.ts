@@ -24,3 +24,9 @@ export async function servicePids(es: Client, redis: Redis): Promise<{ elasticse
   const server = await redis.info('server');
   return { elasticsearch: Number(node.process!.id), redis: Number(/process_id:(\d+)/.exec(server)![1]) };
 }
+
+/** Resident memory now (not the peak), for sampling within phases. */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
