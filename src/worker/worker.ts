@@ -26,6 +26,9 @@ export interface WorkerDeps {
 
 // Events decoded and indexed at a time within one job (see index()).
 const SLICE_EVENTS = 2_000;
+// Up to 200 ms for bytes being attached right now; longer means the shipper died in between.
+const PAYLOAD_TRIES = 10;
+const PAYLOAD_TRY_MS = 20;
 
 /** Consumes batches from the queue and indexes them; any number may share one queue. */
 export class CarbonWorker {
@@ -131,11 +134,25 @@ export class CarbonWorker {
     applyTally(m, tally);
   }
 
+  /**
+   * The shipper attaches the bytes just after adding the job, and an idle worker takes
+   * the job at once, so it is often a moment early. A short wait here, instead of the
+   * job's 1 s backoff, kept p99 write-to-searchable from growing by a second.
+   */
+  private async payloadOf(job: Job<BatchJobData, IndexReport>): Promise<Buffer | null> {
+    const key = payloadKey(job.queueQualifiedName, job.id!);
+    for (let tries = 1; ; tries++) {
+      const payload = await readPayload(this.deps.connection, key);
+      if (payload || tries >= PAYLOAD_TRIES || this.stopped) return payload;
+      await sleep(PAYLOAD_TRY_MS);
+    }
+  }
+
   private async index(job: Job<BatchJobData, IndexReport>): Promise<IndexReport> {
     if (job.name !== BATCH_JOB || !isBatchJobData(job.data)) throw new UnknownJobError(job.id);
-    const payload = job.data.kind === 'lines' ? await readPayload(this.deps.connection, payloadKey(job.queueQualifiedName, job.id!)) : null;
-    // The shipper attaches the bytes just after adding the job (or, after a crash in
-    // between, when it restarts): wait for them without spending an attempt.
+    const payload = job.data.kind === 'lines' ? await this.payloadOf(job) : null;
+    // After a crash between adding the job and attaching its bytes, the shipper attaches
+    // them when it restarts: wait for that without spending an attempt.
     if (job.data.kind === 'lines' && !payload) throw new PayloadPendingError(job.id);
     const ctx = {
       environment: this.config.environment,

@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
+import { attachPayload, payloadKey } from '../../src/common/queue/payload.js';
 import { allDocs, cleanup, esClient, uniqueNames, waitFor } from '../helpers/services.js';
 import { logBatch as batch, startTestWorker } from '../helpers/worker.js';
 
@@ -22,6 +26,30 @@ afterAll(async () => {
 });
 
 describe('worker against real services', () => {
+  // The shipper adds a lines job, then attaches its bytes: a worker can take the job in between.
+  it('takes bytes attached just after the job on the first attempt, and waits for bytes that come much later', async () => {
+    const { queue } = pipeline;
+    const text = (tag: string) => Buffer.from(`INFO:carbon:${tag} one\nINFO:carbon:${tag} two\n`);
+    const lines = (fileId: string, bytes: Buffer): BatchJobData => ({
+      v: CONTRACT_VERSION, kind: 'lines', host: 'h', path: '/logs/carbon.log', fileId, endOffset: bytes.length,
+      records: [{ offset: 0, end: bytes.length }], grouping: { startPattern: '^INFO', maxLines: 10, maxBytes: 4096 },
+    });
+    const late = async (fileId: string, delayMs: number) => {
+      const bytes = text(fileId);
+      const job = await queue.add(BATCH_JOB, lines(fileId, bytes), { jobId: `${fileId}_0` });
+      await sleep(delayMs);
+      expect(await attachPayload((await queue.client) as unknown as Redis, payloadKey(queue.qualifiedName, job.id!), [bytes])).toBe('attached');
+      return job.id!;
+    };
+    const soon = await late('soon', 100);
+    const later = await late('later', 1500);
+    await waitFor(async () => (await queue.getJobState(soon)) === 'completed' && (await queue.getJobState(later)) === 'completed', 30_000, 'both jobs');
+    expect((await queue.getJob(soon))!.attemptsStarted).toBe(1);
+    expect((await queue.getJob(later))!.attemptsStarted).toBeGreaterThan(1);
+    const docs = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => /^(soon|later)\./.test(d._id));
+    expect(docs.map((d) => d._source.message).sort()).toEqual(['later one', 'later two', 'soon one', 'soon two']);
+  });
+
   it('indexes a batch once even when it is delivered twice', async () => {
     const data = batch('dup', [
       `{"timestamp":"${iso(1000)}","level":"info","message":"one"}`,
