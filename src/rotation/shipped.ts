@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '../common/config/index.js';
 import { compileGlob } from '../shipper/inputs/glob.js';
-import { stillSameFile } from '../shipper/identity.js';
-import { Registry } from '../shipper/registry.js';
+import { generationOf, stillSameFile } from '../shipper/identity.js';
+import { Registry, type RegistryEntry } from '../shipper/registry.js';
 
 // Rotation never compresses or deletes what the shipper has not shipped. A file is
 // shipped when the shipper's registry holds an entry for its inode whose offset has
@@ -32,11 +32,14 @@ export class ShippedCheck {
     const st = await stat(copyPath);
     const handle = await open(copyPath, 'r');
     try {
-      for (const entry of this.registry.all().values()) {
+      // The newest generation of the copy's identity decides (see generationKey).
+      let match: [string, RegistryEntry] | undefined;
+      for (const [key, entry] of this.registry.all()) {
         // Same inode is not enough: a freed inode is soon reused by a new file.
         if (entry.dev !== st.dev || entry.ino !== st.ino || !(await stillSameFile(handle, entry))) continue;
-        return entry.offset >= st.size ? null : `not fully shipped yet (${st.size - entry.offset} bytes left)`;
+        if (!match || generationOf(key) > generationOf(match[0])) match = [key, entry];
       }
+      if (match) return match[1].offset >= st.size ? null : `not fully shipped yet (${st.size - match[1].offset} bytes left)`;
     } finally {
       await handle.close();
     }

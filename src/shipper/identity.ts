@@ -47,6 +47,29 @@ export function identityKey(id: FileIdentity): string {
   return `${id.dev.toString(36)}-${id.ino.toString(36)}-${id.fpHash.slice(0, 16)}`;
 }
 
+/**
+ * Device, inode and first line are not unique over time: a deleted file's inode is soon
+ * reused, and a new carbon.log can begin with the same line (logging.BASIC_FORMAT lines
+ * carry no time). A file that turns up with the identity of one read before, but is not
+ * that file, gets a generation key of its own, so its job and document ids cannot
+ * collide with the old file's (a collision would make its events "duplicates").
+ */
+export function generationKey(base: string, at: number): string {
+  return `${base}~${at.toString(36)}`;
+}
+
+/** The identityKey a registry key was made from. */
+export function baseKeyOf(key: string): string {
+  const i = key.indexOf('~');
+  return i === -1 ? key : key.slice(0, i);
+}
+
+/** 0 for a base key; later generations compare greater. */
+export function generationOf(key: string): number {
+  const i = key.indexOf('~');
+  return i === -1 ? 0 : parseInt(key.slice(i + 1), 36);
+}
+
 /** Does the file behind `handle` still hold the content `id` was taken from? */
 export async function stillSameFile(handle: FileHandle, id: FileIdentity): Promise<boolean> {
   const st = await handle.stat();

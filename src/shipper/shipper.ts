@@ -6,7 +6,7 @@ import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import { progress, type Progress } from '../common/logging/progress.js';
 import type { BatchJobData } from '../common/queue/contract.js';
-import { identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
+import { baseKeyOf, identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
 import type { Registry, RegistryEntry } from './registry.js';
 import { BufferPool } from './lines/buffer-pool.js';
@@ -225,8 +225,8 @@ export class Shipper {
       return;
     }
     const handle = await open(found, 'r');
-    if ((await stillSameFile(handle, entry)) && identityKey(entry) === key && (await handle.stat()).size > entry.offset) {
-      await tailer.adoptRotated(found, handle, entry, entry.offset);
+    if ((await stillSameFile(handle, entry)) && identityKey(entry) === baseKeyOf(key) && (await handle.stat()).size > entry.offset) {
+      await tailer.adoptRotated(found, handle, entry, key, entry.offset);
     } else {
       await handle.close();
     }
@@ -286,12 +286,13 @@ export class Shipper {
     try {
       const id = await identify(handle, true);
       if (!id) return;
-      const known = this.deps.registry.get(identityKey(id));
-      if (known ? known.offset >= st.size : st.mtimeMs < this.deps.registry.createdAt || this.isCopyOfKnown(id, livePath)) {
+      // The newest generation of its identity (see generationKey) is the entry of this file.
+      const known = this.deps.registry.latest(identityKey(id));
+      if (known ? known[1].offset >= st.size : st.mtimeMs < this.deps.registry.createdAt || this.isCopyOfKnown(id, livePath)) {
         this.settledCopies.set(path, signature);
         return;
       }
-      await tailer.adoptRotated(path, handle, id, known?.offset ?? 0);
+      await tailer.adoptRotated(path, handle, id, known?.[0] ?? identityKey(id), known?.[1].offset ?? 0);
       adopted = true;
     } finally {
       if (!adopted) await handle.close();

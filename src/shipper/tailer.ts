@@ -1,7 +1,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../common/logging/logger.js';
 import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
-import { identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
+import { generationKey, identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
 import { builderFor, type Built, type RecordBuilder } from './record-builder.js';
 import type { MultilineOptions } from '../common/lines/multiline.js';
 import type { BufferPool } from './lines/buffer-pool.js';
@@ -187,23 +187,33 @@ export class FileTailer {
     const id = await identify(handle, idle);
     if (!id) return false;
     this.pendingHandle = null;
-    const key = identityKey(id);
+    const base = identityKey(id);
     const size = (await handle.stat()).size;
-    const known = this.deps.registry.get(key);
-    let offset = known ? known.offset : this.options.startAt === 'end' ? size : 0;
-    if (offset > size) {
-      this.deps.logger.warn({ path: this.path, offset, size }, 'file is shorter than its registry offset; reading from 0');
+    const known = this.deps.registry.latest(base);
+    let key = base;
+    let offset = this.options.startAt === 'end' ? size : 0;
+    if (known && known[1].goneSince === undefined && known[1].offset <= size) {
+      [key, { offset }] = known;
+    } else if (known) {
+      // The live path never holds a file after it was marked gone, and a file shorter
+      // than what was read of it is not that file: a new one under a reused identity.
+      key = generationKey(base, this.deps.now());
       offset = 0;
+      if (known[1].goneSince === undefined) this.deps.registry.set(known[0], { ...known[1], goneSince: this.deps.now() });
+      this.deps.logger.warn(
+        { path: this.path, fileId: key, previous: known[0], previousOffset: known[1].offset, size },
+        'a new file with the identity of one read before (inode reused, or truncated); reading it from 0 under its own id',
+      );
     }
     this.file = await this.freshState(handle, this.path, id, key, offset);
     this.deps.registry.set(key, { ...id, path: this.path, offset, goneSince: undefined });
-    this.deps.logger.info({ path: this.path, fileId: key, offset, resumed: Boolean(known) }, 'following file');
+    this.deps.logger.info({ path: this.path, fileId: key, offset, resumed: key === known?.[0] }, 'following file');
     return true;
   }
 
   /** Also used at start for a rotated file the registry knows but the path no longer names. */
-  async adoptRotated(path: string, handle: FileHandle, id: FileIdentity, offset: number): Promise<void> {
-    const file = await this.freshState(handle, path, id, identityKey(id), offset);
+  async adoptRotated(path: string, handle: FileHandle, id: FileIdentity, key: string, offset: number): Promise<void> {
+    const file = await this.freshState(handle, path, id, key, offset);
     file.rotatedAt = this.deps.now();
     this.draining.push(file);
     this.deps.logger.info({ path, fileId: file.key, offset }, 'reading a rotated copy with unshipped bytes to its end');

@@ -1,7 +1,7 @@
 import { open, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FINGERPRINT_MAX, fingerprintOf, identify, identityKey, stillSameFile } from '../../src/shipper/identity.js';
+import { baseKeyOf, FINGERPRINT_MAX, fingerprintOf, generationKey, generationOf, identify, identityKey, stillSameFile } from '../../src/shipper/identity.js';
 import { tempDir } from '../helpers/services.js';
 
 describe('file identity', () => {
@@ -46,5 +46,16 @@ describe('file identity', () => {
     expect(await stillSameFile(h2, { ...old, ino: fresh.ino, dev: fresh.dev })).toBe(false);
     await h2.close();
     await rm(dir, { recursive: true });
+  });
+
+  it('gives a later file under a reused identity a generation key that sorts after the base', () => {
+    const base = '1e68-i34b-a56a64e56868577b';
+    const later = generationKey(base, Date.UTC(2026, 10, 27));
+    expect(later.startsWith(`${base}~`)).toBe(true);
+    expect(baseKeyOf(later)).toBe(base);
+    expect(baseKeyOf(base)).toBe(base);
+    expect(generationOf(base)).toBe(0);
+    expect(generationOf(later)).toBeLessThan(generationOf(generationKey(base, Date.UTC(2026, 10, 28))));
+    expect(generationOf(later)).toBeGreaterThan(generationOf(base));
   });
 });

@@ -15,6 +15,21 @@ async function registryWith(offsets: number[]): Promise<string> {
 }
 
 describe('registry on disk', () => {
+  it('finds the newest generation of an identity, after a restart too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tta-reg-'));
+    const { registry } = await Registry.open(dir);
+    const id = { dev: 1, ino: 2, fpLen: 3, fpHash: 'h', path: '/x' };
+    registry.set('k', { ...id, offset: 500, goneSince: 1 });
+    registry.set('k~b', { ...id, offset: 70 });
+    registry.set('k~a', { ...id, offset: 20, goneSince: 2 });
+    registry.set('other', { ...id, ino: 3, offset: 9 });
+    await registry.persist();
+    const reopened = (await Registry.open(dir)).registry;
+    expect(reopened.latest('k')?.[0]).toBe('k~b');
+    expect(reopened.latest('k')?.[1].offset).toBe(70);
+    expect(reopened.latest('none')).toBeUndefined();
+  });
+
   it('round-trips and writes only when something changed', async () => {
     const dir = await registryWith([10, 20]);
     const { registry } = await Registry.open(dir);
