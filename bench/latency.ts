@@ -4,6 +4,8 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
 import { record } from './lib/report.js';
 
@@ -87,6 +89,11 @@ for (let i = 0; i < total; i++) if (seen[i]! > 0) lat.push(seen[i]! - written[i]
 lat.sort((a, b) => a - b);
 const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! / 1000;
 for (const index of Object.keys(await es.indices.get({ index: `${prefix}-*` }))) await es.indices.delete({ index });
+const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
+const queue = new Queue(`bench-latency-${env}`, { connection: redis });
+await queue.obliterate({ force: true });
+await queue.close();
+await redis.quit();
 await es.close();
 await rm(dir, { recursive: true, force: true });
 

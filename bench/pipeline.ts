@@ -118,11 +118,15 @@ function startRole(role: 'shipper' | 'worker', env: NodeJS.ProcessEnv, configFil
   });
 }
 
+let runs = 0;
+
 async function pipeline(workers: number): Promise<Row> {
-  const env = `benchpipe${tag}w${workers}`;
+  // Each run its own directories, queue and indices: nothing carries over from the last.
+  const run = ++runs;
+  const env = `benchpipe${tag}r${run}w${workers}`;
   const prefix = `tta-${env}-carbon`;
-  const queueName = `bench-pipeline-${tag}-${workers}`;
-  const runDir = join(dir, `w${workers}`);
+  const queueName = `bench-pipeline-${tag}-${run}`;
+  const runDir = join(dir, `run${run}`);
   await mkdir(join(runDir, 'log'), { recursive: true });
   const configFile = join(runDir, 'config.yaml');
   await writeFile(configFile, `redis:\n  queue: ${queueName}\n`);
@@ -152,6 +156,7 @@ async function pipeline(workers: number): Promise<Row> {
   await queue.obliterate({ force: true });
   await queue.close();
   await drop(prefix);
+  await rm(runDir, { recursive: true, force: true });
   return {
     path: 'file → shipper → Redis → workers → Elasticsearch', workers, docs: n, seconds, 'docs/s': n / seconds, 'ratio to ceiling': '',
     'peak RSS MB (shipper / workers)': `${rss[0]} / ${rss.slice(1).join(', ')}`,

@@ -19,6 +19,9 @@ afterAll(async () => {
       const queue = new Queue(name, { connection: connections[2]! });
       await queue.obliterate({ force: true }).catch(() => undefined);
       await queue.close();
+      // The scheduler's own "last run" marks live beside the queue, not in it.
+      const marks = await connections[2]!.keys(`${name}:last-run:*`);
+      if (marks.length > 0) await connections[2]!.del(...marks);
     }
   }
   for (const c of connections) await c.quit();
