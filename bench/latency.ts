@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
+import { followedLog } from './lib/followed-log.js';
 import { record } from './lib/report.js';
 
 // npm run bench:latency [-- --seconds 30 --rate 1000]
@@ -21,16 +22,9 @@ const SECONDS = arg('--seconds', 30);
 const RATE = arg('--rate', 1000);
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
-const dir = join(services.dir, 'bench-latency');
-await rm(dir, { recursive: true, force: true });
-mkdirSync(join(dir, 'log'), { recursive: true });
-const logFile = join(dir, 'log', 'carbon.log');
-writeFileSync(logFile, '');
-const env = `benchlat${Date.now().toString(36)}`;
-const prefix = `tta-${env}-carbon`;
-await writeFile(join(dir, 'config.yaml'), `redis:\n  queue: bench-latency-${env}\n`);
-const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', join(dir, 'config.yaml'), 'run'], {
-  env: { ...process.env, TTA_ENV: env, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn' },
+const { dir, logDir, logFile, env, prefix, queueName, configFile } = await followedLog(services.dir, 'latency');
+const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'run'], {
+  env: { ...process.env, TTA_ENV: env, TTA_LOG_DIR: logDir, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn' },
   stdio: 'ignore',
 });
 const es = new Client({ node: services.elasticsearchUrl });
@@ -90,7 +84,7 @@ lat.sort((a, b) => a - b);
 const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! / 1000;
 for (const index of Object.keys(await es.indices.get({ index: `${prefix}-*` }))) await es.indices.delete({ index });
 const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
-const queue = new Queue(`bench-latency-${env}`, { connection: redis });
+const queue = new Queue(queueName, { connection: redis });
 await queue.obliterate({ force: true });
 await queue.close();
 await redis.quit();

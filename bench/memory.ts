@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +9,7 @@ import { ChaosProcess } from '../chaos/lib/cluster.js';
 import { elasticsearchDown, elasticsearchUp, type LocalElasticsearch } from '../src/services/elasticsearch-server.js';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
 import { carbonLogRecords } from './lib/corpus.js';
+import { followedLog } from './lib/followed-log.js';
 import { rssMb } from './lib/proc.js';
 import { record, unitNodeOptions, type Row } from './lib/report.js';
 
@@ -35,18 +36,9 @@ await elasticsearchUp(benchEs);
 const es = new Client({ node: benchEs.url });
 const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
 
-const dir = join(services.dir, 'bench-memory');
-await rm(dir, { recursive: true, force: true });
-mkdirSync(join(dir, 'log'), { recursive: true });
-const logFile = join(dir, 'log', 'carbon.log');
-writeFileSync(logFile, '');
-const env = `benchmem${Date.now().toString(36)}`;
-const prefix = `tta-${env}-carbon`;
-const queueName = `bench-memory-${env}`;
-const configFile = join(dir, 'config.yaml');
-writeFileSync(configFile, `redis:\n  queue: ${queueName}\n`);
+const { dir, logDir, logFile, env, prefix, queueName, configFile } = await followedLog(services.dir, 'memory');
 const procEnv = {
-  TTA_ENV: env, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl,
+  TTA_ENV: env, TTA_LOG_DIR: logDir, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl,
   ELASTICSEARCH_URL: benchEs.url, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info',
 };
 const shipper = new ChaosProcess('shipper', 'shipper', configFile, { ...procEnv, NODE_OPTIONS: await unitNodeOptions('tta-staging-carbon.service') });

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
@@ -102,10 +102,6 @@ async function ceiling(label: string, docs = records): Promise<Row> {
   };
 }
 
-function peakRss(child: ChildProcess): Promise<number> {
-  return readFile(`/proc/${child.pid}/status`, 'utf8').then((s) => Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024).catch(() => 0);
-}
-
 function startRole(role: 'shipper' | 'worker', env: NodeJS.ProcessEnv, configFile: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, role], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let outText = '';
@@ -147,7 +143,7 @@ async function pipeline(workers: number): Promise<Row> {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = (await cpuOf(all)).map((c, i) => c - cpu0[i]!);
   const n = await count(prefix);
-  const rss = [await peakRss(shipper), ...(await Promise.all(ws.map(peakRss)))].map((v) => v.toFixed(0));
+  const rss = await Promise.all([shipper, ...ws].map(async (c) => (await procStats(c.pid!)).peakRssMb.toFixed(0)));
   for (const c of [shipper, ...ws]) {
     c.kill('SIGTERM');
     await new Promise((r) => c.once('exit', r));

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '../common/config/index.js';
 import { compileGlob } from '../shipper/inputs/glob.js';
-import { generationOf, stillSameFile } from '../shipper/identity.js';
+import { newestGeneration, stillSameFile } from '../shipper/identity.js';
 import { Registry, type RegistryEntry } from '../shipper/registry.js';
 
 // Rotation never compresses or deletes what the shipper has not shipped. A file is
@@ -32,14 +32,14 @@ export class ShippedCheck {
     const st = await stat(copyPath);
     const handle = await open(copyPath, 'r');
     try {
-      // The newest generation of the copy's identity decides (see generationKey).
-      let match: [string, RegistryEntry] | undefined;
+      const matches: [string, RegistryEntry][] = [];
       for (const [key, entry] of this.registry.all()) {
         // Same inode is not enough: a freed inode is soon reused by a new file.
-        if (entry.dev !== st.dev || entry.ino !== st.ino || !(await stillSameFile(handle, entry))) continue;
-        if (!match || generationOf(key) > generationOf(match[0])) match = [key, entry];
+        if (entry.dev === st.dev && entry.ino === st.ino && (await stillSameFile(handle, entry))) matches.push([key, entry]);
       }
-      if (match) return match[1].offset >= st.size ? null : `not fully shipped yet (${st.size - match[1].offset} bytes left)`;
+      // The newest generation of the copy's identity decides (see generationKey).
+      const entry = newestGeneration(matches)?.[1];
+      if (entry) return entry.offset >= st.size ? null : `not fully shipped yet (${st.size - entry.offset} bytes left)`;
     } finally {
       await handle.close();
     }

@@ -70,6 +70,13 @@ export function generationOf(key: string): number {
   return i === -1 ? 0 : parseInt(key.slice(i + 1), 36);
 }
 
+/** The newest generation among registry entries of one file identity. */
+export function newestGeneration<T>(entries: Iterable<[string, T]>): [string, T] | undefined {
+  let best: [string, T] | undefined;
+  for (const pair of entries) if (!best || generationOf(pair[0]) > generationOf(best[0])) best = pair;
+  return best;
+}
+
 /** Does the file behind `handle` still hold the content `id` was taken from? */
 export async function stillSameFile(handle: FileHandle, id: FileIdentity): Promise<boolean> {
   const st = await handle.stat();

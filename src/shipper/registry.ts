@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readState, writeState, type StateCodec } from '../common/fs/atomic-file.js';
-import { baseKeyOf, generationOf, type FileIdentity } from './identity.js';
+import { baseKeyOf, newestGeneration, type FileIdentity } from './identity.js';
 
 export const REGISTRY_VERSION = 1;
 
@@ -65,12 +65,7 @@ export class Registry {
 
   /** The newest generation of a file identity (see generationKey), with its key. */
   latest(base: string): [string, RegistryEntry] | undefined {
-    let best: [string, RegistryEntry] | undefined;
-    for (const [key, entry] of this.entries) {
-      if (baseKeyOf(key) !== base) continue;
-      if (!best || generationOf(key) > generationOf(best[0])) best = [key, entry];
-    }
-    return best;
+    return newestGeneration([...this.entries].filter(([key]) => baseKeyOf(key) === base));
   }
 
   /** Live entries for a path, newest first. */

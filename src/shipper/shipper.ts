@@ -5,7 +5,6 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import { progress, type Progress } from '../common/logging/progress.js';
-import type { BatchJobData } from '../common/queue/contract.js';
 import { baseKeyOf, identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
 import type { Registry, RegistryEntry } from './registry.js';
