@@ -119,8 +119,8 @@ export class BulkIndexer {
       if (outcome.kind === 'indexed') outcome.duplicate ? report.duplicates++ : report.indexed++;
       else if (outcome.kind === 'retry') {
         retry.push(req);
-        reason = outcome.reason;
-      } else dead.push({ id: req.id, targetIndex: req.index, json: req.json, type: outcome.type, reason: outcome.reason, attempts: attempt });
+        reason = this.clean(outcome.reason);
+      } else dead.push({ id: req.id, targetIndex: req.index, json: req.json, type: outcome.type, reason: this.clean(outcome.reason), attempts: attempt });
     });
     return { retry, reason };
   }
