@@ -48,6 +48,8 @@ describe('worker against real services', () => {
     expect((await queue.getJob(later))!.attemptsStarted).toBeGreaterThan(1);
     const docs = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => /^(soon|later)\./.test(d._id));
     expect(docs.map((d) => d._source.message).sort()).toEqual(['later one', 'later two', 'soon one', 'soon two']);
+    // The tests below count completed jobs on this queue: leave none behind.
+    for (const id of [soon, later]) await (await queue.getJob(id))?.remove();
   });
 
   it('indexes a batch once even when it is delivered twice', async () => {
