@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { unsafeRegexReason } from '../regex/safe-regex.js';
 import { z } from 'zod';
 
 // Every default lives in this file. Values that depend on others (the log dir on the
@@ -33,17 +34,13 @@ const queueName = z
 export const DEFAULT_START_PATTERN =
   '^(?:[{\\[]|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET):|\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2})';
 
-const regex = z.string().refine(
-  (s) => {
-    try {
-      new RegExp(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected a valid regular expression' },
-);
+// Every pattern an operator writes is proved linear-time at load (common/regex): a
+// pattern that backtracks catastrophically hangs the process on one hostile line.
+const regex = (flags: string) =>
+  z.string().superRefine((source, ctx) => {
+    const reason = unsafeRegexReason(source, flags);
+    if (reason) ctx.addIssue({ code: 'custom', message: `expected a regular expression that matches in linear time: this one ${reason}` });
+  });
 
 const timeZone = z.string().refine(
   (tz) => {
@@ -132,6 +129,9 @@ export const configSchema = z.strictObject({
       inputs: z.array(inputSchema).optional(),
       pollIntervalMs: positiveInt.default(250),
       startAt: z.enum(['beginning', 'end']).default('beginning'),
+      // Off: a symlink at an input path is refused (its target may be a file the log
+      // directory's owner could not read). On: followed, the target must be a regular file.
+      followSymlinks: z.boolean().default(false),
       // Lines longer than this are cut and flagged, so one runaway line cannot hold memory.
       maxLineBytes: positiveInt.default(1024 * 1024),
       // A last line without newline is shipped after this much quiet (or at rotation).
@@ -150,7 +150,7 @@ export const configSchema = z.strictObject({
       registryCleanupMs: positiveInt.default(7 * 24 * 3600 * 1000),
       multiline: z
         .strictObject({
-          startPattern: regex.default(DEFAULT_START_PATTERN),
+          startPattern: regex('').default(DEFAULT_START_PATTERN),
           maxLines: positiveInt.default(500),
           maxBytes: positiveInt.default(1024 * 1024),
           flushTimeoutMs: positiveInt.default(1000),
@@ -178,7 +178,7 @@ export const configSchema = z.strictObject({
       // Keys whose values are always redacted, in addition to the built-in list.
       extraKeys: z.array(z.string().min(1)).default([]),
       // Regular expressions whose matches are redacted inside any string.
-      extraPatterns: z.array(regex).default([]),
+      extraPatterns: z.array(regex('g')).default([]),
       // codecarbon latitude/longitude: rounded to 1 decimal, or removed.
       location: z.enum(['round', 'remove']).default('round'),
       emails: z.boolean().default(true),
@@ -221,7 +221,7 @@ export const configSchema = z.strictObject({
       lockDurationMs: positiveInt.default(30_000),
       // Extra carbon.log line formats: regexes with named groups timestamp, level,
       // logger, message (all optional), tried before the built-in Python formats.
-      logPatterns: z.array(regex).default([]),
+      logPatterns: z.array(regex('s')).default([]),
     })
     .prefault({}),
 });

@@ -1,6 +1,7 @@
 import type { BatchJobData, LineChunk, LogRecord, RawRecord } from '../queue/contract.js';
 import { LineSplitter, type Line } from './line-splitter.js';
 import { MultilineJoiner, type JoinedEvent, type MultilineOptions } from './multiline.js';
+import { safeRegExp } from '../regex/safe-regex.js';
 
 // The worker's half of shipping raw chunks: split a chunk's bytes into lines with their
 // byte offsets and join them into events exactly as a line-by-line shipper would, so
@@ -29,7 +30,7 @@ export function* eachBatchRecord(batch: BatchJobData, payload: Buffer | null): G
     return;
   }
   const { startPattern, maxLines, maxBytes } = batch.grouping;
-  const grouping = { startPattern: new RegExp(startPattern), maxLines, maxBytes };
+  const grouping = { startPattern: groupingPattern(startPattern), maxLines, maxBytes };
   const bytes = payload ?? Buffer.alloc(0);
   let need = 0;
   for (const chunk of batch.records) if (!chunk.truncated) need += chunk.end - chunk.offset;
@@ -73,4 +74,20 @@ function* chunkLines(offset: number, bytes: Buffer): Generator<Line> {
   for (let from = 0; from < bytes.length; from += SPLIT_BYTES) yield* splitter.push(bytes.subarray(from, from + SPLIT_BYTES));
   const rest = splitter.takePartial();
   if (rest) yield rest;
+}
+
+// The start pattern comes with each batch, from whatever shipper wrote it to Redis: it
+// is proved linear like a configured one (a hostile one would hang the worker), and
+// compiled once per distinct source, not once per batch.
+const compiled = new Map<string, RegExp>();
+const MAX_COMPILED = 64;
+
+function groupingPattern(source: string): RegExp {
+  let re = compiled.get(source);
+  if (!re) {
+    re = safeRegExp(source, '', "the batch's multiline start pattern");
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(source, re);
+  }
+  return re;
 }

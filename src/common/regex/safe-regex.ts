@@ -1,0 +1,58 @@
+import { checkSync } from 'recheck';
+
+// Patterns operators write (sanitizer.extraPatterns, multiline.startPattern,
+// worker.logPatterns) and the start pattern a batch carries from any shipper run in
+// V8's backtracking engine, on the main thread: one that backtracks catastrophically
+// on a hostile line hangs the process past its signal handlers (issue #13: `(a+)+b`
+// spun a worker at 100 % CPU, deaf to SIGTERM). So every such pattern is proved
+// linear before use, with recheck (automaton analysis, then fuzzing), and refused
+// otherwise. A pattern the analysis cannot settle in time is refused too: "probably
+// fine" is not a property a root process may rely on.
+
+/** Analysis time per pattern; recheck answers "unknown" past it. */
+const ANALYSIS_TIMEOUT_MS = 10_000;
+
+const verdicts = new Map<string, string | null>();
+
+/**
+ * Null when `source` (with `flags`) matches in linear time; otherwise why not, in words
+ * an operator can act on. Invalid syntax is reported as such. Results are cached.
+ */
+export function unsafeRegexReason(source: string, flags = ''): string | null {
+  const key = `${flags}/${source}`;
+  const cached = verdicts.get(key);
+  if (cached !== undefined) return cached;
+  const verdict = judge(source, flags);
+  verdicts.set(key, verdict);
+  return verdict;
+}
+
+function judge(source: string, flags: string): string | null {
+  try {
+    new RegExp(source, flags);
+  } catch (err) {
+    return `not a valid regular expression (${(err as Error).message})`;
+  }
+  const result = checkSync(source, flags.replace(/[gy]/g, ''), { timeout: ANALYSIS_TIMEOUT_MS });
+  if (result.status === 'safe') return null;
+  if (result.status === 'vulnerable') {
+    const kind = result.complexity.type === 'exponential' ? 'exponential' : `${result.complexity.summary}`;
+    const attack = result.attack.pattern.length > 80 ? `${result.attack.pattern.slice(0, 77)}...` : result.attack.pattern;
+    return `can backtrack catastrophically (${kind} time on input like ${attack}); rewrite it without nested or overlapping repetition`;
+  }
+  return `its matching time could not be shown to be linear (${result.error.kind}); simplify it`;
+}
+
+/** A RegExp of a pattern proved linear; throws UnsafeRegexError otherwise. */
+export function safeRegExp(source: string, flags = '', what = 'pattern'): RegExp {
+  const reason = unsafeRegexReason(source, flags);
+  if (reason) throw new UnsafeRegexError(what, reason);
+  return new RegExp(source, flags);
+}
+
+export class UnsafeRegexError extends Error {
+  constructor(readonly what: string, readonly reason: string) {
+    super(`${what}: ${reason}`);
+    this.name = 'UnsafeRegexError';
+  }
+}
