@@ -48,7 +48,25 @@ function readYaml(file: string): Record<string, unknown> {
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(['the top level must be a mapping of keys to values'], file);
   }
+  const forbidden = forbiddenKeys(doc);
+  if (forbidden.length > 0) throw new ConfigError(forbidden.map((k) => `${k}: unknown key (no configuration key has this name)`), file);
   return withoutNulls(doc as Record<string, unknown>);
+}
+
+// Keys that reach an object's prototype when a parser or a merge assigns them: the
+// schema's unknown-key check never sees `__proto__` (it is no own key once assigned),
+// so they are refused by name, at any depth, before anything is merged.
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function forbiddenKeys(node: unknown, path: string[] = []): string[] {
+  if (node === null || typeof node !== 'object') return [];
+  const out: string[] = [];
+  for (const key of Object.keys(node)) {
+    const here = [...path, key];
+    if (PROTOTYPE_KEYS.has(key)) out.push(here.join('.'));
+    else out.push(...forbiddenKeys((node as Record<string, unknown>)[key], here));
+  }
+  return out;
 }
 
 // A section whose keys are all commented out parses as null: it means "defaults".
@@ -70,15 +88,22 @@ function describeIssue(issue: z.core.$ZodIssue, merged: Record<string, unknown>,
   const binding = bindingFor(issue.path);
   const fromEnv = binding && env[binding.env] ? `${binding.env} (${key})` : key;
   const value = valueAt(merged, issue.path);
-  const shown = value === undefined ? 'missing' : JSON.stringify(maskSecret(key, value));
+  const shown = value === undefined ? 'missing' : maskSecrets(key, JSON.stringify(value) ?? String(value));
   return `${fromEnv}: got ${shown}, ${issue.message}`;
 }
 
-// A config error must not print a credential to a terminal or a journal.
-function maskSecret(key: string, value: unknown): unknown {
-  if (/password|apikey/i.test(key)) return '<redacted>';
-  if (typeof value === 'string') return value.replace(/\/\/([^/@\s]*)@/, '//<redacted>@');
-  return value;
+/**
+ * A config error must not print a credential to a terminal or a journal, whatever it
+ * holds: the value of a credential key is never shown, and in any other value
+ * everything between `//` and the last `@` of a URL-like word (user info, which may
+ * contain `/`, `:` or `@` when written unencoded) is hidden.
+ */
+export function maskSecrets(key: string, shown: string): string {
+  if (/password|passwd|apikey|api_key|secret|token|credential/i.test(key)) return '"<redacted>"';
+  // An invalid URL cannot be parsed to find its user info reliably (a password may hold
+  // spaces, quotes or "/"): one with an "@" anywhere is not shown at all.
+  if (/url$/i.test(key) && shown.includes('@')) return '(a value not shown: it may hold credentials)';
+  return shown.replace(/\/\/\S*@/g, '//<redacted>@');
 }
 
 function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
