@@ -82,6 +82,9 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
       metrics.batchesEnqueued.set(sum('batchesEnqueued') + shipper.reports.counters.batchesEnqueued);
       metrics.inputProblems.set({ kind: 'unreadable' }, shipper.problems.unreadable);
       metrics.inputProblems.set({ kind: 'registry_write' }, shipper.problems.registryWrite);
+      metrics.inputProblems.set({ kind: 'refused' }, shipper.problems.refused);
+      metrics.inputRefused.reset();
+      for (const path of shipper.refused.keys()) metrics.inputRefused.set({ path }, 1);
       metrics.inputProblems.set({ kind: 'invalid_report' }, shipper.reports.counters.invalidReports);
       metrics.inputProblems.set({ kind: 'line_truncated' }, tailers.reduce((n, t) => n + t.counters.linesTruncated, 0));
       for (const [path, bytes] of await shipper.unshippedBytes()) metrics.unshippedBytes.set({ path }, bytes);
@@ -177,8 +180,12 @@ export async function startMetricsServer(config: Config, metrics: Metrics, parts
   return { stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-/** Runs until SIGTERM/SIGINT, then stops every part within `deadlineMs`. */
-export function untilSignal(parts: Stoppable[], logger: Logger, deadlineMs = 30_000): Promise<number> {
+/**
+ * Runs until SIGTERM/SIGINT, then stops every part within `deadlineMs`. Past the
+ * deadline the process exits whatever is still pending: a stuck open or read in the
+ * thread pool would otherwise keep it alive after systemd's stop timeout.
+ */
+export function untilSignal(parts: Stoppable[], logger: Logger, deadlineMs = 30_000, exit: (code: number) => void = (code) => process.exit(code)): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -188,6 +195,7 @@ export function untilSignal(parts: Stoppable[], logger: Logger, deadlineMs = 30_
       const timer = setTimeout(() => {
         logger.error({ deadlineMs }, 'shutdown deadline passed; exiting anyway');
         resolve(1);
+        exit(1);
       }, deadlineMs);
       timer.unref();
       Promise.all(parts.map((p) => p.stop())).then(

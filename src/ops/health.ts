@@ -1,4 +1,6 @@
-import { access, constants, readdir, stat } from 'node:fs/promises';
+import { access, constants, lstat, readdir, stat } from 'node:fs/promises';
+import { describeType } from '../common/fs/safe-open.js';
+import { compileGlob, expandGlob } from '../shipper/inputs/glob.js';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Config } from '../common/config/index.js';
@@ -21,7 +23,7 @@ const LAG_WARN_BYTES = 50 * 1024 * 1024;
 
 export async function runHealth(config: Config): Promise<Check[]> {
   const checks: Check[] = [{ name: 'Configuration', status: 'ok', detail: 'Valid' }];
-  checks.push(await outputDirectory(config), await carbonComponent(config), await codecarbonArriving(config));
+  checks.push(await outputDirectory(config), await carbonComponent(config), await codecarbonArriving(config), await inputTypes(config));
   const redis = createRedis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
   let lastError = '';
   redis.on('error', (err) => (lastError = err.message));
@@ -47,6 +49,21 @@ async function outputDirectory(config: Config): Promise<Check> {
   } catch (err) {
     return { name, status: 'failed', detail: `${config.codecarbonDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
+}
+
+/** What the shipper refuses to read (it logs and skips them), named here. */
+async function inputTypes(config: Config): Promise<Check> {
+  const name = 'Input files';
+  const refused: string[] = [];
+  for (const path of config.shipper.inputs.flatMap((i) => i.paths)) {
+    for (const file of await expandGlob(compileGlob(path)).catch(() => [] as string[])) {
+      const st = await lstat(file).catch(() => null);
+      if (!st || st.isFile() || (st.isSymbolicLink() && config.shipper.followSymlinks && (await stat(file).catch(() => null))?.isFile())) continue;
+      refused.push(`${file} is ${describeType(st)}`);
+    }
+  }
+  if (refused.length === 0) return { name, status: 'ok', detail: 'every input path holds a regular file' };
+  return { name, status: 'degraded', detail: `not read (only regular files are): ${refused.join('; ')}` };
 }
 
 async function carbonComponent(config: Config): Promise<Check> {

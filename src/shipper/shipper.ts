@@ -1,4 +1,5 @@
-import { readdir, open, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { isRoot, NotRegularFileError, openRegular } from '../common/fs/safe-open.js';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
@@ -39,6 +40,8 @@ export interface InputProblems {
   unreadable: number;
   /** The registry could not be saved (disk full, read-only): offsets stay in memory. */
   registryWrite: number;
+  /** An input path held a symlink, FIFO, device, socket or directory: counted once per path and kind. */
+  refused: number;
 }
 
 /**
@@ -68,7 +71,9 @@ export class Shipper {
   private readonly fileErrors = new Map<string, number>();
   private backlogStart = 0;
   private readonly progress: Progress;
-  readonly problems: InputProblems = { unreadable: 0, registryWrite: 0 };
+  readonly problems: InputProblems = { unreadable: 0, registryWrite: 0, refused: 0 };
+  /** Input paths refused now, with what they are (for /metrics and the logs). */
+  readonly refused = new Map<string, string>();
   private readonly buffers = new BufferPool();
   /** Rotated copies with nothing to ship, by path: their stat signature when judged. */
   private readonly settledCopies = new Map<string, string>();
@@ -82,8 +87,8 @@ export class Shipper {
     this.streams = inputs.filter((i) => i.kind !== 'report').flatMap((i) => i.paths.map((p) => ({ glob: compileGlob(p), kind: i.kind as 'log' | 'csv' })));
     this.reportGlobs = inputs.filter((i) => i.kind === 'report').flatMap((i) => i.paths.map(compileGlob));
     this.reports = new ReportWatcher(
-      { host: config.hostName, settleMs: config.shipper.reportSettleMs, batchMaxRecords: config.shipper.batch.maxRecords },
-      { registry: deps.registry, enqueue: deps.enqueue, logger: deps.logger, now: this.now },
+      { host: config.hostName, settleMs: config.shipper.reportSettleMs, batchMaxRecords: config.shipper.batch.maxRecords, followSymlinks: config.shipper.followSymlinks },
+      { registry: deps.registry, enqueue: deps.enqueue, logger: deps.logger, now: this.now, refuse: (path, what) => this.refuse(path, what), clear: (path) => this.refused.delete(path) },
     );
   }
 
@@ -163,8 +168,13 @@ export class Shipper {
     try {
       const busy = await tailer.poll();
       this.fileErrors.delete(tailer.path);
+      this.refused.delete(tailer.path);
       return busy;
     } catch (err) {
+      if (err instanceof NotRegularFileError) {
+        this.refuse(tailer.path, err.what);
+        return false;
+      }
       this.problems.unreadable++;
       const last = this.fileErrors.get(tailer.path);
       if (last === undefined || this.now() - last >= 60_000) {
@@ -173,6 +183,17 @@ export class Shipper {
       }
       return false;
     }
+  }
+
+  /**
+   * Not a regular file where an input is expected: reported once, when first seen and
+   * again only if it turns into something else, and skipped; nothing else waits on it.
+   */
+  refuse(path: string, what: string): void {
+    if (this.refused.get(path) === what) return;
+    this.refused.set(path, what);
+    this.problems.refused++;
+    this.deps.logger.error({ path, what }, 'input refused: not a regular file; skipped, the other inputs go on');
   }
 
   private async idle(): Promise<void> {
@@ -216,14 +237,14 @@ export class Shipper {
   }
 
   private async resumeOne(path: string, tailer: FileTailer, key: string, entry: RegistryEntry): Promise<void> {
-    const current = await stat(path).catch(() => null);
+    const current = await lstat(path).catch(() => null);
     if (current && current.ino === entry.ino && current.dev === entry.dev) return;
     const found = await findByInode(dirname(path), entry.dev, entry.ino);
     if (!found) {
       this.deps.registry.set(key, { ...entry, goneSince: this.now() });
       return;
     }
-    const handle = await open(found, 'r');
+    const handle = await openRegular(found, { singleLink: isRoot() });
     if ((await stillSameFile(handle, entry)) && identityKey(entry) === baseKeyOf(key) && (await handle.stat()).size > entry.offset) {
       await tailer.adoptRotated(found, handle, entry, key, entry.offset);
     } else {
@@ -275,12 +296,12 @@ export class Shipper {
   }
 
   private async adoptOne(path: string, tailer: FileTailer, livePath: string): Promise<void> {
-    const st = await stat(path);
+    const st = await lstat(path);
     if (!st.isFile() || tailer.follows(st.dev, st.ino)) return;
     // Judged before and not changed since: no need to open and hash it every second.
     const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
     if (this.settledCopies.get(path) === signature) return;
-    const handle = await open(path, 'r');
+    const handle = await openRegular(path, { singleLink: isRoot() });
     let adopted = false;
     try {
       const id = await identify(handle, true);
@@ -304,6 +325,7 @@ export class Shipper {
       kind,
       host: this.config.hostName,
       startAt: s.startAt,
+      followSymlinks: s.followSymlinks,
       maxLineBytes: s.maxLineBytes,
       partialLineTimeoutMs: s.partialLineTimeoutMs,
       rotatedGraceMs: s.rotatedGraceMs,
@@ -388,7 +410,7 @@ export class Shipper {
 
 async function findByInode(dir: string, dev: number, ino: number): Promise<string | null> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const st = await stat(join(dir, name)).catch(() => null);
+    const st = await lstat(join(dir, name)).catch(() => null);
     if (st && st.isFile() && st.ino === ino && st.dev === dev) return join(dir, name);
   }
   return null;

@@ -1,4 +1,5 @@
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, stat as statFollow, type FileHandle } from 'node:fs/promises';
+import { isRoot, openRegular } from '../common/fs/safe-open.js';
 import type { Logger } from '../common/logging/logger.js';
 import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
 import { generationKey, identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
@@ -14,6 +15,7 @@ export interface TailerOptions {
   kind: 'log' | 'csv';
   host: string;
   startAt: 'beginning' | 'end';
+  followSymlinks: boolean;
   maxLineBytes: number;
   partialLineTimeoutMs: number;
   /** A rotated-away file is read until it has been quiet this long, then closed. */
@@ -173,7 +175,7 @@ export class FileTailer {
   private async openFile(): Promise<boolean> {
     if (!this.pendingHandle) {
       try {
-        this.pendingHandle = await open(this.path, 'r');
+        this.pendingHandle = await openRegular(this.path, { followSymlinks: this.options.followSymlinks, singleLink: isRoot() });
         this.pendingSince = this.deps.now();
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -328,7 +330,7 @@ export class FileTailer {
 
   private async rotatedAway(file: OpenFile): Promise<boolean> {
     try {
-      const st = await stat(this.path);
+      const st = await (this.options.followSymlinks ? statFollow(this.path) : lstat(this.path));
       return st.ino !== file.id.ino || st.dev !== file.id.dev;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ReportRecord } from '../../src/common/queue/contract.js';
@@ -12,7 +12,12 @@ async function parse(text: string): Promise<ReportRecord[]> {
   const file = join(dir, 'emissions_20251008_090000.json');
   await writeFile(file, text);
   const out: ReportRecord[] = [];
-  await readReport(file, async (r) => void out.push(r));
+  const handle = await open(file, 'r');
+  try {
+    await readReport(handle, async (r) => void out.push(r));
+  } finally {
+    await handle.close();
+  }
   return out;
 }
 

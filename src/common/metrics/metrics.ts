@@ -18,6 +18,7 @@ export function createMetrics(labels: { environment: string; role: string }) {
     bytesRead: new Gauge({ name: 'tta_carbon_bytes_read_total', help: 'bytes read from followed files', registers: r }),
     recordsEnqueued: new Gauge({ name: 'tta_carbon_records_enqueued_total', help: 'records accepted by Redis', registers: r }),
     batchesEnqueued: new Gauge({ name: 'tta_carbon_batches_enqueued_total', help: 'batches accepted by Redis', registers: r }),
+    inputRefused: new Gauge({ name: 'tta_carbon_input_refused', help: 'input paths skipped now because they are not regular files (symlink, FIFO, device, socket, directory)', labelNames: ['path'], registers: r }),
     inputProblems: new Gauge({ name: 'tta_carbon_input_problems_total', help: 'input trouble lived through: unreadable files, registry saves that failed, invalid reports, lines cut at maxLineBytes', labelNames: ['kind'], registers: r }),
     fileSize: new Gauge({ name: 'tta_carbon_file_size_bytes', help: 'size of each followed file', labelNames: ['path'], registers: r }),
     logEvents: new Counter({ name: 'tta_carbon_log_events_total', help: 'carbon.log events indexed, by log.level', labelNames: ['level'], registers: r }),

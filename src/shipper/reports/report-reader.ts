@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { readFrom } from '../../common/fs/fd-streams.js';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import StreamJson from 'stream-json';
@@ -13,14 +13,20 @@ import type { ReportRecord } from '../../common/queue/contract.js';
 // Reads a finished codecarbon emissions_*.json report without holding it in memory:
 // one streaming pass picks each entry of `functions`, another the rest of the
 // document (the summary). A file that is not a complete JSON object becomes a single
-// `invalid` record with the parser's error and a bounded slice of the raw text.
+// `invalid` record with the parser's error and a bounded slice of the raw text. Every
+// pass reads the one descriptor the watcher opened and checked, never the path again.
 
 export const MAX_RAW_SLICE = 4096;
 
-export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
+/** A pass over the whole file from its first byte; the descriptor stays open. */
+function passOver(handle: FileHandle) {
+  return readFrom(handle);
+}
+
+export async function hashFile(handle: FileHandle): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  await pipeline(createReadStream(path), new Writable({
+  await pipeline(passOver(handle), new Writable({
     write(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       size += chunk.length;
@@ -35,19 +41,19 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
  * function entry (positions 1..n). Positions, not byte offsets, make the ids: the
  * file's identity is its content hash, so equal content yields equal ids.
  */
-export async function readReport(path: string, emit: (r: ReportRecord) => Promise<void>): Promise<void> {
-  if ((await stat(path)).size === 0) {
+export async function readReport(handle: FileHandle, emit: (r: ReportRecord) => Promise<void>): Promise<void> {
+  if ((await handle.stat()).size === 0) {
     return emit({ offset: 0, report: { part: 'invalid', error: 'not a codecarbon report: the file is empty', raw: '' } });
   }
   let summary: unknown;
   try {
-    summary = await topLevelWithoutFunctions(path);
+    summary = await topLevelWithoutFunctions(handle);
   } catch (err) {
-    return emit({ offset: 0, report: { part: 'invalid', error: (err as Error).message, raw: await rawSlice(path) } });
+    return emit({ offset: 0, report: { part: 'invalid', error: (err as Error).message, raw: await rawSlice(handle) } });
   }
   if (typeof summary !== 'object' || summary === null || Array.isArray(summary)) {
     const what = summary === undefined ? 'the file is empty' : Array.isArray(summary) ? 'the report is an array' : `the report is a ${typeof summary}`;
-    return emit({ offset: 0, report: { part: 'invalid', error: `not a codecarbon report: ${what}`, raw: await rawSlice(path) } });
+    return emit({ offset: 0, report: { part: 'invalid', error: `not a codecarbon report: ${what}`, raw: await rawSlice(handle) } });
   }
   const fields = summary as Record<string, unknown>;
   await emit({ offset: 0, report: { part: 'summary', fields } });
@@ -55,7 +61,7 @@ export async function readReport(path: string, emit: (r: ReportRecord) => Promis
   let position = 0;
   const pending: ReportRecord[] = [];
   await pipeline(
-    createReadStream(path),
+    passOver(handle),
     StreamJson.parser(),
     Pick.pick({ filter: 'functions' }),
     StreamObject.streamObject(),
@@ -73,11 +79,11 @@ export async function readReport(path: string, emit: (r: ReportRecord) => Promis
   for (const r of pending) await emit(r);
 }
 
-async function topLevelWithoutFunctions(path: string): Promise<unknown> {
+async function topLevelWithoutFunctions(handle: FileHandle): Promise<unknown> {
   let value: unknown;
   let count = 0;
   await pipeline(
-    createReadStream(path),
+    passOver(handle),
     StreamJson.parser(),
     Ignore.ignore({ filter: /^functions\b/ }),
     StreamValues.streamValues(),
@@ -94,13 +100,8 @@ async function topLevelWithoutFunctions(path: string): Promise<unknown> {
   return value;
 }
 
-async function rawSlice(path: string): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(MAX_RAW_SLICE);
-    const { bytesRead } = await handle.read(buf, 0, MAX_RAW_SLICE, 0);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
+async function rawSlice(handle: FileHandle): Promise<string> {
+  const buf = Buffer.alloc(MAX_RAW_SLICE);
+  const { bytesRead } = await handle.read(buf, 0, MAX_RAW_SLICE, 0);
+  return buf.subarray(0, bytesRead).toString('utf8');
 }

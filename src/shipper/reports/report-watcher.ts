@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { lstat, stat, type FileHandle } from 'node:fs/promises';
+import { isRoot, NotRegularFileError, openRegular } from '../../common/fs/safe-open.js';
 import type { Logger } from '../../common/logging/logger.js';
 import { CONTRACT_VERSION, type BatchJobData, type ReportRecord } from '../../common/queue/contract.js';
 import type { Registry } from '../registry.js';
@@ -12,6 +13,7 @@ export interface ReportWatcherOptions {
   host: string;
   settleMs: number;
   batchMaxRecords: number;
+  followSymlinks: boolean;
 }
 
 export interface ReportWatcherDeps {
@@ -19,6 +21,9 @@ export interface ReportWatcherDeps {
   enqueue: (batch: BatchJobData) => Promise<unknown>;
   logger: Logger;
   now: () => number;
+  /** A report path that is not a regular file: reported once by the shipper. */
+  refuse?: (path: string, what: string) => void;
+  clear?: (path: string) => void;
 }
 
 interface Seen {
@@ -60,33 +65,47 @@ export class ReportWatcher {
   }
 
   private async check(path: string): Promise<boolean> {
-    const st = await stat(path);
+    const st = await (this.options.followSymlinks ? stat(path) : lstat(path));
     const now = this.deps.now();
     const prev = this.seen.get(path);
     if (!st.isFile()) {
-      if (!prev) this.deps.logger.error({ path }, 'report path is not a regular file; skipped');
+      this.deps.refuse?.(path, st.isSymbolicLink() ? 'a symbolic link (not followed; shipper.followSymlinks opts in)' : 'not a regular file');
       this.seen.set(path, { size: 0, mtimeMs: st.mtimeMs, ino: st.ino, changedAt: now, done: 'not-a-file' });
       return false;
     }
+    this.deps.clear?.(path);
     if (!prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs || prev.ino !== st.ino) {
       this.seen.set(path, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, changedAt: now });
       return false;
     }
     if (prev.done || now - prev.changedAt < this.options.settleMs) return false;
-    const { sha256, size } = await hashFile(path);
-    if (size !== st.size) return false; // changed while hashing: wait for it to settle again
-    const key = `r-${sha256.slice(0, 32)}`;
-    const known = this.deps.registry.get(key);
-    if (known && known.offset >= size) {
-      prev.done = key;
+    let handle: FileHandle;
+    try {
+      handle = await openRegular(path, { followSymlinks: this.options.followSymlinks, singleLink: isRoot() });
+    } catch (err) {
+      if (!(err instanceof NotRegularFileError)) throw err;
+      this.deps.refuse?.(path, err.what);
+      prev.done = 'not-a-file';
       return false;
     }
-    await this.ship(path, key, st.dev, st.ino, size, sha256);
-    prev.done = key;
-    return true;
+    try {
+      const { sha256, size } = await hashFile(handle);
+      if (size !== st.size) return false; // changed while hashing: wait for it to settle again
+      const key = `r-${sha256.slice(0, 32)}`;
+      const known = this.deps.registry.get(key);
+      if (known && known.offset >= size) {
+        prev.done = key;
+        return false;
+      }
+      await this.ship(path, handle, key, st.dev, st.ino, size, sha256);
+      prev.done = key;
+      return true;
+    } finally {
+      await handle.close();
+    }
   }
 
-  private async ship(path: string, key: string, dev: number, ino: number, size: number, sha256: string): Promise<void> {
+  private async ship(path: string, handle: FileHandle, key: string, dev: number, ino: number, size: number, sha256: string): Promise<void> {
     let batch: ReportRecord[] = [];
     let shipped = 0;
     const flush = async (last: boolean) => {
@@ -98,7 +117,7 @@ export class ReportWatcher {
       batch = [];
     };
     let invalid = false;
-    await readReport(path, async (record) => {
+    await readReport(handle, async (record) => {
       if (record.report.part === 'invalid') invalid = true;
       batch.push(record);
       if (batch.length >= this.options.batchMaxRecords) await flush(false);
