@@ -1,4 +1,5 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 
 // One rotation at a time per state file: a lock file created with O_EXCL holding the
 // owner's pid. A lock whose pid no longer runs (kill -9) is stale and taken over.
@@ -19,7 +20,7 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
       return () => unlink(path).catch(() => undefined);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      const pid = Number((await readPid(path)).trim());
       if (pid > 0 && alive(pid)) throw new LockedError(path, pid);
       await unlink(path).catch(() => undefined);
     }
@@ -33,5 +34,16 @@ function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readPid(path: string): Promise<string> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+  if (!handle) return '';
+  try {
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(32), 0, 32, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
   }
 }

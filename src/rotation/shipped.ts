@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { openRegular } from '../common/fs/safe-open.js';
 import type { Config } from '../common/config/index.js';
 import { compileGlob } from '../shipper/inputs/glob.js';
 import { newestGeneration, stillSameFile } from '../shipper/identity.js';
@@ -29,8 +29,8 @@ export class ShippedCheck {
   /** Null when the copy may be compressed or deleted; otherwise why not. */
   async blocker(copyPath: string, livePath: string): Promise<string | null> {
     if (!this.covered(livePath)) return null;
-    const st = await stat(copyPath);
-    const handle = await open(copyPath, 'r');
+    const handle = await openRegular(copyPath);
+    const st = await handle.stat();
     try {
       const matches: [string, RegistryEntry][] = [];
       for (const [key, entry] of this.registry.all()) {

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -48,7 +49,10 @@ export async function writeState<T>(path: string, codec: StateCodec<T>, state: T
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w', mode);
+  // Created afresh, never opened through whatever is at the name: a link planted there
+  // would otherwise be written through (issue #13).
+  await unlink(tmp).catch(ignoreMissing);
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     await handle.writeFile(codec.encode(state), 'utf8');
     await handle.sync();
