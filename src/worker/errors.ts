@@ -1,3 +1,5 @@
+import { UnrecoverableError } from 'bullmq';
+
 // Small named errors, one reason each (after BullMQ's classes/errors).
 
 /** Some documents could not be indexed yet (outage, 429, 5xx): BullMQ retries the job. */
@@ -8,10 +10,13 @@ export class RetryLaterError extends Error {
   }
 }
 
-/** A job written by a shipper speaking another contract version; kept, never guessed at. */
-export class UnknownJobError extends Error {
+/**
+ * A job written by a shipper speaking another contract version: never guessed at, and
+ * never retried (no attempt can change its shape); it is dead-lettered (retire.ts).
+ */
+export class UnknownJobError extends UnrecoverableError {
   constructor(readonly jobId: string | undefined) {
-    super(`job ${jobId ?? '?'} does not match queue contract; left in the failed set for inspection`);
+    super(`job ${jobId ?? '?'} does not match the queue contract; its data is dead-lettered`);
     this.name = 'UnknownJobError';
   }
 }

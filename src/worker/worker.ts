@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
@@ -10,7 +10,9 @@ import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/co
 import { payloadKey, readPayload } from '../common/queue/payload.js';
 import { requestSlices } from './batch.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
+import { UnsafeRegexError } from '../common/regex/safe-regex.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
+import { retireFailedJob } from './retire.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
 import { applyTally, type Tally } from './tally.js';
 import { installTemplates } from './template.js';
@@ -79,7 +81,9 @@ export class CarbonWorker {
       settings: { backoffStrategy: (attemptsMade) => Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, attemptsMade - 1)) },
     });
     this.worker.on('failed', (job, err) => {
-      this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'batch not finished; BullMQ will retry it');
+      const final = job && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
+      this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, final ? 'batch failed for good' : 'batch not finished; BullMQ will retry it');
+      if (final) void this.retire(job, err);
     });
     this.worker.on('error', (err) => this.deps.logger.error({ err }, 'worker error'));
     this.worker.on('stalled', (jobId) => this.deps.logger.warn({ jobId }, 'batch stalled (its worker died or froze); it goes to another worker'));
@@ -121,6 +125,19 @@ export class CarbonWorker {
       this.deps.logger.warn({ jobId: job.id, waits: job.attemptsStarted, delayMs: delay, reason: err.message }, 'batch waits for Elasticsearch');
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
+    }
+  }
+
+  private async retire(job: Job, err: Error): Promise<void> {
+    const { environment, timeZone } = this.config;
+    try {
+      await retireFailedJob(job, err, {
+        connection: this.deps.connection, indexer: this.indexer, sanitizer: this.sanitizer, logger: this.deps.logger,
+        environment, timeZone, indexPrefix: this.config.elasticsearch.indexPrefix, projectName: this.config.project.name, now: this.now,
+      });
+      this.deps.metrics?.deadLettered.inc((job.data as { deadLettered?: number }).deadLettered ?? 0);
+    } catch (retireErr) {
+      this.deps.logger.error({ jobId: job.id, err: (retireErr as Error).message }, 'failed batch could not be dead-lettered; it stays whole in the failed set');
     }
   }
 
@@ -166,6 +183,17 @@ export class CarbonWorker {
       projectName: this.config.project.name,
     };
     const report: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+    try {
+      await this.indexSlices(job, ctx, payload, report);
+    } catch (err) {
+      // A start pattern no worker may run: no retry can make it safe.
+      if (err instanceof UnsafeRegexError) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+    return report;
+  }
+
+  private async indexSlices(job: Job<BatchJobData, IndexReport>, ctx: Parameters<typeof requestSlices>[1], payload: Buffer | null, report: IndexReport): Promise<void> {
     // Slice by slice, so a worker holds a few thousand documents, not a whole job's. A
     // slice that must wait hands the job back; the slices already indexed come back as
     // duplicates (same ids) on the next try.
@@ -177,6 +205,5 @@ export class CarbonWorker {
       }
       this.count(part, tally);
     }
-    return report;
   }
 }
