@@ -1,7 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensureCommand } from './debian.js';
 import { ServiceStartError } from './errors.js';
-import { isRoot, livePid, portOpen, readPid, run, stopPidFile, waitFor, which } from './process.js';
+import { livePid, portOpen, readPid, run, stopPidFile, waitFor } from './process.js';
 import { redisAnswers } from './probe.js';
 
 export interface LocalRedis {
@@ -53,17 +54,7 @@ export function redisPid(dir: string): Promise<number | null> {
 }
 
 async function ensureRedisBinary(): Promise<string> {
-  const found = (await which('redis-server')) ?? null;
-  if (found) return found;
-  if (!isRoot()) {
-    throw new ServiceStartError('redis', 'redis-server is not installed', 'sudo apt-get install -y redis-server (or point REDIS_URL at a running Redis)');
-  }
-  let r = await run('apt-get', ['install', '-y', '-q', 'redis-server'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.code !== 0) {
-    await run('apt-get', ['update', '-q']);
-    r = await run('apt-get', ['install', '-y', '-q', 'redis-server'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  }
-  const installed = await which('redis-server');
-  if (!installed) throw new ServiceStartError('redis', `apt-get install redis-server failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, 'install redis-server by hand, or point REDIS_URL at a running Redis');
-  return installed;
+  const r = await ensureCommand('redis-server', 'redis-server');
+  if ('path' in r) return r.path;
+  throw new ServiceStartError('redis', r.error, 'install redis-server (sudo apt-get install -y redis-server), or point REDIS_URL at a running Redis');
 }

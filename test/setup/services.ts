@@ -1,10 +1,18 @@
+import { ensureCommand } from '../../src/services/debian.js';
 import { servicesDown, servicesEnv, servicesStatus, servicesUp, type ServiceName } from '../../src/services/launcher.js';
 
 // Real Redis and Elasticsearch for the whole run: reuse what answers, start the rest,
 // and on teardown stop only what this run started.
 let startedHere: ServiceName[] = [];
 
+// Debian tools the tests run against, installed like redis-server when missing.
+const TOOLS: [command: string, pkg: string][] = [['promtool', 'prometheus'], ['systemd-analyze', 'systemd']];
+
 export async function setup(): Promise<void> {
+  for (const [command, pkg] of TOOLS) {
+    const r = await ensureCommand(command, pkg);
+    console.log(`[tools] ${command}: ${'path' in r ? r.path : r.error}`);
+  }
   const env = servicesEnv();
   const before = await servicesStatus(env);
   await servicesUp(env, (line) => console.log(`[services] ${line}`));
