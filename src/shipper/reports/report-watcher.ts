@@ -1,5 +1,5 @@
 import { lstat, stat, type FileHandle } from 'node:fs/promises';
-import { isRoot, NotRegularFileError, openRegular } from '../../common/fs/safe-open.js';
+import { describeType, isRoot, NotRegularFileError, openRegular } from '../../common/fs/safe-open.js';
 import type { Logger } from '../../common/logging/logger.js';
 import { CONTRACT_VERSION, type BatchJobData, type ReportRecord } from '../../common/queue/contract.js';
 import type { Registry } from '../registry.js';
@@ -69,7 +69,7 @@ export class ReportWatcher {
     const now = this.deps.now();
     const prev = this.seen.get(path);
     if (!st.isFile()) {
-      this.deps.refuse?.(path, st.isSymbolicLink() ? 'a symbolic link (not followed; shipper.followSymlinks opts in)' : 'not a regular file');
+      this.deps.refuse?.(path, st.isSymbolicLink() ? 'a symbolic link (not followed; shipper.followSymlinks opts in)' : describeType(st));
       this.seen.set(path, { size: 0, mtimeMs: st.mtimeMs, ino: st.ino, changedAt: now, done: 'not-a-file' });
       return false;
     }
