@@ -2,7 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config/index.js';
 import { ServiceStartError } from '../services/errors.js';
 import { createMetrics } from '../common/metrics/metrics.js';
-import { setup, startMetricsServer, startScheduler, startShipper, startWorker, untilSignal, type Part } from './runtime.js';
+import { Lifecycle } from './lifecycle.js';
+import { setup, startMetricsServer, startScheduler, startShipper, startWorker, type Part } from './runtime.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
 export async function main(argv: string[]): Promise<number> {
@@ -38,12 +39,14 @@ function buildProgram(): Command {
       .action(async () => {
         const { config, logger } = setup(program.opts<{ config?: string }>().config);
         const metrics = createMetrics({ environment: config.environment, role: name });
+        const life = new Lifecycle(logger);
         const running: Part[] = [];
-        if (parts.includes('worker')) running.push(await startWorker(config, logger, metrics));
-        if (parts.includes('shipper')) running.push(await startShipper(config, logger, metrics));
-        if (parts.includes('scheduler')) running.push(await startScheduler(config, logger, metrics));
-        const server = await startMetricsServer(config, metrics, running, logger);
-        process.exitCode = await untilSignal([...running, server], logger);
+        // The port first: a second agent on one host fails at once, before it reads a file.
+        await life.start(startMetricsServer(config, metrics, running, logger));
+        if (parts.includes('worker')) running.push(await life.start(startWorker(config, logger, metrics)));
+        if (parts.includes('shipper')) running.push(await life.start(startShipper(config, logger, metrics)));
+        if (parts.includes('scheduler')) running.push(await life.start(startScheduler(config, logger, metrics)));
+        process.exitCode = await life.done;
       });
 
   role('run', 'shipper and worker in one process, for a single host', ['shipper', 'worker']);

@@ -14,11 +14,11 @@ import { createRedis } from '../common/redis/connection.js';
 // role loads its own code when started: the shipper, on every TTA host, carries
 // neither the worker nor the Elasticsearch client (less start-up CPU and memory).
 
-export interface Stoppable {
-  stop(): Promise<void>;
-}
+import type { Stoppable } from './lifecycle.js';
+import { ConfigError } from '../common/config/index.js';
 
 /** A running role: stops, refreshes its gauges before a scrape, says whether it is healthy. */
+export type { Stoppable };
 export interface Part extends Stoppable {
   refresh?(): Promise<void>;
   healthy?(): Record<string, boolean>;
@@ -174,47 +174,17 @@ export async function startMetricsServer(config: Config, metrics: Metrics, parts
     config.metrics.host,
     config.metrics.port,
     async () => void (await Promise.all(parts.map((p) => p.refresh?.()))),
-  );
+  ).catch((err: NodeJS.ErrnoException) => {
+    // Another process (often a second agent) holds the port: a configuration problem.
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      const why = err.code === 'EADDRINUSE' ? 'is taken by another process' : err.code === 'EACCES' ? 'may not be bound by this user' : 'is not an address of this host';
+      throw new ConfigError([`metrics.port (TTA_METRICS_PORT): ${config.metrics.host}:${config.metrics.port} ${why}; choose another port, or 0 for a free one`]);
+    }
+    throw err;
+  });
   const address = server.address() as { port: number };
   logger.info({ host: config.metrics.host, port: address.port }, 'metrics and health listening');
   return { stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-/**
- * Runs until SIGTERM/SIGINT, then stops every part within `deadlineMs`. Past the
- * deadline the process exits whatever is still pending: a stuck open or read in the
- * thread pool would otherwise keep it alive after systemd's stop timeout.
- */
-export function untilSignal(parts: Stoppable[], logger: Logger, deadlineMs = 30_000, exit: (code: number) => void = (code) => process.exit(code)): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      const timer = setTimeout(() => {
-        logger.error({ deadlineMs }, 'shutdown deadline passed; exiting anyway');
-        resolve(1);
-        exit(1);
-      }, deadlineMs);
-      timer.unref();
-      Promise.all(parts.map((p) => p.stop())).then(
-        () => {
-          clearTimeout(timer);
-          resolve(0);
-        },
-        (err) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    // `systemctl reload`: finish cleanly and exit 0; systemd (Restart=always) starts the
-    // process again, which then reads the new configuration.
-    process.once('SIGHUP', () => stop('SIGHUP (reload: restarting with the new configuration)'));
-  });
 }
 
 async function quit(redis: Redis): Promise<void> {

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,21 @@ describe('configuration errors', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('redis.qeue: unknown key');
     expect(r.stderr).toContain(file);
+  });
+
+  it('a taken metrics port exits 2 naming the address and the key, before anything else starts', async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const dir = await mkdtemp(join(tmpdir(), 'tta-cli-'));
+    try {
+      const r = cli(['shipper'], { TTA_METRICS_PORT: String(port), TTA_DATA_DIR: join(dir, 'data'), TTA_LOG_DIR: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`metrics.port (TTA_METRICS_PORT): 127.0.0.1:${port} is taken by another process; choose another port, or 0 for a free one`);
+      expect(r.stdout).not.toContain('shipper started');
+    } finally {
+      server.close();
+    }
   });
 
   it('--help on each role exits 0 and describes it', () => {
