@@ -50,8 +50,9 @@ export function setup(configFile: string | undefined): { config: Config; logger:
 }
 
 export async function startShipper(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
-  const [{ Registry }, { Shipper }] = await Promise.all([import('../shipper/registry.js'), import('../shipper/shipper.js')]);
+  const [{ Registry }, { Shipper }, { loadInstance }] = await Promise.all([import('../shipper/registry.js'), import('../shipper/shipper.js'), import('../shipper/instance.js')]);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const instance = await loadInstance(config.dataDir, config.hostName, () => new Date(), logger);
   const { registry, recoveredFrom, rejected } = await Registry.open(config.dataDir);
   if (rejected.length) logger.warn({ rejected, recoveredFrom }, 'registry copies were unreadable; resumed from the newest good one');
   const redis = createRedis(config.redis.url);
@@ -60,6 +61,7 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
   queue.queue.on('error', throttled(logger, 'queue error'));
   const shipper = new Shipper(config, {
     registry,
+    source: instance.id,
     enqueue: (batch, payload, rebuild) => queue.add(batch, payload, rebuild),
     backlog: () => queue.backlog(),
     redisReady: () => redis.status === 'ready',

@@ -15,6 +15,8 @@ import { FileTailer, type Enqueue, type TailerOptions } from './tailer.js';
 
 export interface ShipperDeps {
   registry: Registry;
+  /** This shipper's instance id (shipper/instance.ts): part of every job and document id. */
+  source: string;
   enqueue: Enqueue;
   /** Batches waiting in the queue; reading stops above the high-water mark. */
   backlog: () => Promise<number>;
@@ -87,7 +89,7 @@ export class Shipper {
     this.streams = inputs.filter((i) => i.kind !== 'report').flatMap((i) => i.paths.map((p) => ({ glob: compileGlob(p), kind: i.kind as 'log' | 'csv' })));
     this.reportGlobs = inputs.filter((i) => i.kind === 'report').flatMap((i) => i.paths.map(compileGlob));
     this.reports = new ReportWatcher(
-      { host: config.hostName, settleMs: config.shipper.reportSettleMs, batchMaxRecords: config.shipper.batch.maxRecords, followSymlinks: config.shipper.followSymlinks },
+      { host: config.hostName, environment: config.environment, source: deps.source, settleMs: config.shipper.reportSettleMs, batchMaxRecords: config.shipper.batch.maxRecords, followSymlinks: config.shipper.followSymlinks },
       { registry: deps.registry, enqueue: deps.enqueue, logger: deps.logger, now: this.now, refuse: (path, what) => this.refuse(path, what), clear: (path) => this.refused.delete(path) },
     );
   }
@@ -324,6 +326,8 @@ export class Shipper {
     return {
       kind,
       host: this.config.hostName,
+      environment: this.config.environment,
+      source: this.deps.source,
       startAt: s.startAt,
       followSymlinks: s.followSymlinks,
       maxLineBytes: s.maxLineBytes,

@@ -14,6 +14,9 @@ export type Enqueue = (batch: BatchJobData, payload?: Buffer[], rebuild?: (queue
 export interface TailerOptions {
   kind: 'log' | 'csv';
   host: string;
+  /** Where batches come from (contract v2): the shipper's environment and instance id. */
+  environment: string;
+  source: string;
   startAt: 'beginning' | 'end';
   followSymlinks: boolean;
   maxLineBytes: number;
@@ -282,7 +285,8 @@ export class FileTailer {
 
   private async ship(file: OpenFile): Promise<void> {
     if (file.batch.length === 0) return;
-    const base = { v: CONTRACT_VERSION, host: this.options.host, path: file.path, fileId: file.key, endOffset: file.batchEnd } as const;
+    const { host, environment, source } = this.options;
+    const base = { v: CONTRACT_VERSION, host, environment, source, path: file.path, fileId: file.key, endOffset: file.batchEnd } as const;
     const { startPattern, maxLines, maxBytes } = this.options.multiline;
     const covered = await this.deps.enqueue(
       this.options.kind === 'csv'

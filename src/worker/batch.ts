@@ -1,6 +1,6 @@
 import { dailyIndex, DayIndex, retentionCutoff } from '../common/indices/names.js';
 import { batchRecords, eachBatchRecord } from '../common/lines/chunk.js';
-import { documentId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
+import { documentId, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
 import { finishDocument, type Document, type EventContext } from './decode/document.js';
@@ -74,7 +74,7 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
   for (const record of records) {
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
-    const id = documentId(batch.fileId, record.offset, n);
+    const id = documentId(streamId(batch), record.offset, n);
     let doc: Document;
     let json: string;
     try {

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from '../common/config/index.js';
+import { defaultIndexPrefix, ENVIRONMENT_NAME, type Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import type { Metrics } from '../common/metrics/metrics.js';
 import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
@@ -13,6 +13,7 @@ import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
 import { UnsafeRegexError } from '../common/regex/safe-regex.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
 import { retireFailedJob } from './retire.js';
+import { deadIncarnations, newIncarnation, processAlive, reclaim, register } from './incarnations.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
 import { applyTally, type Tally } from './tally.js';
 import { installTemplates } from './template.js';
@@ -37,7 +38,11 @@ export class CarbonWorker {
   private worker: Worker<BatchJobData, IndexReport> | null = null;
   private stopped = false;
   private readonly stopping = new AbortController();
-  private readonly indexer: BulkIndexer;
+  private unregister: (() => Promise<void>) | undefined;
+  /** One indexer per environment served: each writes its own indices and dead letters. */
+  private readonly indexers = new Map<string, BulkIndexer>();
+  /** Index prefixes whose templates are installed. */
+  private readonly templated = new Set<string>();
   private readonly sanitizer: Sanitizer;
   private readonly logPatterns: RegExp[];
   private readonly now: () => Date;
@@ -47,16 +52,40 @@ export class CarbonWorker {
     this.now = deps.now ?? (() => new Date());
     this.sanitizer = new Sanitizer(config.sanitizer);
     this.logPatterns = config.worker.logPatterns.map((p) => new RegExp(p, 's'));
-    this.indexer = new BulkIndexer(
-      deps.elasticsearch,
-      {
-        indexPrefix: config.elasticsearch.indexPrefix, environment: config.environment,
-        attemptsPerJob: 5, baseDelayMs: 200, maxDelayMs: 5_000, maxBulkBytes: 5 * 1024 * 1024,
-      },
-      deps.logger,
-      this.now,
-      (text) => this.sanitizer.sanitizeString(text).text,
-    );
+  }
+
+  /**
+   * Where a batch's documents go: under the environment of the shipper that read them
+   * (contract v2), so one worker pool serves every environment on its queue and never
+   * stamps its own on another's data; a v1 batch carries none and gets the worker's.
+   */
+  private target(batch: Partial<BatchJobData>): { environment: string; indexPrefix: string; indexer: BulkIndexer } {
+    const environment = batch.environment ?? this.config.environment;
+    if (!ENVIRONMENT_NAME.test(environment)) throw new UnrecoverableError(`the batch names environment ${JSON.stringify(environment.slice(0, 64))}, which is no valid environment name`);
+    const indexPrefix = environment === this.config.environment ? this.config.elasticsearch.indexPrefix : defaultIndexPrefix(environment);
+    let indexer = this.indexers.get(environment);
+    if (!indexer) {
+      indexer = new BulkIndexer(
+        this.deps.elasticsearch,
+        { indexPrefix, environment, attemptsPerJob: 5, baseDelayMs: 200, maxDelayMs: 5_000, maxBulkBytes: 5 * 1024 * 1024 },
+        this.deps.logger,
+        this.now,
+        (text) => this.sanitizer.sanitizeString(text).text,
+      );
+      this.indexers.set(environment, indexer);
+    }
+    return { environment, indexPrefix, indexer };
+  }
+
+  /** Templates of another environment's indices, installed before its first document. */
+  private async ensureTemplates(indexPrefix: string): Promise<void> {
+    if (this.templated.has(indexPrefix)) return;
+    try {
+      await installTemplates(this.deps.elasticsearch, indexPrefix);
+    } catch (err) {
+      throw new RetryLaterError(0, `cannot install the index templates of ${indexPrefix}: ${(err as Error).message}`);
+    }
+    this.templated.add(indexPrefix);
   }
 
   /**
@@ -67,12 +96,14 @@ export class CarbonWorker {
   async start(): Promise<void> {
     await this.installTemplatesPatiently();
     if (this.stopped) return;
+    const me = newIncarnation(hostname(), process.pid, this.config.redis.queue);
+    await this.reclaimFromDeadIncarnations(me);
     const { concurrency, backoffMs, maxBackoffMs, lockDurationMs } = this.config.worker;
     this.worker = new Worker<BatchJobData, IndexReport>(this.config.redis.queue, (job, token) => this.process(job, token), {
       connection: this.deps.connection,
       concurrency,
       // Shown as the job's processedBy: which host and process holds a batch.
-      name: `${hostname()}:${process.pid}`,
+      name: me.name,
       // A worker that died mid-job: its job goes back to waiting, many times if need be;
       // indexing is idempotent, so a second delivery costs nothing but time.
       maxStalledCount: 100,
@@ -90,10 +121,27 @@ export class CarbonWorker {
     this.deps.logger.info({ queue: this.config.redis.queue, concurrency }, 'worker started');
   }
 
+  /** See incarnations.ts. Best effort: without it BullMQ's stalled check still hands the jobs on. */
+  private async reclaimFromDeadIncarnations(me: ReturnType<typeof newIncarnation>): Promise<void> {
+    const queue = new Queue(this.config.redis.queue, { connection: this.deps.connection });
+    queue.on('error', () => undefined);
+    try {
+      const dead = await deadIncarnations(this.config.dataDir, me, processAlive);
+      const moved = await reclaim(queue, this.deps.connection, this.config.dataDir, dead);
+      if (moved > 0) this.deps.logger.info({ moved, from: dead.map((d) => d.name) }, 'batches a killed worker of this host held are back in the queue');
+      this.unregister = await register(this.config.dataDir, me);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, dataDir: this.config.dataDir }, 'cannot record this worker in the data directory; a crash will be recovered by the stalled check alone');
+    } finally {
+      await queue.close();
+    }
+  }
+
   private async installTemplatesPatiently(): Promise<void> {
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
         await installTemplates(this.deps.elasticsearch, this.config.elasticsearch.indexPrefix);
+        this.templated.add(this.config.elasticsearch.indexPrefix);
         return;
       } catch (err) {
         const delay = Math.min(this.config.worker.maxBackoffMs, this.config.worker.backoffMs * 2 ** Math.min(attempt - 1, 10));
@@ -108,6 +156,7 @@ export class CarbonWorker {
     this.stopped = true;
     this.stopping.abort();
     await this.worker?.close();
+    await this.unregister?.();
     this.deps.logger.info('worker stopped');
   }
 
@@ -129,11 +178,18 @@ export class CarbonWorker {
   }
 
   private async retire(job: Job, err: Error): Promise<void> {
-    const { environment, timeZone } = this.config;
+    const { timeZone } = this.config;
     try {
+      // A batch naming an invalid environment is dead-lettered under the worker's own.
+      let where = this.target({});
+      try {
+        where = this.target(job.data as Partial<BatchJobData>);
+      } catch {
+        // keeps the worker's own
+      }
       await retireFailedJob(job, err, {
-        connection: this.deps.connection, indexer: this.indexer, sanitizer: this.sanitizer, logger: this.deps.logger,
-        environment, timeZone, indexPrefix: this.config.elasticsearch.indexPrefix, projectName: this.config.project.name, now: this.now,
+        connection: this.deps.connection, indexer: where.indexer, sanitizer: this.sanitizer, logger: this.deps.logger,
+        environment: where.environment, timeZone, indexPrefix: where.indexPrefix, projectName: this.config.project.name, now: this.now,
       });
       this.deps.metrics?.deadLettered.inc((job.data as { deadLettered?: number }).deadLettered ?? 0);
     } catch (retireErr) {
@@ -171,9 +227,11 @@ export class CarbonWorker {
     // After a crash between adding the job and attaching its bytes, the shipper attaches
     // them when it restarts: wait for that without spending an attempt.
     if (job.data.kind === 'lines' && !payload) throw new PayloadPendingError(job.id);
+    const { environment, indexPrefix, indexer } = this.target(job.data);
+    await this.ensureTemplates(indexPrefix);
     const ctx = {
-      environment: this.config.environment,
-      indexPrefix: this.config.elasticsearch.indexPrefix,
+      environment,
+      indexPrefix,
       timeZone: this.config.timeZone,
       retentionDays: this.config.retentionDays,
       now: this.now(),
@@ -184,7 +242,7 @@ export class CarbonWorker {
     };
     const report: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     try {
-      await this.indexSlices(job, ctx, payload, report);
+      await this.indexSlices(job, ctx, indexer, payload, report);
     } catch (err) {
       // A start pattern no worker may run: no retry can make it safe.
       if (err instanceof UnsafeRegexError) throw new UnrecoverableError(err.message);
@@ -193,12 +251,12 @@ export class CarbonWorker {
     return report;
   }
 
-  private async indexSlices(job: Job<BatchJobData, IndexReport>, ctx: Parameters<typeof requestSlices>[1], payload: Buffer | null, report: IndexReport): Promise<void> {
+  private async indexSlices(job: Job<BatchJobData, IndexReport>, ctx: Parameters<typeof requestSlices>[1], indexer: BulkIndexer, payload: Buffer | null, report: IndexReport): Promise<void> {
     // Slice by slice, so a worker holds a few thousand documents, not a whole job's. A
     // slice that must wait hands the job back; the slices already indexed come back as
     // duplicates (same ids) on the next try.
     for (const { requests, refused, tally } of requestSlices(job.data, ctx, payload, SLICE_EVENTS)) {
-      const part = await this.indexer.index(requests, refused);
+      const part = await indexer.index(requests, refused);
       for (const key of Object.keys(part) as (keyof IndexReport)[]) {
         report[key] += part[key];
         this.totals[key] += part[key];

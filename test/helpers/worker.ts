@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../../src/common/config/index.js';
 import { createLogger } from '../../src/common/logging/logger.js';
@@ -7,7 +10,8 @@ import { esClient, redisClient, services, waitFor, type uniqueNames } from './se
 
 /** A real worker on a test's own queue and index prefix, plus the queue to feed it. */
 export async function startTestWorker(names: ReturnType<typeof uniqueNames>, tweak: (c: Config) => void = () => undefined) {
-  const config = loadConfig({ env: { TTA_ENV: names.environment, REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl } });
+  const dataDir = await mkdtemp(join(tmpdir(), 'tta-worker-'));
+  const config = loadConfig({ env: { TTA_ENV: names.environment, TTA_DATA_DIR: dataDir, REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl } });
   config.redis.queue = names.queue;
   tweak(config);
   const connection = redisClient();
@@ -31,6 +35,7 @@ export async function startTestWorker(names: ReturnType<typeof uniqueNames>, twe
       await worker.stop();
       await queue.close();
       await connection.quit();
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

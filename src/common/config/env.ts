@@ -14,6 +14,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { env: 'TTA_LOG_DIR', path: ['logDir'], type: 'string', description: 'where carbon.log lives (default /var/log/tta/<env>)' },
   { env: 'CARBON_OUTPUT_DIR', path: ['codecarbonDir'], type: 'string', description: 'codecarbon output directory (default <log dir>/codecarbon)' },
   { env: 'TTA_DATA_DIR', path: ['dataDir'], type: 'string', description: 'registry of offsets and rotation state (default /var/lib/tta-carbon)' },
+  { env: 'TTA_HOST_NAME', path: ['hostName'], type: 'string', description: 'host.name on every document (default this machine\'s hostname)' },
   { env: 'CARBON_PROJECT_NAME', path: ['project', 'name'], type: 'string', description: 'codecarbon project name (default TTA-Staging)' },
   { env: 'CARBON_LOG_LEVEL', path: ['logLevel'], type: 'string', description: "level of tta-carbon's own logs (default info)" },
   { env: 'CARBON_MEASUREMENT_INTERVAL', path: ['project', 'measurementIntervalSeconds'], type: 'number', description: 'seconds between codecarbon measurements (default 60)' },

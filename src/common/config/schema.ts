@@ -23,9 +23,13 @@ const httpUrl = urlWithScheme(['http:', 'https:'], 'http://127.0.0.1:9200');
 const redisUrl = urlWithScheme(['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
 // Environments end up in index names, which Elasticsearch wants lowercase and free of
 // separators; a typo here would otherwise surface as a bulk rejection much later.
-const environmentName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, { message: 'expected lowercase letters, digits, "-" or "_"' });
+export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const environmentName = z.string().regex(ENVIRONMENT_NAME, { message: 'expected lowercase letters, digits, "-" or "_"' });
+
+/** Index prefix of an environment unless configured: tta-<env>-carbon, as the guide names them. */
+export function defaultIndexPrefix(environment: string): string {
+  return `tta-${environment}-carbon`;
+}
 const queueName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]+$/, { message: 'expected letters, digits, ".", "-" or "_" (BullMQ refuses ":")' });
@@ -249,7 +253,7 @@ export function resolveDefaults(parsed: Parsed): Config {
     codecarbonDir,
     elasticsearch: {
       ...parsed.elasticsearch,
-      indexPrefix: parsed.elasticsearch.indexPrefix ?? `tta-${parsed.environment}-carbon`,
+      indexPrefix: parsed.elasticsearch.indexPrefix ?? defaultIndexPrefix(parsed.environment),
     },
     rotation: {
       policies: parsed.rotation.policies ?? defaultPolicies(logDir, codecarbonDir),

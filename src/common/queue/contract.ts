@@ -2,7 +2,11 @@
 // Both sides import this file only; bump CONTRACT_VERSION on any breaking change so a
 // worker can refuse (and keep) jobs it does not understand instead of mis-indexing them.
 
-export const CONTRACT_VERSION = 1;
+// Version 2 added where a batch comes from (environment, shipper instance); a worker
+// still indexes version 1 batches, under its own environment and the old ids, so a
+// rolling upgrade loses nothing.
+export const CONTRACT_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 export const BATCH_JOB = 'batch';
 
 /** Job backoff: exponential with a cap, computed by the worker's backoffStrategy. */
@@ -75,8 +79,16 @@ export interface CsvRecord {
 export type RawRecord = LogRecord | ReportRecord | CsvRecord;
 
 interface BatchBase {
-  v: typeof CONTRACT_VERSION;
+  v: typeof CONTRACT_VERSION | 1;
   host: string;
+  /** Environment of the shipper: the worker indexes the batch under it (v2). */
+  environment?: string;
+  /**
+   * The shipper instance (its data directory's id, shipper/instance.ts) (v2). Two hosts
+   * can read byte-identical files on the same device and inode (cloned VMs): without
+   * it their batches and documents would share ids and one host's would be dropped.
+   */
+  source?: string;
   path: string;
   /** Stable file identity (device, inode, fingerprint); see shipper/identity.ts. */
   fileId: string;
@@ -92,24 +104,30 @@ export type BatchJobData = BatchBase &
     | { kind: 'csv'; records: CsvRecord[] }
   );
 
-/**
- * Same file and start offset ⇒ same job id, so a batch replayed after a crash is not
- * queued twice while the first copy is still in Redis. BullMQ refuses ":" in ids.
- */
-export function batchJobId(fileId: string, startOffset: number): string {
-  return `${fileId}_${startOffset}`;
+/** What a batch's ids are made of: the shipper instance and the file identity. */
+export function streamId(batch: { source?: string; fileId: string }): string {
+  return batch.source ? `${batch.source}.${batch.fileId}` : batch.fileId;
 }
 
-/** Document `_id` from (file identity, offset, record number): replays overwrite, never add. */
-export function documentId(fileId: string, offset: number, recordNo = 0): string {
-  return `${fileId}.${offset}.${recordNo}`;
+/**
+ * Same shipper, file and start offset ⇒ same job id, so a batch replayed after a crash
+ * is not queued twice while the first copy is still in Redis. BullMQ refuses ":" in ids.
+ */
+export function batchJobId(stream: string, startOffset: number): string {
+  return `${stream}_${startOffset}`;
+}
+
+/** Document `_id` from (shipper and file, offset, record number): replays overwrite, never add. */
+export function documentId(stream: string, offset: number, recordNo = 0): string {
+  return `${stream}.${offset}.${recordNo}`;
 }
 
 export function isBatchJobData(data: unknown): data is BatchJobData {
   if (typeof data !== 'object' || data === null) return false;
   const d = data as Partial<BatchJobData>;
   return (
-    d.v === CONTRACT_VERSION && typeof d.fileId === 'string' && Array.isArray(d.records) &&
+    READABLE_VERSIONS.includes(d.v as number) && typeof d.fileId === 'string' && Array.isArray(d.records) &&
+    (d.environment === undefined || typeof d.environment === 'string') && (d.source === undefined || typeof d.source === 'string') &&
     (d.kind === 'log' || d.kind === 'report' || d.kind === 'csv' || (d.kind === 'lines' && typeof (d as { grouping?: LineGrouping }).grouping?.startPattern === 'string'))
   );
 }

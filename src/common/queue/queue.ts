@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BACKOFF_TYPE, BATCH_JOB, batchJobId, isBatchJobData, type BatchJobData } from './contract.js';
+import { BACKOFF_TYPE, BATCH_JOB, batchJobId, isBatchJobData, streamId, type BatchJobData } from './contract.js';
 import { attachPayload, hasPayload, payloadKey } from './payload.js';
 
 /** The bytes of a batch queued before a crash, read again from its file. */
@@ -31,7 +31,7 @@ export class BatchQueue {
   async add(data: BatchJobData, payload: Buffer[] = [], rebuild?: Rebuild): Promise<number> {
     const first = data.records[0];
     if (!first) throw new Error('refusing to enqueue an empty batch');
-    const jobId = batchJobId(data.fileId, first.offset);
+    const jobId = batchJobId(streamId(data), first.offset);
     const key = payloadKey(this.queue.qualifiedName, jobId);
     const client = (await this.queue.client) as unknown as Redis;
     const queued = (await this.queue.getJob(jobId))?.data;

@@ -11,6 +11,8 @@ import { hashFile, readReport } from './report-reader.js';
 
 export interface ReportWatcherOptions {
   host: string;
+  environment: string;
+  source: string;
   settleMs: number;
   batchMaxRecords: number;
   followSymlinks: boolean;
@@ -110,7 +112,8 @@ export class ReportWatcher {
     let shipped = 0;
     const flush = async (last: boolean) => {
       if (batch.length === 0) return;
-      const data: BatchJobData = { v: CONTRACT_VERSION, kind: 'report', host: this.options.host, path, fileId: key, endOffset: last ? size : 0, records: batch };
+      const { host, environment, source } = this.options;
+      const data: BatchJobData = { v: CONTRACT_VERSION, kind: 'report', host, environment, source, path, fileId: key, endOffset: last ? size : 0, records: batch };
       await this.deps.enqueue(data);
       shipped += batch.length;
       this.counters.batchesEnqueued++;
