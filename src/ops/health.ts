@@ -1,5 +1,6 @@
 import { access, constants, lstat, readdir, stat } from 'node:fs/promises';
 import { describeType } from '../common/fs/safe-open.js';
+import { foreignRotations } from './foreign-logrotate.js';
 import { compileGlob, expandGlob } from '../shipper/inputs/glob.js';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -21,9 +22,10 @@ export interface Check {
 
 const LAG_WARN_BYTES = 50 * 1024 * 1024;
 
-export async function runHealth(config: Config): Promise<Check[]> {
+/** `logrotateConfigs`: where logrotate's configuration is read (tests point elsewhere). */
+export async function runHealth(config: Config, options: { logrotateConfigs?: string[] } = {}): Promise<Check[]> {
   const checks: Check[] = [{ name: 'Configuration', status: 'ok', detail: 'Valid' }];
-  checks.push(await outputDirectory(config), await carbonComponent(config), await codecarbonArriving(config), await inputTypes(config));
+  checks.push(await outputDirectory(config), await carbonComponent(config), await codecarbonArriving(config), await inputTypes(config), await otherRotators(config, options.logrotateConfigs));
   const redis = createRedis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
   let lastError = '';
   redis.on('error', (err) => (lastError = err.message));
@@ -49,6 +51,20 @@ async function outputDirectory(config: Config): Promise<Check> {
   } catch (err) {
     return { name, status: 'failed', detail: `${config.codecarbonDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
+}
+
+/** The guide's logrotate file still rotating what tta-carbon rotates and ships. */
+async function otherRotators(config: Config, configs?: string[]): Promise<Check> {
+  const name = 'Other rotators';
+  const paths: string[] = [];
+  for (const glob of config.shipper.inputs.flatMap((i) => i.paths)) {
+    paths.push(...(await expandGlob(compileGlob(glob)).catch(() => [] as string[])));
+    if (!/[*?[]/.test(glob)) paths.push(glob);
+  }
+  const found = await foreignRotations([...new Set(paths)], configs);
+  if (found.length === 0) return { name, status: 'ok', detail: 'no logrotate configuration covers the inputs' };
+  const byFile = [...new Set(found.map((f) => f.file))].map((file) => `${file} (${[...new Set(found.filter((f) => f.file === file).map((f) => f.path))].join(', ')})`);
+  return { name, status: 'degraded', detail: `logrotate also rotates inputs: ${byFile.join('; ')}; two rotators is a migration state: see README, "Moving from logrotate"` };
 }
 
 /** What the shipper refuses to read (it logs and skips them), named here. */
