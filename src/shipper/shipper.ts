@@ -10,6 +10,7 @@ import { baseKeyOf, identify, identityKey, stillSameFile, type FileIdentity } fr
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
 import type { Registry, RegistryEntry } from './registry.js';
 import { BufferPool } from './lines/buffer-pool.js';
+import { COMPRESSED_SUFFIX, judgeCompressedCopy } from './compressed-copies.js';
 import { ReportWatcher } from './reports/report-watcher.js';
 import { FileTailer, type Enqueue, type TailerOptions } from './tailer.js';
 
@@ -270,11 +271,13 @@ export class Shipper {
     for (const [dir, followed] of byDir) {
       const names = await readdir(dir).catch(() => [] as string[]);
       for (const name of names) {
-        const match = followed.find(([path]) => name.startsWith(basename(path)) && ROTATED_SUFFIX.test(name.slice(basename(path).length)));
+        const rest = (path: string) => name.slice(basename(path).length);
+        const match = followed.find(([path]) => name.startsWith(basename(path)) && (ROTATED_SUFFIX.test(rest(path)) || COMPRESSED_SUFFIX.test(rest(path))));
         if (!match) continue;
         const copy = join(dir, name);
         present.add(copy);
-        await this.adoptOne(copy, match[1], match[0]).catch((err) => {
+        const adopt = COMPRESSED_SUFFIX.test(rest(match[0])) ? this.adoptCompressed(copy, match[1], match[0]) : this.adoptOne(copy, match[1], match[0]);
+        await adopt.catch((err) => {
           // Compressed or deleted since the listing: nothing left to read there.
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
           this.deps.logger.warn({ err: (err as Error).message, path: copy }, 'cannot check a rotated copy; trying again later');
@@ -319,6 +322,23 @@ export class Shipper {
     } finally {
       if (!adopted) await handle.close();
     }
+  }
+
+  /** A copy another rotator compressed (compressed-copies.ts): judged once per version of it. */
+  private async adoptCompressed(path: string, tailer: FileTailer, livePath: string): Promise<void> {
+    const st = await lstat(path);
+    if (!st.isFile()) return;
+    const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    if (this.settledCopies.get(path) === signature) return;
+    // Set first: while it is read, later discoveries must not adopt it again.
+    this.settledCopies.set(path, signature);
+    const verdict = await judgeCompressedCopy(path, livePath, this.deps.registry, this.config.dataDir, (id) => tailer.reads(id)).catch((err: unknown) => {
+      this.settledCopies.delete(path);
+      throw err;
+    });
+    if (verdict.action === 'settle') return;
+    this.deps.logger.info({ path, fileId: verdict.key, offset: verdict.offset }, 'a copy compressed by another rotator before it was shipped: reading the rest from the gzip stream');
+    await tailer.adoptRotated(path, verdict.handle, verdict.id, verdict.key, verdict.offset);
   }
 
   private tailerOptions(kind: 'log' | 'csv'): TailerOptions {

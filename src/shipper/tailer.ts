@@ -99,6 +99,11 @@ export class FileTailer {
     return this.open().some((f) => f.id.dev === dev && f.id.ino === ino) || false;
   }
 
+  /** Is this very file (inode and first line: inodes are reused) one this tailer reads? */
+  reads(id: FileIdentity): boolean {
+    return this.open().some((f) => f.id.dev === id.dev && f.id.ino === id.ino && f.id.fpHash === id.fpHash && f.id.fpLen === id.fpLen);
+  }
+
   /** Bytes on disk not yet in Redis, over the followed file and rotated ones (the lag metric). */
   async unshippedBytes(): Promise<number> {
     let total = 0;
