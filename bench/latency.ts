@@ -1,13 +1,10 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
-import { followedLog } from './lib/followed-log.js';
+import { followedLog, removeFollowedLog } from './lib/followed-log.js';
 import { record } from './lib/report.js';
 
 // npm run bench:latency [-- --seconds 30 --rate 1000]
@@ -22,7 +19,8 @@ const SECONDS = arg('--seconds', 30);
 const RATE = arg('--rate', 1000);
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
-const { dir, logDir, logFile, env, prefix, queueName, configFile } = await followedLog(services.dir, 'latency');
+const followed = await followedLog(services.dir, 'latency');
+const { dir, logDir, logFile, env, prefix, configFile } = followed;
 const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'run'], {
   env: { ...process.env, TTA_ENV: env, TTA_LOG_DIR: logDir, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn' },
   stdio: 'ignore',
@@ -82,14 +80,8 @@ const lat: number[] = [];
 for (let i = 0; i < total; i++) if (seen[i]! > 0) lat.push(seen[i]! - written[i]!);
 lat.sort((a, b) => a - b);
 const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! / 1000;
-for (const index of Object.keys(await es.indices.get({ index: `${prefix}-*` }))) await es.indices.delete({ index });
-const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
-const queue = new Queue(queueName, { connection: redis });
-await queue.obliterate({ force: true });
-await queue.close();
-await redis.quit();
+await removeFollowedLog(followed, es, services.redisUrl);
 await es.close();
-await rm(dir, { recursive: true, force: true });
 
 await record(
   'Latency: write to searchable',

@@ -1,13 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
-import { followedLog } from './lib/followed-log.js';
+import { followedLog, removeFollowedLog } from './lib/followed-log.js';
 import { record } from './lib/report.js';
 
 // npm run bench:recovery [-- --rounds 10 --rate 1000 --up 4]
@@ -23,7 +20,8 @@ const RATE = arg('--rate', 1000);
 const UP_S = arg('--up', 4);
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
-const { dir, logDir, logFile, env, prefix, queueName, configFile } = await followedLog(services.dir, 'recovery');
+const followed = await followedLog(services.dir, 'recovery');
+const { dir, logDir, logFile, env, prefix, configFile } = followed;
 const childEnv = { ...process.env, TTA_ENV: env, TTA_LOG_DIR: logDir, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn' };
 const start = (): ChildProcess => spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'run'], { env: childEnv, stdio: 'ignore' });
 const es = new Client({ node: services.elasticsearchUrl });
@@ -68,14 +66,8 @@ child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 const sorted = [...seconds].sort((a, b) => a - b);
 const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
-for (const index of Object.keys(await es.indices.get({ index: `${prefix}-*` }))) await es.indices.delete({ index });
-const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
-const queue = new Queue(queueName, { connection: redis });
-await queue.obliterate({ force: true });
-await queue.close();
-await redis.quit();
+await removeFollowedLog(followed, es, services.redisUrl);
 await es.close();
-await rm(dir, { recursive: true, force: true });
 
 await record(
   'Crash recovery: kill -9 of run, time until every earlier line is searchable',

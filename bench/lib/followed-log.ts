@@ -1,6 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Client } from '@elastic/elasticsearch';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 
 // A benchmark's own empty carbon.log in a fresh directory, with an environment, index
 // prefix, queue and config file no other run uses: what tta-carbon processes follow.
@@ -27,4 +30,15 @@ export async function followedLog(servicesDir: string, label: string): Promise<F
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, `redis:\n  queue: ${queueName}\n`);
   return { dir, logDir, logFile, env, prefix: `tta-${env}-carbon`, queueName, configFile };
+}
+
+/** Removes what a run left: its indices, its queue, its directory. */
+export async function removeFollowedLog(log: FollowedLog, es: Client, redisUrl: string): Promise<void> {
+  for (const index of Object.keys(await es.indices.get({ index: `${log.prefix}-*`, allow_no_indices: true }))) await es.indices.delete({ index });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(log.queueName, { connection: redis });
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await redis.quit();
+  await rm(log.dir, { recursive: true, force: true });
 }

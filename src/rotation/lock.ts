@@ -1,3 +1,4 @@
+import { pidAlive } from '../common/os/pid.js';
 import { constants } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 
@@ -21,21 +22,13 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number((await readPid(path)).trim());
-      if (pid > 0 && alive(pid)) throw new LockedError(path, pid);
+      if (pid > 0 && pidAlive(pid)) throw new LockedError(path, pid);
       await unlink(path).catch(() => undefined);
     }
   }
   throw new LockedError(path, 0);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readPid(path: string): Promise<string> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);

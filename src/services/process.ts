@@ -1,3 +1,4 @@
+import { pidAlive } from '../common/os/pid.js';
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
@@ -45,14 +46,7 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
   });
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAlive };
 
 export async function readPid(file: string): Promise<number | null> {
   try {

@@ -72,12 +72,3 @@ export async function reclaim(queue: Queue, connection: Redis, dataDir: string, 
   for (const d of dead) await unlink(fileOf(dataDir, d.name)).catch(() => undefined);
   return moved;
 }
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -13,7 +13,8 @@ import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
 import { UnsafeRegexError } from '../common/regex/safe-regex.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
 import { retireFailedJob } from './retire.js';
-import { deadIncarnations, newIncarnation, processAlive, reclaim, register } from './incarnations.js';
+import { pidAlive } from '../common/os/pid.js';
+import { deadIncarnations, newIncarnation, reclaim, register } from './incarnations.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
 import { applyTally, type Tally } from './tally.js';
 import { installTemplates } from './template.js';
@@ -126,7 +127,7 @@ export class CarbonWorker {
     const queue = new Queue(this.config.redis.queue, { connection: this.deps.connection });
     queue.on('error', () => undefined);
     try {
-      const dead = await deadIncarnations(this.config.dataDir, me, processAlive);
+      const dead = await deadIncarnations(this.config.dataDir, me, pidAlive);
       const moved = await reclaim(queue, this.deps.connection, this.config.dataDir, dead);
       if (moved > 0) this.deps.logger.info({ moved, from: dead.map((d) => d.name) }, 'batches a killed worker of this host held are back in the queue');
       this.unregister = await register(this.config.dataDir, me);
