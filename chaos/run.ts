@@ -13,6 +13,8 @@ import { inject, planFaults } from './lib/faults.js';
 import type { PlannedEvent } from './lib/plan.js';
 import { collect, expectedKeys, rotatedFilesAccount, secretsSearchable } from './lib/verify.js';
 import { ChaosWriter } from './lib/writer.js';
+import { GuideLogrotate } from './lib/guide.js';
+import { ensureCommand } from '../src/services/debian.js';
 
 // npm run test:chaos [-- --seed N] [-- --quick]
 // The real processes (a shipper, two workers, a scheduler rotating every 3 s), a Redis
@@ -42,6 +44,10 @@ const ccDir = join(logDir, 'codecarbon');
 const environment = `chaos${seed}`;
 const prefix = `tta-${environment}-carbon`;
 const queueName = `chaos-${seed}`;
+// The guide's logrotate scenario: a second environment and host on the same queue.
+const guideEnvironment = `${environment}g`;
+const guidePrefix = `tta-${guideEnvironment}-carbon`;
+const guideDir = join(runDir, 'guide', 'log');
 
 await rm(runDir, { recursive: true, force: true });
 await mkdir(ccDir, { recursive: true });
@@ -57,7 +63,10 @@ await writeFile(configFile, [
 
 // Whatever happens, the processes and services this run started are stopped.
 const started: ChaosProcess[] = [];
+const guide = new GuideLogrotate(guideDir, seed);
 try {
+  const lr = await ensureCommand('logrotate', 'logrotate');
+  if ('error' in lr) throw new Error(lr.error);
   say('starting Redis (AOF) and Elasticsearch of our own');
   await servicesStart(services);
   await clearPrevious();
@@ -68,7 +77,11 @@ try {
   const shipper = new ChaosProcess('shipper', 'shipper', configFile, env);
   const workers = Array.from({ length: WORKERS }, (_, i) => new ChaosProcess(`worker ${i}`, 'worker', configFile, env));
   const scheduler = new ChaosProcess('scheduler', 'scheduler', configFile, env);
-  const all = [shipper, ...workers, scheduler];
+  await guide.prepare();
+  const guideShipper = new ChaosProcess('guide shipper', 'shipper', configFile, {
+    ...env, TTA_ENV: guideEnvironment, TTA_HOST_NAME: 'guide-host', TTA_LOG_DIR: guideDir, CARBON_OUTPUT_DIR: join(guideDir, 'codecarbon'), TTA_DATA_DIR: join(runDir, 'data-guide'),
+  });
+  const all = [shipper, ...workers, scheduler, guideShipper];
   started.push(...all);
   await Promise.all(all.map((p) => p.start()));
 
@@ -86,8 +99,10 @@ try {
 
   async function deleteIndices(es: Client): Promise<void> {
     // Elasticsearch refuses wildcard deletes: resolve the names first.
-    const found = await es.indices.get({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => ({}));
-    for (const index of Object.keys(found)) await es.indices.delete({ index });
+    for (const p of [prefix, guidePrefix]) {
+      const found = await es.indices.get({ index: `${p}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => ({}));
+      for (const index of Object.keys(found)) await es.indices.delete({ index });
+    }
   }
 
   async function holdsJob(w: ChaosProcess): Promise<void> {
@@ -96,7 +111,7 @@ try {
     try {
       for (let i = 0; i < 300; i++) {
         const active = await queue.getActive().catch(() => []);
-        if (active.some((j) => j.processedBy?.endsWith(`:${w.pid}`))) return;
+        if (active.some((j) => j.processedBy?.includes(`:${w.pid}:`))) return;
         await sleep(20);
       }
       say(`${w.name} held no batch for 6 s; freezing it anyway`);
@@ -114,6 +129,7 @@ try {
   const [, { done: faults, errors: faultErrors }] = await Promise.all([
     writer.run(size.events, size.perSecond, () => false),
     inject(plan, { services, shipper, workers, say, holdsJob }, t0),
+    guide.run(durationMs, quick ? 100 : 200, guideShipper, quick ? 3 : 5),
   ]);
   const wroteAt = Date.now();
   say(`written in ${((wroteAt - t0) / 1000).toFixed(1)} s; draining`);
@@ -164,6 +180,8 @@ try {
   const drainSeconds = (Date.now() - wroteAt) / 1000;
   say(drainedOk ? `drained in ${drainSeconds.toFixed(1)} s` : `not drained after ${drainSeconds.toFixed(0)} s; checking what arrived`);
 
+  await guide.waitFor(es, guidePrefix, 60_000);
+  const guideResult = await guide.verify(es, guidePrefix);
   const arrived = await collect(es, prefix, events, secrets);
   const searchable = await secretsSearchable(es, prefix, secrets);
   // Rotation keeps going while we count: stop the writers of files first.
@@ -191,6 +209,8 @@ try {
     ['dead letters = the planted poison, with reasons', dlqExact && dlqReasons, `planted ${poison.length}: [${poison.slice(0, 10)}], dead-lettered [${dlqSeqs.slice(0, 10)}]`],
     ['rotated files hold every byte once', disk.missing.length === 0 && disk.doubled.length === 0 && disk.bytes === disk.bytesWritten,
       `${disk.files} files, ${disk.bytes} of ${disk.bytesWritten} bytes, missing [${disk.missing.slice(0, 5)}], doubled [${disk.doubled.slice(0, 5)}]`],
+    ["the guide's logrotate beside us: every line once", guideResult.lost === 0 && guideResult.duplicated === 0 && guide.stats.minRotationsWhileDown >= 3,
+      `${guideResult.lost} lost [${guideResult.missing}], ${guideResult.duplicated} duplicated of ${guide.stats.written}; fewest rotations while down ${guide.stats.minRotationsWhileDown}`],
     ['no failed jobs', failedJobs.failed === 0, `${failedJobs.failed} failed`],
     ['drained', drainedOk, `not drained after ${drainSeconds.toFixed(0)} s`],
     ['every process came back after each fault', faultErrors.length === 0, faultErrors.slice(0, 3).join('; ')],
@@ -205,6 +225,12 @@ try {
     'dead-lettered (planted)': `${dlqSeqs.length} (${poison.length})`, 'secrets planted / found': `${secrets.length} / ${arrived.secretsFound.length + searchable.length}`,
     'stalled batches handed over': all.reduce((n, p) => n + (p.output().match(/batch stalled/g)?.length ?? 0), 0),
     'drain s': drainSeconds,
+  }]));
+  console.log('');
+  console.log(table([{
+    "guide's logrotate (compress, delaycompress), forced every second": `${guide.stats.rotations} rotations`,
+    'lines written': guide.stats.written, indexed: guideResult.total, duplicated: guideResult.duplicated, lost: guideResult.lost,
+    'shipper kills': guide.stats.kills, 'fewest rotations while it was down': guide.stats.minRotationsWhileDown,
   }]));
   console.log('');
   console.log(table([...faults].map(([kind, n]) => ({ fault: kind, injected: n }))));
@@ -234,6 +260,8 @@ try {
   } else say('all checks passed');
 } catch (err) {
   console.error(err);
+  // Its loops would otherwise restart the shipper they killed.
+  guide.stop();
   for (const p of started) await p.stop().catch(() => undefined);
   if (!opts.keep) await servicesStop(services);
   process.exitCode = 1;

@@ -27,21 +27,27 @@ const MAX_INFLATED_BYTES = 8 * 1024 ** 3;
 
 export type Verdict =
   | { action: 'settle'; reason: string }
+  /** Judge it again later: a tailer reads a file that starts like it. */
+  | { action: 'wait' }
   | { action: 'adopt'; handle: FileHandle; id: FileIdentity; key: string; offset: number };
 
-/** `reading(id)`: a tailer still reads that original (it holds it open): no second reader. */
-export async function judgeCompressedCopy(path: string, livePath: string, registry: Registry, dataDir: string, reading: (id: FileIdentity) => boolean): Promise<Verdict> {
+/**
+ * `reading(fp)`: a tailer reads a file that starts with this line now. It may be this
+ * copy's original, held open, whose registry entry is written only with its first
+ * batch: a second reader would ship its lines again under another id.
+ */
+export async function judgeCompressedCopy(path: string, livePath: string, registry: Registry, dataDir: string, reading: (fp: { fpHash: string; fpLen: number }) => boolean): Promise<Verdict> {
   const gz = await openRegular(path, { singleLink: isRoot() });
   try {
     const st = await gz.stat();
     const head = await inflatedHead(gz);
     const fp = fingerprintOf(head, true);
     if (!fp) return { action: 'settle', reason: 'empty' };
+    if (reading(fp)) return { action: 'wait' };
     const size = await inflatedSizeHint(gz, st.size);
     const siblings = (e: RegistryEntry) => dirname(e.path) === dirname(livePath) && basename(e.path).startsWith(basename(livePath));
     const candidates = [...registry.all()].filter(([, e]) => e.fpHash === fp.fpHash && e.fpLen === fp.fpLen && siblings(e));
     let target: [string, FileIdentity, number];
-    if (candidates.some(([, e]) => reading(e))) return { action: 'settle', reason: 'its original is still being read' };
     if (candidates.length > 0) {
       // Several files of one directory can share a first line (BASIC_FORMAT lines carry
       // no time): the smallest unfinished offset ships a byte twice rather than lose one.

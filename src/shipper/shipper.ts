@@ -332,11 +332,12 @@ export class Shipper {
     if (this.settledCopies.get(path) === signature) return;
     // Set first: while it is read, later discoveries must not adopt it again.
     this.settledCopies.set(path, signature);
-    const verdict = await judgeCompressedCopy(path, livePath, this.deps.registry, this.config.dataDir, (id) => tailer.reads(id)).catch((err: unknown) => {
+    const verdict = await judgeCompressedCopy(path, livePath, this.deps.registry, this.config.dataDir, (fp) => tailer.readsFileStartingWith(fp)).catch((err: unknown) => {
       this.settledCopies.delete(path);
       throw err;
     });
-    if (verdict.action === 'settle') return;
+    if (verdict.action === 'wait') this.settledCopies.delete(path);
+    if (verdict.action !== 'adopt') return;
     this.deps.logger.info({ path, fileId: verdict.key, offset: verdict.offset }, 'a copy compressed by another rotator before it was shipped: reading the rest from the gzip stream');
     await tailer.adoptRotated(path, verdict.handle, verdict.id, verdict.key, verdict.offset);
   }

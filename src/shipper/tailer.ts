@@ -99,9 +99,9 @@ export class FileTailer {
     return this.open().some((f) => f.id.dev === dev && f.id.ino === ino) || false;
   }
 
-  /** Is this very file (inode and first line: inodes are reused) one this tailer reads? */
-  reads(id: FileIdentity): boolean {
-    return this.open().some((f) => f.id.dev === id.dev && f.id.ino === id.ino && f.id.fpHash === id.fpHash && f.id.fpLen === id.fpLen);
+  /** Does a file this tailer reads now start with this first line? */
+  readsFileStartingWith(fp: { fpHash: string; fpLen: number }): boolean {
+    return this.open().some((f) => f.id.fpHash === fp.fpHash && f.id.fpLen === fp.fpLen);
   }
 
   /** Bytes on disk not yet in Redis, over the followed file and rotated ones (the lag metric). */
