@@ -65,8 +65,7 @@ describe('rotation journal', () => {
     expect((await at('2026-01-03T00:01:00Z')).rotated).toEqual([log]);
   });
 
-  it('creates the new file with the configured owner and group when root', async () => {
-    if (process.getuid?.() !== 0) return;
+  it.skipIf(process.getuid?.() !== 0)('creates the new file with the configured owner and group when root', async () => {
     const { config, log } = await setup();
     config.rotation.policies[0]!.create = { mode: '0640', owner: 'nobody', group: 'nogroup' };
     writeFileSync(log, 'INFO:a:x\n');
