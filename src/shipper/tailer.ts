@@ -217,8 +217,21 @@ export class FileTailer {
     }
     this.file = await this.freshState(handle, this.path, id, key, offset);
     this.deps.registry.set(key, { ...id, path: this.path, offset, goneSince: undefined });
+    if (key !== known?.[0]) await this.saveNewEntry();
     this.deps.logger.info({ path: this.path, fileId: key, offset, resumed: key === known?.[0] }, 'following file');
     return true;
+  }
+
+  /**
+   * A file read for the first time is on disk in the registry before any batch of it
+   * can be in Redis. Otherwise a kill within the registry's save interval left batches
+   * of a file the registry did not know; if another rotator then gzipped it, the .gz
+   * (a new inode) looked never seen and was shipped again under other ids (found by the
+   * chaos suite). A registry that cannot be saved does not stop reading: the shipper's
+   * own save loop reports it.
+   */
+  private async saveNewEntry(): Promise<void> {
+    await this.deps.registry.persist().catch(() => undefined);
   }
 
   /** Also used at start for a rotated file the registry knows but the path no longer names. */
@@ -226,6 +239,10 @@ export class FileTailer {
     const file = await this.freshState(handle, path, id, key, offset);
     file.rotatedAt = this.deps.now();
     this.draining.push(file);
+    if (!this.deps.registry.get(key)) {
+      this.deps.registry.set(key, { ...id, path, offset, goneSince: undefined });
+      await this.saveNewEntry();
+    }
     this.deps.logger.info({ path, fileId: file.key, offset }, 'reading a rotated copy with unshipped bytes to its end');
   }
 
