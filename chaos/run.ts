@@ -253,8 +253,8 @@ try {
   }
 
   // In --quick (CI) the guide's-logrotate check is reported but does not fail the run:
-  // 1 run in 5 so far lost 2 of ~6,700 of its lines, a cause not found yet (issue #14).
-  // The full run gates on it.
+  // a run has lost 2 of its lines once, for a cause not found yet (issue #14). The full
+  // run gates on it.
   const failed = checks.filter(([name, ok]) => !ok && !(quick && name.startsWith("the guide's logrotate")));
   if (failed.length > 0) {
     say(`FAILED: ${failed.map(([n]) => n).join(', ')}`);
