@@ -1,4 +1,4 @@
-import { checkSync } from 'recheck';
+import { createRequire } from 'node:module';
 
 // Patterns operators write (sanitizer.extraPatterns, multiline.startPattern,
 // worker.logPatterns) and the start pattern a batch carries from any shipper run in
@@ -13,6 +13,14 @@ import { checkSync } from 'recheck';
 const ANALYSIS_TIMEOUT_MS = 10_000;
 
 const verdicts = new Map<string, string | null>();
+
+// Loaded on first use: every process loads the configuration, few configure a pattern,
+// and the checker costs most of a tenth of a second to load.
+let checker: typeof import('recheck') | undefined;
+function recheck(): typeof import('recheck') {
+  checker ??= createRequire(import.meta.url)('recheck') as typeof import('recheck');
+  return checker;
+}
 
 /**
  * Null when `source` (with `flags`) matches in linear time; otherwise why not, in words
@@ -33,7 +41,7 @@ function judge(source: string, flags: string): string | null {
   } catch (err) {
     return `not a valid regular expression (${(err as Error).message})`;
   }
-  const result = checkSync(source, flags.replace(/[gy]/g, ''), { timeout: ANALYSIS_TIMEOUT_MS });
+  const result = recheck().checkSync(source, flags.replace(/[gy]/g, ''), { timeout: ANALYSIS_TIMEOUT_MS });
   if (result.status === 'safe') return null;
   if (result.status === 'vulnerable') {
     const kind = result.complexity.type === 'exponential' ? 'exponential' : `${result.complexity.summary}`;
