@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -99,6 +99,14 @@ export class GuideLogrotate {
       this.stats.kills++;
       await shipper.start();
     }
+  }
+
+  /**
+   * Files logrotate renamed to carbon.log-YYYYMMDDHH.backup: the writer re-created
+   * carbon.log between logrotate's rename and create (the shipper reads them too).
+   */
+  setAside(): number {
+    return readdirSync(this.dir).filter((n) => n.endsWith('.backup')).length;
   }
 
   /** Lines missing and extra documents, by marker, in the guide environment's indices. */

@@ -13,7 +13,11 @@ import type { FileTailer } from './tailer.js';
 // registry offset or from 0, by the tailer of the path it was rotated from.
 
 // Names rotation gives a copy, after the live name: ".1" or a date (dateext); not ".gz".
-const ROTATED_SUFFIX = /^(?:\.\d+|-\d{8}(?:\d{2})?)$/;
+// And "-2026120200.backup": when the application re-creates its log between logrotate's
+// rename and create (Python's WatchedFileHandler reopens a missing path with O_CREAT),
+// logrotate finds the destination taken and renames the application's file to that
+// name (logrotate.c, createOutputFile) with the lines written there in it.
+const ROTATED_SUFFIX = /^(?:\.\d+|-\d{8}(?:\d{2})?|-\d{10}\.backup)$/;
 
 export interface RotatedCopiesDeps {
   registry: Registry;
