@@ -70,11 +70,12 @@ function buildProgram(): Command {
 
   program
     .command('report')
-    .description('emissions from Elasticsearch as a table, optionally an SVG chart per day')
+    .description('codecarbon emissions from Elasticsearch, each run counted once: a table, JSON, or a chart per day')
     .option('--since <period>', 'how far back: 24h, 7d, 4w', '7d')
-    .option('--by <group>', 'day, function or project', 'day')
-    .option('--chart <file.svg>', 'also write an SVG bar chart of emissions per day')
-    .action(async (opts: { since: string; by: string; chart?: string }) => {
+    .option('--by <group>', 'day, project, experiment, or function (the TTA component\'s per-function breakdown)', 'day')
+    .option('--json', 'print the report as JSON (figures in kg CO2eq, unrounded)')
+    .option('--chart <file.svg>', 'also write a bar chart of emissions per day, as this SVG and a PNG beside it')
+    .action(async (opts: { since: string; by: string; chart?: string; json?: boolean }) => {
       const { config } = setup(program.opts<{ config?: string }>().config);
       const { reportCommand } = await import('./commands/report.js');
       process.exitCode = await reportCommand(config, opts);

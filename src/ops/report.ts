@@ -1,15 +1,34 @@
 import type { Client } from '@elastic/elasticsearch';
 
-// `tta-carbon report`: emissions from Elasticsearch for someone without Kibana, as a
-// table, and optionally as an SVG chart of emissions per day. Sums the function
-// measurements (codecarbon.function events), the finest figures codecarbon writes.
+// `tta-carbon report`: emissions from Elasticsearch for someone without Kibana. Totals
+// are codecarbon runs (codecarbon.run documents: one per run_id, whatever file carried
+// it, its newest version), so no run is counted twice across the CSV, carbon.log and
+// BoAmps. `--by function` is the TTA component's per-function breakdown instead
+// (codecarbon.function events), which measures the same work another way: the two are
+// never added together.
 
-export type GroupBy = 'day' | 'function' | 'project';
+export const GROUPS = ['day', 'project', 'experiment', 'function'] as const;
+export type GroupBy = (typeof GROUPS)[number];
 
 export interface ReportRow {
   key: string;
   kg: number;
-  measurements: number;
+  /** Runs, or function measurements for --by function. */
+  count: number;
+}
+
+export interface EmissionsReport {
+  by: GroupBy;
+  /** What was summed: codecarbon runs, or the TTA component's function measurements. */
+  counted: 'runs' | 'function measurements';
+  from: string;
+  to: string;
+  rows: ReportRow[];
+  total: { kg: number; count: number };
+  /** Runs by the file that carried their newest version (csv, log, boamps). */
+  sources: Record<string, number>;
+  /** Runs known only from a BoAmps report, which carries energy but no emissions. */
+  runsWithoutEmissions: number;
 }
 
 export function parseSince(text: string): number {
@@ -18,57 +37,89 @@ export function parseSince(text: string): number {
   return Number(m[1]) * { h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'h' | 'd' | 'w'];
 }
 
-export async function emissionsReport(client: Client, indexPrefix: string, sinceMs: number, by: GroupBy, now = new Date()): Promise<ReportRow[]> {
-  const agg = by === 'day'
-    ? { date_histogram: { field: '@timestamp', calendar_interval: 'day' as const, min_doc_count: 0, extended_bounds: { min: now.getTime() - sinceMs, max: now.getTime() } } }
-    : { terms: { field: by === 'function' ? 'codecarbon.function' : 'codecarbon.project_name', size: 100, order: { kg: 'desc' as const } } };
+const GROUP_FIELD: Record<Exclude<GroupBy, 'day'>, string> = {
+  project: 'codecarbon.project_name', experiment: 'codecarbon.experiment_id', function: 'codecarbon.function',
+};
+
+export async function emissionsReport(client: Client, indexPrefix: string, sinceMs: number, by: GroupBy, opts: { now?: Date; timeZone?: string } = {}): Promise<EmissionsReport> {
+  const now = opts.now ?? new Date();
+  const from = new Date(now.getTime() - sinceMs);
+  const dataset = by === 'function' ? 'codecarbon.function' : 'codecarbon.run';
+  const groups = by === 'day'
+    ? { date_histogram: { field: '@timestamp', calendar_interval: 'day' as const, time_zone: opts.timeZone ?? 'UTC', min_doc_count: 0, extended_bounds: { min: from.getTime(), max: now.getTime() } } }
+    : { terms: { field: GROUP_FIELD[by], size: 1000, missing: '(none)', order: { kg: 'desc' as const } } };
   const res = await client.search({
     index: `${indexPrefix}-2*`,
     size: 0,
+    track_total_hits: true,
     ignore_unavailable: true,
     allow_no_indices: true,
-    query: { bool: { filter: [{ term: { 'event.dataset': 'codecarbon.function' } }, { range: { '@timestamp': { gte: new Date(now.getTime() - sinceMs).toISOString(), lte: now.toISOString() } } }] } },
-    aggs: { groups: { ...agg, aggs: { kg: { sum: { field: 'codecarbon.emissions' } } } } },
+    query: { bool: { filter: [{ term: { 'event.dataset': dataset } }, { range: { '@timestamp': { gte: from.toISOString(), lte: now.toISOString() } } }] } },
+    aggs: {
+      groups: { ...groups, aggs: { kg: { sum: { field: 'codecarbon.emissions' } } } },
+      kg: { sum: { field: 'codecarbon.emissions' } },
+      sources: { terms: { field: 'codecarbon.source', size: 10 } },
+      without: { missing: { field: 'codecarbon.emissions' } },
+    },
   });
-  const buckets = ((res.aggregations?.groups as { buckets?: unknown[] } | undefined)?.buckets ?? []) as { key: string | number; key_as_string?: string; doc_count: number; kg: { value: number } }[];
-  return buckets.map((b) => ({
+  const aggs = (res.aggregations ?? {}) as Record<string, { buckets?: Bucket[]; value?: number; doc_count?: number }>;
+  const rows = (aggs.groups?.buckets ?? []).map((b) => ({
     key: by === 'day' ? (b.key_as_string ?? new Date(Number(b.key)).toISOString()).slice(0, 10) : String(b.key),
     kg: b.kg.value,
-    measurements: b.doc_count,
+    count: b.doc_count,
   }));
+  const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
+  return {
+    by,
+    counted: by === 'function' ? 'function measurements' : 'runs',
+    from: from.toISOString(),
+    to: now.toISOString(),
+    rows,
+    total: { kg: aggs.kg?.value ?? 0, count: total },
+    sources: Object.fromEntries((aggs.sources?.buckets ?? []).map((b) => [String(b.key), b.doc_count])),
+    runsWithoutEmissions: by === 'function' ? 0 : (aggs.without?.doc_count ?? 0),
+  };
 }
 
-export function formatReport(rows: ReportRow[], by: GroupBy): string {
-  const width = Math.max(by.length, ...rows.map((r) => r.key.length));
-  const lines = [`${by.padEnd(width)}  ${'kg CO2eq'.padStart(12)}  ${'measurements'.padStart(12)}`];
-  for (const r of rows) lines.push(`${r.key.padEnd(width)}  ${r.kg.toFixed(6).padStart(12)}  ${String(r.measurements).padStart(12)}`);
-  const total = rows.reduce((n, r) => n + r.kg, 0);
-  lines.push(`${'total'.padEnd(width)}  ${total.toFixed(6).padStart(12)}  ${String(rows.reduce((n, r) => n + r.measurements, 0)).padStart(12)}`);
+interface Bucket {
+  key: string | number;
+  key_as_string?: string;
+  doc_count: number;
+  kg: { value: number };
+}
+
+/** The unit the largest figure reads best in: runs of seconds emit micrograms to grams. */
+export function unitFor(kgValues: number[]): { name: string; factor: number } {
+  const max = Math.max(0, ...kgValues.map(Math.abs));
+  if (max >= 1) return { name: 'kg', factor: 1 };
+  if (max >= 1e-3) return { name: 'g', factor: 1e3 };
+  if (max >= 1e-6) return { name: 'mg', factor: 1e6 };
+  return { name: 'µg', factor: 1e9 };
+}
+
+/** Four significant digits, without exponent notation or trailing zeros noise. */
+export function formatAmount(value: number): string {
+  if (value === 0) return '0';
+  const digits = Math.max(0, 3 - Math.floor(Math.log10(Math.abs(value))));
+  return value.toFixed(Math.min(digits, 12));
+}
+
+export function formatReport(report: EmissionsReport): string {
+  const unit = unitFor([...report.rows.map((r) => r.kg), report.total.kg]);
+  const countTitle = report.counted === 'runs' ? 'runs' : 'measurements';
+  const head = report.by;
+  const width = Math.max(head.length, 'total'.length, ...report.rows.map((r) => r.key.length));
+  const amountTitle = `${unit.name} CO2eq`;
+  const line = (key: string, kg: number, count: number) => `${key.padEnd(width)}  ${formatAmount(kg * unit.factor).padStart(12)}  ${String(count).padStart(12)}`;
+  const lines = [`${head.padEnd(width)}  ${amountTitle.padStart(12)}  ${countTitle.padStart(12)}`];
+  for (const r of report.rows) lines.push(line(r.key, r.kg, r.count));
+  lines.push(line('total', report.total.kg, report.total.count));
+  lines.push('');
+  if (report.total.count === 0) lines.push(`no ${report.counted} between ${report.from} and ${report.to}`);
+  else if (report.counted === 'runs') {
+    const sources = Object.entries(report.sources).map(([s, n]) => `${n} from ${s}`).join(', ');
+    lines.push(`counted: ${report.total.count} codecarbon runs, each once (${sources})`);
+    if (report.runsWithoutEmissions > 0) lines.push(`${report.runsWithoutEmissions} of them known only from a BoAmps report, which has no emissions figure`);
+  } else lines.push(`counted: ${report.total.count} function measurements from the TTA component's emissions_*.json reports (not added to runs)`);
   return lines.join('\n');
-}
-
-/** A bar chart of kg CO2eq per day, as a standalone SVG document. */
-export function chartSvg(rows: ReportRow[], title: string): string {
-  const w = 800, h = 400, left = 70, bottom = 60, top = 40, right = 20;
-  const max = Math.max(...rows.map((r) => r.kg), 1e-9);
-  const bw = (w - left - right) / Math.max(rows.length, 1);
-  const y = (kg: number) => top + (h - top - bottom) * (1 - kg / max);
-  const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-  const bars = rows.map((r, i) => {
-    const x = left + i * bw;
-    const label = rows.length <= 31 || i % Math.ceil(rows.length / 31) === 0
-      ? `<text x="${(x + bw / 2).toFixed(1)}" y="${h - bottom + 14}" font-size="10" text-anchor="end" transform="rotate(-45 ${(x + bw / 2).toFixed(1)} ${h - bottom + 14})">${esc(r.key)}</text>`
-      : '';
-    return `<rect class="bar" x="${(x + 2).toFixed(1)}" y="${y(r.kg).toFixed(1)}" width="${Math.max(bw - 4, 1).toFixed(1)}" height="${(h - bottom - y(r.kg)).toFixed(1)}" fill="#2e7d32"><title>${esc(r.key)}: ${r.kg.toFixed(6)} kg</title></rect>${label}`;
-  });
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<line x1="${left}" x2="${w - right}" y1="${y(max * f).toFixed(1)}" y2="${y(max * f).toFixed(1)}" stroke="#ddd"/><text x="${left - 6}" y="${(y(max * f) + 4).toFixed(1)}" font-size="10" text-anchor="end">${(max * f).toPrecision(3)}</text>`);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">`,
-    `<rect width="${w}" height="${h}" fill="white"/>`,
-    `<text x="${w / 2}" y="24" font-size="16" text-anchor="middle">${esc(title)}</text>`,
-    `<text x="16" y="${h / 2}" font-size="11" transform="rotate(-90 16 ${h / 2})" text-anchor="middle">kg CO2eq per day</text>`,
-    ...ticks, ...bars,
-    `<line x1="${left}" x2="${w - right}" y1="${h - bottom}" y2="${h - bottom}" stroke="#333"/>`,
-    '</svg>',
-  ].join('\n');
 }

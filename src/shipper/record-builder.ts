@@ -28,14 +28,27 @@ export interface RecordBuilder {
   flush(): Built[];
   /** Everything built so far is in Redis (buffers behind it may be reused). */
   release(): void;
+  /**
+   * The last complete line read and where it ends, for files rewritten in place (see
+   * CsvBuilder); null where rewrites are not looked for.
+   */
+  anchor?(): { end: number; bytes: Buffer } | null;
 }
 
 export function builderFor(kind: 'log' | 'csv', offset: number, options: ChunkerOptions): RecordBuilder {
   return kind === 'csv' ? new CsvBuilder(new LineSplitter(offset, options.maxLineBytes)) : new LineChunker(offset, options);
 }
 
+// codecarbon's on_csv_write="update" (its mode for tracker.flush()) rewrites the whole
+// file in place at each flush: same inode, same header, usually longer. Read on from
+// the old offset, the rest of a rewritten row would ship as a row of its own; the last
+// line read is kept so the tailer can see that the bytes before its offset changed and
+// read the file again from 0 (a run's document id is its run_id: nothing doubles).
+const ANCHOR_BYTES = 64;
+
 class CsvBuilder implements RecordBuilder {
   private readonly rows = new CsvRows();
+  private last: { end: number; bytes: Buffer } | null = null;
 
   constructor(private readonly splitter: LineSplitter) {}
 
@@ -56,8 +69,12 @@ class CsvBuilder implements RecordBuilder {
   async read(handle: FileHandle, max: number): Promise<{ records: Built[]; lines: number; bytesRead: number }> {
     // Reused: the splitter copies what it keeps.
     if (!this.buf || this.buf.length < max) this.buf = Buffer.allocUnsafe(max);
-    const { bytesRead } = await handle.read(this.buf, 0, max, this.splitter.position);
+    const start = this.splitter.position;
+    const { bytesRead } = await handle.read(this.buf, 0, max, start);
     const lines = this.splitter.push(this.buf.subarray(0, bytesRead));
+    // The raw bytes (not the decoded text) up to the last newline read.
+    const end = lines.at(-1)?.end;
+    if (end !== undefined && end > start) this.last = { end, bytes: Buffer.from(this.buf.subarray(Math.max(start, end - ANCHOR_BYTES) - start, end - start)) };
     return { records: lines.flatMap((l) => this.row(l)), lines: lines.length, bytesRead };
   }
 
@@ -71,6 +88,10 @@ class CsvBuilder implements RecordBuilder {
   }
 
   release(): void {}
+
+  anchor(): { end: number; bytes: Buffer } | null {
+    return this.last;
+  }
 
   private row(line: Line): Built[] {
     const record = this.rows.push(line);

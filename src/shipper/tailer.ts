@@ -343,7 +343,7 @@ export class FileTailer {
   private async detectTruncation(file: OpenFile): Promise<boolean> {
     const { size } = await file.handle.stat();
     file.knownSize = size;
-    if (size >= file.builder.position && (await stillSameFile(file.handle, file.id))) return false;
+    if (size >= file.builder.position && (await stillSameFile(file.handle, file.id)) && (await anchorHolds(file))) return false;
     // Ship what was read before the cut: those bytes were on disk and are complete.
     await this.ship(file);
     this.deps.logger.warn({ path: this.path, size, readTo: file.builder.position }, 'file truncated or rewritten in place; reading the new content from 0');
@@ -383,4 +383,15 @@ async function firstLine(handle: FileHandle): Promise<string> {
   const head = await readHead(handle, CHUNK);
   const nl = head.indexOf(10);
   return head.subarray(0, nl === -1 ? head.length : nl).toString('utf8').replace(/\r$/, '');
+}
+
+/** Are the bytes of the last line read still where they were (no rewrite in place)? */
+async function anchorHolds(file: OpenFile): Promise<boolean> {
+  const anchor = file.builder.anchor?.();
+  if (!anchor) return true;
+  const at = anchor.end - anchor.bytes.length;
+  if (at < 0) return true;
+  const now = Buffer.alloc(anchor.bytes.length);
+  const { bytesRead } = await file.handle.read(now, 0, now.length, at);
+  return bytesRead === now.length && now.equals(anchor.bytes);
 }

@@ -3,6 +3,7 @@ import { batchRecords, eachBatchRecord } from '../common/lines/chunk.js';
 import { documentId, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
+import { runRequestOf } from './decode/codecarbon-run.js';
 import { finishDocument, type Document, type EventContext } from './decode/document.js';
 import { normaliseLogRecord } from './decode/normalise.js';
 import type { Sanitizer } from './sanitize/sanitizer.js';
@@ -91,13 +92,14 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
     }
     const at = doc['@timestamp'];
     const index = days.index(at);
+    const run = runRequestOf(doc);
     if (days.olderThanRetention(at)) {
       refused.push({
         id, targetIndex: index, json, attempts: 0, type: 'older_than_retention',
         reason: `event time ${at} is older than the ${ctx.retentionDays}-day retention`,
       });
     } else {
-      requests.push({ index, id, json });
+      requests.push(run ? { index, id: run.id, json, version: run.version, runId: run.runId } : { index, id, json });
       tallyDocument(tally, doc);
     }
   }

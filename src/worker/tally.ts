@@ -8,14 +8,12 @@ import type { Document } from './decode/document.js';
 export interface Tally {
   /** carbon.log events by level. */
   levels: Map<string, number>;
-  /** Latest total of each project's codecarbon report. */
-  reports: Map<string, number>;
   /** codecarbon function measurements. */
   functions: { project: string; fn: string; emissions: number }[];
 }
 
 export function newTally(): Tally {
-  return { levels: new Map(), reports: new Map(), functions: [] };
+  return { levels: new Map(), functions: [] };
 }
 
 export function tallyDocument(tally: Tally, doc: Document): void {
@@ -28,7 +26,6 @@ export function tallyDocument(tally: Tally, doc: Document): void {
   const cc = doc.codecarbon as Record<string, unknown> | undefined;
   if (!cc) return;
   const project = typeof cc.project_name === 'string' ? cc.project_name : 'unknown';
-  if (dataset === 'codecarbon.report' && typeof cc.total_emissions === 'number') tally.reports.set(project, cc.total_emissions);
   if (dataset === 'codecarbon.function' && typeof cc.emissions === 'number') {
     tally.functions.push({ project, fn: String(cc.function ?? 'unknown'), emissions: cc.emissions });
   }
@@ -37,6 +34,5 @@ export function tallyDocument(tally: Tally, doc: Document): void {
 /** One increment per label set, not per document: a label lookup per document cost a worker 3 % of its CPU. */
 export function applyTally(m: Metrics, tally: Tally): void {
   for (const [level, n] of tally.levels) m.logEvents.inc({ level }, n);
-  for (const [project, total] of tally.reports) m.emissionsKg.set({ project }, total);
   for (const f of tally.functions) m.emissionsKgTotal.inc({ project: f.project, function: f.fn }, f.emissions);
 }

@@ -23,6 +23,10 @@ export function eventTemplate(prefix: string) {
       mappings: {
         dynamic: true,
         dynamic_templates: [
+          // A column a later codecarbon adds is a double too: the first run's `0` must
+          // not map it as long (a later 1.8 would then aggregate as 1).
+          { codecarbon_longs_as_doubles: { path_match: 'codecarbon.*', match_mapping_type: 'long', mapping: { type: 'double' } } },
+          { codecarbon_doubles: { path_match: 'codecarbon.*', match_mapping_type: 'double', mapping: { type: 'double' } } },
           { strings_as_keywords: { match_mapping_type: 'string', mapping: keyword } },
         ],
         properties: {
@@ -59,12 +63,12 @@ const CODECARBON_DOUBLES = [
   'emissions', 'total_emissions', 'duration', 'emissions_rate', 'cpu_power', 'gpu_power', 'ram_power',
   'cpu_energy', 'gpu_energy', 'ram_energy', 'energy_consumed', 'longitude', 'latitude', 'ram_total_size',
   'pue', 'cpu_count', 'gpu_count', 'water_consumed', 'cpu_utilization_percent', 'gpu_utilization_percent',
-  'ram_utilization_percent', 'ram_used_gb',
+  'ram_utilization_percent', 'ram_used_gb', 'wue',
 ];
 
 function codecarbonProperties(): Record<string, unknown> {
   const props: Record<string, unknown> = {
-    project_name: keyword, function: keyword, measurement: keyword, unit: keyword, run_id: keyword,
+    project_name: keyword, function: keyword, measurement: keyword, unit: keyword, run_id: keyword, source: keyword,
     experiment_id: keyword, report_timestamp: { type: 'date' }, on_cloud: { type: 'boolean' },
   };
   for (const name of CODECARBON_DOUBLES) props[name] = { type: 'double' };

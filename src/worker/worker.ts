@@ -9,6 +9,8 @@ import type { Metrics } from '../common/metrics/metrics.js';
 import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
 import { payloadKey, readPayload } from '../common/queue/payload.js';
 import { requestSlices } from './batch.js';
+import { RunIndexPins } from './runs/run-index.js';
+import { EmissionsGauge } from './emissions-gauge.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
 import { UnsafeRegexError } from '../common/regex/safe-regex.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
@@ -33,6 +35,9 @@ const SLICE_EVENTS = 2_000;
 // Up to 200 ms for bytes being attached right now; longer means the shipper died in between.
 const PAYLOAD_TRIES = 10;
 const PAYLOAD_TRY_MS = 20;
+// carbon_emissions_kg is read back from Elasticsearch this often: well inside the
+// alert's `for: 5m`, and one small aggregation per worker.
+const EMISSIONS_REFRESH_MS = 30_000;
 
 /** Consumes batches from the queue and indexes them; any number may share one queue. */
 export class CarbonWorker {
@@ -40,6 +45,7 @@ export class CarbonWorker {
   private stopped = false;
   private readonly stopping = new AbortController();
   private unregister: (() => Promise<void>) | undefined;
+  private gauge: EmissionsGauge | undefined;
   /** One indexer per environment served: each writes its own indices and dead letters. */
   private readonly indexers = new Map<string, BulkIndexer>();
   /** Index prefixes whose templates are installed. */
@@ -119,6 +125,13 @@ export class CarbonWorker {
     });
     this.worker.on('error', (err) => this.deps.logger.error({ err }, 'worker error'));
     this.worker.on('stalled', (jobId) => this.deps.logger.warn({ jobId }, 'batch stalled (its worker died or froze); it goes to another worker'));
+    if (this.deps.metrics) {
+      this.gauge = new EmissionsGauge({
+        client: this.deps.elasticsearch, indexPrefix: this.config.elasticsearch.indexPrefix, gauge: this.deps.metrics.emissionsKg,
+        logger: this.deps.logger, now: this.now, intervalMs: EMISSIONS_REFRESH_MS,
+      });
+      this.gauge.start();
+    }
     this.deps.logger.info({ queue: this.config.redis.queue, concurrency }, 'worker started');
   }
 
@@ -156,6 +169,7 @@ export class CarbonWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
+    this.gauge?.stop();
     await this.worker?.close();
     await this.unregister?.();
     this.deps.logger.info('worker stopped');
@@ -256,7 +270,9 @@ export class CarbonWorker {
     // Slice by slice, so a worker holds a few thousand documents, not a whole job's. A
     // slice that must wait hands the job back; the slices already indexed come back as
     // duplicates (same ids) on the next try.
+    const pins = new RunIndexPins(this.deps.connection, job.queueQualifiedName, (ctx.retentionDays + 1) * 86_400);
     for (const { requests, refused, tally } of requestSlices(job.data, ctx, payload, SLICE_EVENTS)) {
+      await pins.pin(ctx.environment, requests);
       const part = await indexer.index(requests, refused);
       for (const key of Object.keys(part) as (keyof IndexReport)[]) {
         report[key] += part[key];

@@ -38,9 +38,9 @@ describe('alert rules', () => {
     const dir = await tempDir('rules');
     cpSync('deploy/prometheus', dir, { recursive: true });
     const file = join(dir, 'tta-carbon-rules.yml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('expr: carbon_emissions_kg > 0.1', 'expr: carbon_emissions_kg >'));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('(carbon_emissions_kg) > 1.0', '(carbon_emissions_kg) >'));
     expect(promtool(['check', 'rules', 'tta-carbon-rules.yml'], dir).code).not.toBe(0);
-    writeFileSync(file, readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8').replace('carbon_emissions_kg > 0.1', 'carbon_emissions_kg > 1'));
+    writeFileSync(file, readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8').replace('(carbon_emissions_kg) > 1.0', '(carbon_emissions_kg) > 1.1'));
     expect(promtool(['test', 'rules', 'tta-carbon-rules.test.yml'], dir).code).not.toBe(0);
   });
 });

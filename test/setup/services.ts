@@ -1,4 +1,5 @@
 import { ensureCommand } from '../../src/services/debian.js';
+import { CODECARBON_VERSIONS, ensureCodecarbon } from '../helpers/codecarbon.js';
 import { servicesDown, servicesEnv, servicesStatus, servicesUp, type ServiceName } from '../../src/services/launcher.js';
 
 // Real Redis and Elasticsearch for the whole run: reuse what answers, start the rest,
@@ -12,6 +13,10 @@ export async function setup(): Promise<void> {
   for (const [command, pkg] of TOOLS) {
     const r = await ensureCommand(command, pkg);
     console.log(`[tools] ${command}: ${'path' in r ? r.path : r.error}`);
+  }
+  for (const version of CODECARBON_VERSIONS) {
+    const r = await ensureCodecarbon(version);
+    console.log(`[tools] codecarbon ${version}: ${'python' in r ? r.python : r.error}`);
   }
   const env = servicesEnv();
   const before = await servicesStatus(env);

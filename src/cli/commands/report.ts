@@ -1,11 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import type { Config } from '../../common/config/index.js';
 import { createElasticsearch } from '../../common/elasticsearch/client.js';
-import { chartSvg, emissionsReport, formatReport, parseSince, type GroupBy } from '../../ops/report.js';
+import { GROUPS, emissionsReport, formatReport, parseSince, type GroupBy } from '../../ops/report.js';
+import { chartPng, chartSvg } from '../../ops/report-chart.js';
 
-export async function reportCommand(config: Config, opts: { since: string; by: string; chart?: string }): Promise<number> {
-  if (!['day', 'function', 'project'].includes(opts.by)) {
-    console.error(`tta-carbon report: --by ${JSON.stringify(opts.by)}: expected day, function or project`);
+export async function reportCommand(config: Config, opts: { since: string; by: string; chart?: string; json?: boolean }): Promise<number> {
+  if (!(GROUPS as readonly string[]).includes(opts.by)) {
+    console.error(`tta-carbon report: --by ${JSON.stringify(opts.by)}: expected ${GROUPS.join(', ')}`);
+    return 2;
+  }
+  if (opts.chart && !/\.svg$/i.test(opts.chart)) {
+    console.error(`tta-carbon report: --chart ${JSON.stringify(opts.chart)}: expected a file name ending in .svg (the PNG is written beside it)`);
     return 2;
   }
   let sinceMs: number;
@@ -17,12 +22,16 @@ export async function reportCommand(config: Config, opts: { since: string; by: s
   }
   const client = await createElasticsearch(config.elasticsearch);
   try {
-    const rows = await emissionsReport(client, config.elasticsearch.indexPrefix, sinceMs, opts.by as GroupBy);
-    console.log(formatReport(rows, opts.by as GroupBy));
+    const where = { timeZone: config.timeZone };
+    const report = await emissionsReport(client, config.elasticsearch.indexPrefix, sinceMs, opts.by as GroupBy, where);
+    console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     if (opts.chart) {
-      const days = opts.by === 'day' ? rows : await emissionsReport(client, config.elasticsearch.indexPrefix, sinceMs, 'day');
-      await writeFile(opts.chart, chartSvg(days, `${config.environment}: emissions per day, last ${opts.since}`));
-      console.log(`chart written to ${opts.chart}`);
+      const days = opts.by === 'day' ? report : await emissionsReport(client, config.elasticsearch.indexPrefix, sinceMs, 'day', where);
+      const svg = chartSvg(days.rows, `${config.environment}: codecarbon emissions per day, last ${opts.since}`);
+      const png = opts.chart.replace(/\.svg$/i, '.png');
+      await writeFile(opts.chart, svg);
+      await writeFile(png, chartPng(svg));
+      if (!opts.json) console.log(`chart written to ${opts.chart} and ${png}`);
     }
     return 0;
   } catch (err) {

@@ -262,7 +262,8 @@ export function resolveDefaults(parsed: Parsed): Config {
       ...parsed.shipper,
       inputs: parsed.shipper.inputs ?? [
         { kind: 'log', paths: [`${logDir}/carbon.log`] },
-        { kind: 'report', paths: [`${codecarbonDir}/emissions_*.json`] },
+        // The TTA component's reports, and codecarbon's own BoAmps reports (OutputMethod.BOAMPS).
+        { kind: 'report', paths: [`${codecarbonDir}/emissions_*.json`, `${codecarbonDir}/boamps_report_*.json`] },
         { kind: 'csv', paths: [`${codecarbonDir}/emissions.csv`] },
       ],
     },

@@ -12,7 +12,7 @@ export function createMetrics(labels: { environment: string; role: string }) {
   return {
     registry,
     up: new Gauge({ name: 'up', help: '1 while this tta-carbon process runs', registers: r }),
-    emissionsKg: new Gauge({ name: 'carbon_emissions_kg', help: 'total_emissions of the latest ingested codecarbon report, kg CO2eq', labelNames: ['project'], registers: r }),
+    emissionsKg: new Gauge({ name: 'carbon_emissions_kg', help: 'kg CO2eq of the codecarbon runs of the last 24 hours, per project, as indexed (each run once)', labelNames: ['project'], registers: r }),
     emissionsKgTotal: new Counter({ name: 'carbon_function_emissions_kg_total', help: 'emissions of ingested function measurements, kg CO2eq', labelNames: ['project', 'function'], registers: r }),
     linesRead: new Gauge({ name: 'tta_carbon_lines_read_total', help: 'lines read from followed files', registers: r }),
     bytesRead: new Gauge({ name: 'tta_carbon_bytes_read_total', help: 'bytes read from followed files', registers: r }),

@@ -74,6 +74,8 @@ export interface ReportRecord {
 export interface CsvRecord {
   offset: number;
   row: Record<string, string>;
+  /** The row had another number of cells than the header: not taken for a run. */
+  cells?: { row: number; header: number };
 }
 
 export type RawRecord = LogRecord | ReportRecord | CsvRecord;

@@ -54,7 +54,8 @@ export class CsvRows {
     cells.forEach((value, i) => {
       row[this.header![i] ?? `column_${i + 1}`] = value;
     });
-    return { offset: line.offset, row };
+    const header = this.header!.length;
+    return cells.length === header ? { offset: line.offset, row } : { offset: line.offset, row, cells: { row: cells.length, header } };
   }
 
   private looksLikeHeader(cells: string[]): boolean {

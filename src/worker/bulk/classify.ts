@@ -18,7 +18,8 @@ const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 export function classifyItem(item: BulkItemResult): Outcome {
   const { status, error } = item;
   if (status >= 200 && status < 300) return { kind: 'indexed', duplicate: false };
-  // `create` with a deterministic _id: a conflict means an earlier delivery won.
+  // `create` with a deterministic _id: a conflict means an earlier delivery won; for a
+  // run's document (`index`, external_gte), that a newer version of the run is there.
   if (status === 409) return { kind: 'indexed', duplicate: true };
   const type = error?.type ?? `http_${status}`;
   const reason = describe(error) || `status ${status}`;

@@ -10,6 +10,13 @@ export interface IndexRequest {
   id: string;
   /** The sanitized document as JSON, made once: to size bulk requests and as their body. */
   json: string;
+  /**
+   * A codecarbon run's document (codecarbon-run.ts): written with `index` and this
+   * external version, so a newer version of the run replaces an older one and an older
+   * one is refused (409, counted as a duplicate). Without it: `create`.
+   */
+  version?: number;
+  runId?: string;
 }
 
 /** A document refused before it was sent (too old for retention, say), or by Elasticsearch. */
@@ -47,6 +54,7 @@ function actionLines(): (r: IndexRequest) => string {
   let index = '';
   let head = '';
   return (r) => {
+    if (r.version !== undefined) return JSON.stringify({ index: { _index: r.index, _id: r.id, version: r.version, version_type: 'external_gte' } });
     if (r.index !== index) {
       index = r.index;
       head = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
@@ -106,7 +114,7 @@ export class BulkIndexer {
         report.indexed += chunk.length;
         return { retry: [] };
       }
-      items = res.items.map((i) => (i.create ?? Object.values(i)[0]) as BulkItemResult);
+      items = res.items.map((i) => (i.create ?? i.index ?? Object.values(i)[0]) as BulkItemResult);
     } catch (err) {
       const c = classifyRequestError(err);
       this.logger.warn({ reason: c.reason, configProblem: c.configProblem, docs: chunk.length, attempt }, 'bulk request failed; will retry');

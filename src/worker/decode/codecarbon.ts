@@ -1,16 +1,19 @@
 import type { CsvRecord, ReportRecord } from '../../common/queue/contract.js';
 import { parseTimestamp } from '../../common/time/zoned.js';
+import { boampsDocument, isBoAmpsReport, runDocument, typedValue } from './codecarbon-run.js';
 import { finishDocument, type Document, type EventContext } from './document.js';
 
-// codecarbon reports and CSV rows become documents whose measurements sit under
-// `codecarbon.*` as real numbers. Timestamps are naive local time (Python's
-// datetime.now().isoformat()) and are read in the configured zone.
+// The TTA component's emissions_*.json reports (a summary and a per-function breakdown)
+// and codecarbon's own files (CSV rows and BoAmps reports: runs, codecarbon-run.ts)
+// become documents whose measurements sit under `codecarbon.*` as real numbers.
+// Timestamps are naive local time and are read in the configured zone.
 
 const MAX_RAW = 4096;
 
 export function normaliseReportRecord(record: ReportRecord, ctx: EventContext): Document {
   const r = record.report;
   if (r.part === 'summary') {
+    if (isBoAmpsReport(r.fields)) return boampsDocument(r.fields, ctx, record.offset);
     const cc = scalars(r.fields);
     cc.project_name ??= ctx.projectName;
     const time = timeOf(r.fields.timestamp, ctx);
@@ -45,35 +48,23 @@ export function normaliseReportRecord(record: ReportRecord, ctx: EventContext): 
   );
 }
 
-// codecarbon writes on_cloud as Y/N; other booleans as True/False.
-const BOOLEAN_TEXT: Record<string, boolean> = { true: true, false: false, y: true, n: false, yes: true, no: false };
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-// Columns that are text even when they look like numbers.
-const TEXT_COLUMNS = new Set(['run_id', 'experiment_id', 'project_name', 'python_version', 'codecarbon_version', 'os', 'region', 'cloud_region', 'country_iso_code']);
-
 export function normaliseCsvRecord(record: CsvRecord, ctx: EventContext): Document {
+  if (record.row.run_id?.trim() && !record.cells) return runDocument(record.row, 'csv', ctx, record.offset, timeOf(record.row.timestamp, ctx));
+  // A row without a run_id, or with more or fewer cells than the header, is not a run
+  // codecarbon wrote: kept, typed, under its offset, and flagged.
   const cc: Record<string, unknown> = {};
   for (const [column, raw] of Object.entries(record.row)) {
-    const value = raw.trim();
-    if (value === '' || column === '') continue;
-    cc[column] = typedCell(column, value);
+    if (raw.trim() === '' || column === '') continue;
+    cc[column] = typedValue(column, raw);
   }
   cc.project_name ??= ctx.projectName;
   const time = timeOf(record.row.timestamp, ctx);
   delete cc.timestamp;
-  const message = `codecarbon run ${str(cc.run_id) ?? '?'} of ${str(cc.project_name) ?? '?'}: ${cc.emissions ?? '?'} kg CO2eq`;
-  return finishDocument({ message, codecarbon: cc }, ctx, 'codecarbon.csv', record.offset, time);
-}
-
-function typedCell(column: string, value: string): unknown {
-  if (TEXT_COLUMNS.has(column)) return value;
-  if (NUMBER.test(value)) {
-    const n = Number(value);
-    if (Number.isFinite(n)) return n;
+  if (record.cells) {
+    const error = { type: 'csv_cell_count', message: `${record.cells.row} cells where the header has ${record.cells.header}` };
+    return finishDocument({ message: `codecarbon CSV row that does not fit its header: ${error.message}`, codecarbon: cc, error }, ctx, 'codecarbon.csv', record.offset, time, ['malformed_row']);
   }
-  const bool = BOOLEAN_TEXT[value.toLowerCase()];
-  if (bool !== undefined && (column.startsWith('on_') || column.startsWith('is_') || /^(true|false)$/i.test(value))) return bool;
-  return value;
+  return finishDocument({ message: `codecarbon row without a run_id: ${cc.emissions ?? '?'} kg CO2eq`, codecarbon: cc }, ctx, 'codecarbon.csv', record.offset, time, ['no_run_id']);
 }
 
 function timeOf(value: unknown, ctx: EventContext): Date | null {
@@ -89,9 +80,8 @@ function scalars(fields: Record<string, unknown>): Record<string, unknown> {
 }
 
 function toNumber(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && NUMBER.test(value.trim())) return Number(value);
-  return undefined;
+  const n = typedValue('', value);
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 
 function str(value: unknown): string | undefined {

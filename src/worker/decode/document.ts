@@ -18,7 +18,7 @@ export interface EventContext {
   projectName: string;
 }
 
-export type Dataset = 'carbon.log' | 'codecarbon.report' | 'codecarbon.function' | 'codecarbon.csv';
+export type Dataset = 'carbon.log' | 'codecarbon.run' | 'codecarbon.report' | 'codecarbon.function' | 'codecarbon.csv';
 
 export type Document = Record<string, unknown> & { '@timestamp': string };
 

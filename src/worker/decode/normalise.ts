@@ -1,5 +1,6 @@
 import type { LogRecord } from '../../common/queue/contract.js';
 import { finishDocument, type Document, type EventContext } from './document.js';
+import { isCodecarbonRun, runDocument } from './codecarbon-run.js';
 import { decodeLogRecord } from './log-line.js';
 
 export type { Document, EventContext };
@@ -13,6 +14,8 @@ export const RESERVED_FIELDS = new Set([
 
 export function normaliseLogRecord(record: LogRecord, ctx: EventContext, patterns: readonly RegExp[] = []): Document {
   const decoded = decodeLogRecord(record.text, ctx.timeZone, patterns);
+  // codecarbon's LoggerOutput: a run's record, the same document as its CSV row.
+  if (decoded.fields && !decoded.level && isCodecarbonRun(decoded.fields)) return runDocument(decoded.fields, 'log', ctx, record.offset, decoded.timestamp);
   const tags: string[] = [];
   if (record.truncated) tags.push('truncated');
   if (record.partial) tags.push('partial_line');

@@ -31,7 +31,7 @@ describe('loadConfig', () => {
     expect(c.redis.url).toBe('redis://127.0.0.1:6379');
     expect(c.shipper.inputs).toEqual([
       { kind: 'log', paths: ['/var/log/tta/staging/carbon.log'] },
-      { kind: 'report', paths: ['/var/log/tta/staging/codecarbon/emissions_*.json'] },
+      { kind: 'report', paths: ['/var/log/tta/staging/codecarbon/emissions_*.json', '/var/log/tta/staging/codecarbon/boamps_report_*.json'] },
       { kind: 'csv', paths: ['/var/log/tta/staging/codecarbon/emissions.csv'] },
     ]);
   });
