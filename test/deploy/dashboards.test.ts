@@ -33,9 +33,16 @@ describe('Grafana dashboard', () => {
 describe('Kibana saved objects', () => {
   const objects = readFileSync('deploy/kibana/tta-carbon.ndjson', 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-  it('a data view on tta-<env>-carbon-*, two visualizations, a saved search, a dashboard', () => {
-    expect(objects.map((o) => o.type).sort()).toEqual(['dashboard', 'index-pattern', 'search', 'visualization', 'visualization']);
+  it('a data view on tta-<env>-carbon-*, three visualizations, a saved search, a dashboard', () => {
+    expect(objects.map((o) => o.type).sort()).toEqual(['dashboard', 'index-pattern', 'search', 'visualization', 'visualization', 'visualization']);
     expect(objects.find((o) => o.type === 'index-pattern').attributes).toMatchObject({ title: 'tta-staging-carbon-*', timeFieldName: '@timestamp' });
+  });
+
+  it('emissions come from runs (each once), the per-function breakdown from function events', () => {
+    const query = (id: string) => JSON.parse(objects.find((o) => o.id === id).attributes.kibanaSavedObjectMeta.searchSourceJSON).query.query;
+    expect(query('tta-carbon-emissions-per-day')).toBe('event.dataset : "codecarbon.run"');
+    expect(query('tta-carbon-emissions-per-project')).toBe('event.dataset : "codecarbon.run"');
+    expect(query('tta-carbon-emissions-per-function')).toBe('event.dataset : "codecarbon.function"');
   });
 
   it('every reference resolves to an object in the file', () => {
@@ -53,7 +60,7 @@ describe('Kibana saved objects', () => {
       const query = source ? (JSON.parse(source).query.query as string) : '';
       for (const m of query.matchAll(/([\w.@]+) :/g)) used.add(m[1]!);
     }
-    expect([...used].sort()).toEqual(['@timestamp', 'codecarbon.emissions', 'codecarbon.function', 'error.type', 'event.dataset', 'host.name', 'log.level', 'log.logger', 'message']);
+    expect([...used].sort()).toEqual(['@timestamp', 'codecarbon.emissions', 'codecarbon.function', 'codecarbon.project_name', 'error.type', 'event.dataset', 'host.name', 'log.level', 'log.logger', 'message']);
     for (const f of used) expect(fields.has(f), f).toBe(true);
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../../src/common/config/index.js';
 import { createLogger } from '../../src/common/logging/logger.js';
-import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type LogRecord, type ReportRecord } from '../../src/common/queue/contract.js';
+import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LogRecord, type ReportRecord } from '../../src/common/queue/contract.js';
 import { CarbonWorker } from '../../src/worker/worker.js';
 import { esClient, redisClient, services, waitFor, type uniqueNames } from './services.js';
 
@@ -48,6 +48,12 @@ export function logBatch(fileId: string, lines: string[], startOffset = 0): Batc
     return r;
   });
   return { v: CONTRACT_VERSION, kind: 'log', host: 'test-host', path: '/logs/carbon.log', fileId, endOffset: offset, records };
+}
+
+/** codecarbon emissions.csv rows (objects keyed by column) as the shipper sends them. */
+export function csvBatch(fileId: string, rows: Record<string, string>[], startOffset = 0): BatchJobData {
+  const records: CsvRecord[] = rows.map((row, i) => ({ offset: startOffset + i * 500, row }));
+  return { v: CONTRACT_VERSION, kind: 'csv', host: 'test-host', path: '/cc/emissions.csv', fileId, endOffset: startOffset + rows.length * 500, records };
 }
 
 export function reportBatch(fileId: string, report: { project_name: string; timestamp: string; total_emissions: number; unit: string; functions: Record<string, unknown> }): BatchJobData {

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Config } from '../../common/config/index.js';
 import { createElasticsearch } from '../../common/elasticsearch/client.js';
+import { ianaZone } from '../../common/time/zoned.js';
 import { GROUPS, emissionsReport, formatReport, parseSince, type GroupBy } from '../../ops/report.js';
 import { chartPng, chartSvg } from '../../ops/report-chart.js';
 
@@ -22,7 +23,8 @@ export async function reportCommand(config: Config, opts: { since: string; by: s
   }
   const client = await createElasticsearch(config.elasticsearch);
   try {
-    const where = { timeZone: config.timeZone };
+    // Days are the operator's days: the configured zone's, as codecarbon's timestamps are.
+    const where = { timeZone: ianaZone(config.timeZone) };
     const report = await emissionsReport(client, config.elasticsearch.indexPrefix, sinceMs, opts.by as GroupBy, where);
     console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     if (opts.chart) {

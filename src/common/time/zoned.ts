@@ -12,6 +12,11 @@ export interface WallClock {
   millisecond: number;
 }
 
+/** An IANA name for `timeZone`: "local" is the host's own (TZ, /etc/localtime), as Intl resolves it. */
+export function ianaZone(timeZone: string): string {
+  return timeZone === 'local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : timeZone;
+}
+
 export function wallClockToDate(w: WallClock, timeZone: string): Date {
   if (timeZone === 'local') return new Date(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
   const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
