@@ -11,12 +11,12 @@ import { UnsafeError, wrongFile } from './safety.js';
 // descriptor; copytruncate truncates the descriptor it copied, not whatever the path
 // names by then.
 
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const CREATE_FLAGS = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-/** A new file at `path`, never an existing one or a link's target; 0600 until set otherwise. */
-export async function createExclusive(path: string): Promise<FileHandle> {
+/** A new file at `path`, never an existing one or a link's target; 0600 until set otherwise. `read`: also readable (to verify it). */
+export async function createExclusive(path: string, { read = false } = {}): Promise<FileHandle> {
   try {
-    return await open(path, CREATE_FLAGS, 0o600);
+    return await open(path, CREATE_FLAGS | (read ? constants.O_RDWR : constants.O_WRONLY), 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST' || (err as NodeJS.ErrnoException).code === 'ELOOP') {
       throw new UnsafeError(path, 'something is already there (a planted file or link?)', 'remove it and run again');

@@ -25,6 +25,9 @@ export async function gzipFile(path: string, { level = 6, dir }: { level?: numbe
     try {
       await matchOwnerAndMode(out, st);
       await pipeline(readFrom(source), createGzip({ level }), writeTo(out));
+      // As gzip(1) does: the copy keeps the original's times, so maxage and retention
+      // count from when the content was written, not from when it was compressed.
+      await out.utimes(st.atime, st.mtime);
       await out.sync();
     } finally {
       await out.close();

@@ -14,6 +14,7 @@ import { acquireLock } from './lock.js';
 import { groupId, userId } from './owner.js';
 import { checkDirectory, checkTrustedState, unsafeFile, UnsafeError } from './safety.js';
 import { ShippedCheck } from './shipped.js';
+import { tidyWholeFiles } from './whole-files.js';
 import { loadRotationState, saveRotationState, stateFiles, statePath, validateJournal, type Journal, type RotationState, type Step } from './state.js';
 
 // logrotate's job, crash-safe. A rotation is planned as a list of idempotent steps
@@ -27,6 +28,8 @@ export interface RotationReport {
   rotated: string[];
   compressed: string[];
   deleted: string[];
+  /** Whole files archived before they were deleted (also in `deleted`). */
+  archived: { archive: string; files: string[] }[];
   /** Left alone this time, with the reason (not due, unshipped, unsafe, ...). */
   skipped: { path: string; reason: string }[];
   errors: { path: string; reason: string }[];
@@ -45,7 +48,7 @@ export class Rotator {
   constructor(private readonly config: Config, private readonly deps: RotatorDeps) {}
 
   async run(options: Options = {}): Promise<RotationReport> {
-    const report: RotationReport = { rotated: [], compressed: [], deleted: [], skipped: [], errors: [] };
+    const report: RotationReport = { rotated: [], compressed: [], deleted: [], archived: [], skipped: [], errors: [] };
     const { dataDir } = this.config;
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     try {
@@ -81,25 +84,29 @@ export class Rotator {
   private async runPolicy(index: number, policy: RotationPolicy, state: RotationState, shipped: ShippedCheck, report: RotationReport, options: Options): Promise<void> {
     const glob = compileGlob(policy.files);
     const dir = await checkDirectory(glob.dir);
-    const files = await expandGlob(glob);
+    // Whole files compressed in place stay the policy's until maxage removes them.
+    const files = await expandGlob(glob, { compressed: policy.wholeFiles });
     if (files.length === 0 && !policy.missingok) report.errors.push({ path: policy.files, reason: 'no file matches (missingok is off)' });
     const rotatedNow: string[] = [];
+    const safe: string[] = [];
     for (const file of files) {
       const unsafe = await unsafeFile(file, dir);
-      if (unsafe) {
-        report.skipped.push({ path: file, reason: unsafe });
-        continue;
-      }
+      if (unsafe) report.skipped.push({ path: file, reason: unsafe });
+      else safe.push(file);
+    }
+    if (policy.wholeFiles) {
+      const ctx = { now: this.deps.now(), dir, sourceDir: glob.dir, archive: this.config.rotation.archive, dryRun: options.dryRun === true };
+      return tidyWholeFiles(safe, policy, shipped, report, ctx);
+    }
+    for (const file of safe) {
       try {
-        if (policy.wholeFiles) await this.archiveWholeFile(file, dir, policy, shipped, report, options);
-        else if (await this.rotateIfDue(index, file, dir, policy, state, report, options)) rotatedNow.push(file);
+        if (await this.rotateIfDue(index, file, dir, policy, state, report, options)) rotatedNow.push(file);
       } catch (err) {
         if (!(err instanceof UnsafeError)) throw err;
         report.errors.push({ path: err.path, reason: err.message });
       }
     }
     if (policy.postrotate && policy.sharedscripts && rotatedNow.length > 0 && !options.dryRun) await this.postrotate(policy, report);
-    if (policy.wholeFiles) return;
     for (const file of files) {
       await this.tidyCopies(file, dir, policy, shipped, report, options).catch((err: unknown) => {
         if (!(err instanceof UnsafeError)) throw err;
@@ -275,25 +282,6 @@ export class Rotator {
         report.compressed.push(await gzipFile(copy, { level: policy.compressLevel, dir }));
       }
     }
-  }
-
-  /** Reports: compressed in place once older than the period, deleted after maxage. */
-  private async archiveWholeFile(file: string, dir: Stats, policy: RotationPolicy, shipped: ShippedCheck, report: RotationReport, options: Options): Promise<void> {
-    const age = this.deps.now().getTime() - (await lstat(file)).mtimeMs;
-    const period = { daily: 1, weekly: 7, monthly: 30, size: 7 }[policy.frequency] * 86_400_000;
-    const expired = policy.maxage !== undefined && age > policy.maxage * 86_400_000;
-    if (!expired && (!policy.compress || age < period)) return;
-    const live = file.replace(/\.gz$/, '');
-    const blocker = file.endsWith('.gz') ? null : await shipped.blocker(file, live);
-    if (blocker) {
-      report.skipped.push({ path: file, reason: `${blocker}; will retry next run` });
-      return;
-    }
-    if (options.dryRun) report.skipped.push({ path: file, reason: expired ? 'would delete' : 'would compress' });
-    else if (expired) {
-      await unlink(file);
-      report.deleted.push(file);
-    } else if (!file.endsWith('.gz')) report.compressed.push(await gzipFile(file, { level: policy.compressLevel, dir }));
   }
 }
 

@@ -215,7 +215,7 @@ export class Shipper {
       const literal = join(glob.dir, glob.pattern);
       if (!/[*?[]/.test(glob.pattern) && !this.tailers.has(literal)) this.tailers.set(literal, new FileTailer(literal, this.tailerOptions(kind), this.tailerDeps()));
     }
-    this.reportPaths = (await Promise.all(this.reportGlobs.map(expandGlob))).flat();
+    this.reportPaths = (await Promise.all(this.reportGlobs.map((g) => expandGlob(g)))).flat();
   }
 
   private tailerOptions(kind: 'log' | 'csv'): TailerOptions {

@@ -5,18 +5,18 @@ import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../../src/common/config/index.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LogRecord, type ReportRecord } from '../../src/common/queue/contract.js';
-import { CarbonWorker } from '../../src/worker/worker.js';
+import { CarbonWorker, type WorkerDeps } from '../../src/worker/worker.js';
 import { esClient, redisClient, services, waitFor, type uniqueNames } from './services.js';
 
 /** A real worker on a test's own queue and index prefix, plus the queue to feed it. */
-export async function startTestWorker(names: ReturnType<typeof uniqueNames>, tweak: (c: Config) => void = () => undefined) {
+export async function startTestWorker(names: ReturnType<typeof uniqueNames>, tweak: (c: Config) => void = () => undefined, extra: Partial<WorkerDeps> = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'tta-worker-'));
   const config = loadConfig({ env: { TTA_ENV: names.environment, TTA_DATA_DIR: dataDir, REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl } });
   config.redis.queue = names.queue;
   tweak(config);
   const connection = redisClient();
   const queue = new Queue<BatchJobData>(names.queue, { connection });
-  const worker = new CarbonWorker(config, { connection: redisClient(), elasticsearch: esClient(), logger: createLogger({ level: 'silent' }) });
+  const worker = new CarbonWorker(config, { connection: redisClient(), elasticsearch: esClient(), logger: createLogger({ level: 'silent' }), ...extra });
   await worker.start();
   let jobs = 0;
   return {

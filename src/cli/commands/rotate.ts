@@ -10,6 +10,7 @@ export async function rotateCommand(config: Config, logger: Logger, options: { d
     const verb = options.dryRun ? 'would rotate' : 'rotated';
     for (const p of r.rotated) console.log(`${verb} ${p}`);
     for (const p of r.compressed) console.log(`compressed ${p}`);
+    for (const a of r.archived) console.log(`archived ${a.files.length} file(s) into ${a.archive}`);
     for (const p of r.deleted) console.log(`deleted ${p}`);
     for (const s of r.skipped) console.log(`left ${s.path}: ${s.reason}`);
     for (const e of r.errors) console.error(`error ${e.path}: ${e.reason}`);

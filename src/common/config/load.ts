@@ -130,6 +130,7 @@ function absolutePaths(config: Config, cwd: string): Config {
     },
     rotation: {
       policies: config.rotation.policies.map((p) => ({ ...p, files: abs(p.files) })),
+      archive: { ...config.rotation.archive, dir: abs(config.rotation.archive.dir) },
     },
     shipper: {
       ...config.shipper,

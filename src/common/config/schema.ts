@@ -199,6 +199,14 @@ export const configSchema = z.strictObject({
   rotation: z
     .strictObject({
       policies: z.array(rotationPolicySchema).optional(),
+      // The guide's backup before delete: whole files (codecarbon reports) past their
+      // maxage go into a dated, verified tar.gz here before they are removed.
+      archive: z
+        .strictObject({
+          dir: z.string().min(1).optional(),
+          keepDays: positiveInt.default(365),
+        })
+        .prefault({}),
     })
     .prefault({}),
   // Cron patterns (5 fields, or 6 with seconds) run by `tta-carbon scheduler` through
@@ -237,7 +245,7 @@ export type InputConfig = z.output<typeof inputSchema>;
 export type RotationPolicy = z.output<typeof rotationPolicySchema>;
 
 export interface Config extends Omit<Parsed, 'logDir' | 'codecarbonDir' | 'shipper' | 'elasticsearch' | 'rotation'> {
-  rotation: { policies: RotationPolicy[] };
+  rotation: { policies: RotationPolicy[]; archive: { dir: string; keepDays: number } };
   logDir: string;
   codecarbonDir: string;
   elasticsearch: Parsed['elasticsearch'] & { indexPrefix: string };
@@ -257,6 +265,8 @@ export function resolveDefaults(parsed: Parsed): Config {
     },
     rotation: {
       policies: parsed.rotation.policies ?? defaultPolicies(logDir, codecarbonDir),
+      // Beside the log directory, outside every input glob: /var/log/tta/staging-backup.
+      archive: { ...parsed.rotation.archive, dir: parsed.rotation.archive.dir ?? `${logDir.replace(/\/+$/, '')}-backup` },
     },
     shipper: {
       ...parsed.shipper,

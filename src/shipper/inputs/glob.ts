@@ -35,8 +35,11 @@ export function compileGlob(path: string): CompiledGlob {
   return { dir, pattern, regex: new RegExp(`^${re}$`) };
 }
 
-/** Files in the glob's directory whose names match; a missing directory is no files. */
-export async function expandGlob(glob: CompiledGlob): Promise<string[]> {
+/**
+ * Files in the glob's directory whose names match; a missing directory is no files.
+ * `compressed`: also `<match>.gz` (rotation's whole files, compressed in place).
+ */
+export async function expandGlob(glob: CompiledGlob, { compressed = false } = {}): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(glob.dir);
@@ -45,5 +48,6 @@ export async function expandGlob(glob: CompiledGlob): Promise<string[]> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw err;
   }
-  return names.filter((n) => glob.regex.test(n)).sort().map((n) => `${glob.dir}/${n}`);
+  const matches = (n: string) => glob.regex.test(n) || (compressed && n.endsWith('.gz') && glob.regex.test(n.slice(0, -3)));
+  return names.filter(matches).sort().map((n) => `${glob.dir}/${n}`);
 }
