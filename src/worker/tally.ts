@@ -8,12 +8,14 @@ import type { Document } from './decode/document.js';
 export interface Tally {
   /** carbon.log events by level. */
   levels: Map<string, number>;
+  /** codecarbon run documents (the emissions gauges read them back). */
+  runs: number;
   /** codecarbon function measurements. */
   functions: { project: string; fn: string; emissions: number }[];
 }
 
 export function newTally(): Tally {
-  return { levels: new Map(), functions: [] };
+  return { levels: new Map(), runs: 0, functions: [] };
 }
 
 export function tallyDocument(tally: Tally, doc: Document): void {
@@ -21,6 +23,10 @@ export function tallyDocument(tally: Tally, doc: Document): void {
   if (dataset === 'carbon.log') {
     const level = String((doc.log as { level?: string } | undefined)?.level ?? 'none');
     tally.levels.set(level, (tally.levels.get(level) ?? 0) + 1);
+    return;
+  }
+  if (dataset === 'codecarbon.run') {
+    tally.runs++;
     return;
   }
   const cc = doc.codecarbon as Record<string, unknown> | undefined;

@@ -127,7 +127,8 @@ export class CarbonWorker {
     this.worker.on('stalled', (jobId) => this.deps.logger.warn({ jobId }, 'batch stalled (its worker died or froze); it goes to another worker'));
     if (this.deps.metrics) {
       this.gauge = new EmissionsGauge({
-        client: this.deps.elasticsearch, indexPrefix: this.config.elasticsearch.indexPrefix, gauge: this.deps.metrics.emissionsKg,
+        client: this.deps.elasticsearch, indexPrefix: this.config.elasticsearch.indexPrefix,
+        gauges: { emissionsKg: this.deps.metrics.emissionsKg, lastHourKg: this.deps.metrics.lastHourKg, usualHourKg: this.deps.metrics.usualHourKg, unusualRatio: this.deps.metrics.unusualRatio },
         logger: this.deps.logger, now: this.now, intervalMs: EMISSIONS_REFRESH_MS,
       });
       this.gauge.start();
@@ -220,6 +221,7 @@ export class CarbonWorker {
     m.deadLettered.inc(report.deadLettered);
     m.retries.inc(report.retries);
     applyTally(m, tally);
+    if (tally.runs > 0) this.gauge?.refreshSoon();
   }
 
   /**

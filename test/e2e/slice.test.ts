@@ -65,16 +65,20 @@ describe('one line end to end', () => {
         [`plan_arc_${t(30_000)}`]: { function: 'plan_arc', timestamp: t(30_000), emissions: 0.0075, unit: 'kg CO2eq' },
       },
     }, null, 2));
+    // The run itself, as codecarbon writes it: what carbon_emissions_kg counts.
+    await wf(join(dir, 'log', 'codecarbon', 'emissions.csv'), `timestamp,project_name,run_id,duration,emissions\n${t(0)},TTA-Staging,7d3c1f0e-5b1a-4c1e-9a57-0c9d2b1e4f10,90.5,0.0125\n`);
     const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const text = await waitFor(async () => {
       const body = await scrape();
-      return /carbon_emissions_kg\{[^}]*project="TTA-Staging"[^}]*\} 0\.0125/.test(body) ? body : null;
-    }, 20_000, 'carbon_emissions_kg in /metrics', 500);
+      const done = /carbon_emissions_kg\{[^}]*project="TTA-Staging"[^}]*\} 0\.0125/.test(body) && /^tta_carbon_documents_indexed_total\{[^}]*\} 5$/m.test(body);
+      return done ? body : null;
+    }, 20_000, 'carbon_emissions_kg and every document in /metrics', 500);
     expect(text).toMatch(/^up\{[^}]*\} 1$/m);
     expect(text).toMatch(/carbon_function_emissions_kg_total\{[^}]*function="plan_arc"[^}]*\} 0\.0125/);
-    // 1 log line + 1 report summary + 2 function events.
-    expect(Number(/^tta_carbon_documents_indexed_total\{[^}]*\} (\d+)$/m.exec(text)?.[1])).toBe(4);
-    expect(Number(/^tta_carbon_lines_read_total\{[^}]*\} (\d+)$/m.exec(text)?.[1])).toBe(1);
+    // 1 log line + 1 report summary + 2 function events + 1 run.
+    expect(Number(/^tta_carbon_documents_indexed_total\{[^}]*\} (\d+)$/m.exec(text)?.[1])).toBe(5);
+    // The carbon.log line, and the CSV's header and row.
+    expect(Number(/^tta_carbon_lines_read_total\{[^}]*\} (\d+)$/m.exec(text)?.[1])).toBe(3);
     expect(text).toMatch(/tta_carbon_queue_jobs\{[^}]*state="failed"[^}]*\} 0/);
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     expect(health.status).toBe(200);

@@ -48,7 +48,7 @@ describe('carbon_emissions_kg', () => {
 
     // As time passes, runs leave the window (the clock is injected).
     const later = createMetrics({ environment: names.environment, role: 'worker' });
-    const gauge = new EmissionsGauge({ client: es, indexPrefix: names.indexPrefix, gauge: later.emissionsKg, logger: createLogger({ level: 'silent' }), now: () => new Date(now + 22.5 * HOUR), intervalMs: 60_000 });
+    const gauge = new EmissionsGauge({ client: es, indexPrefix: names.indexPrefix, gauges: { emissionsKg: later.emissionsKg, lastHourKg: later.lastHourKg, usualHourKg: later.usualHourKg, unusualRatio: later.unusualRatio }, logger: createLogger({ level: 'silent' }), now: () => new Date(now + 22.5 * HOUR), intervalMs: 60_000 });
     await gauge.refresh();
     expect(await values(later)).toEqual({ 'TTA-A': 0.75 });
     await es.close();
