@@ -72,7 +72,7 @@ function buildProgram(): Command {
     .command('report')
     .description('codecarbon emissions from Elasticsearch, each run counted once: a table, JSON, or a chart per day')
     .option('--since <period>', 'how far back: 24h, 7d, 4w', '7d')
-    .option('--by <group>', 'day, project, experiment, or function (the TTA component\'s per-function breakdown)', 'day')
+    .option('--by <group>', 'day, hour, project, experiment, or function (the TTA component\'s per-function breakdown); day and hour flag unusual hours', 'day')
     .option('--json', 'print the report as JSON (figures in kg CO2eq, unrounded)')
     .option('--chart <file.svg>', 'also write a bar chart of emissions per day, as this SVG and a PNG beside it')
     .action(async (opts: { since: string; by: string; chart?: string; json?: boolean }) => {

@@ -1,4 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
+import { hourlyByProject } from '../common/emissions/queries.js';
+import { HISTORY_HOURS, HOUR_MS, judgeHours } from '../common/emissions/unusual.js';
 
 // `tta-carbon report`: emissions from Elasticsearch for someone without Kibana. Totals
 // are codecarbon runs (codecarbon.run documents: one per run_id, whatever file carried
@@ -7,7 +9,7 @@ import type { Client } from '@elastic/elasticsearch';
 // (codecarbon.function events), which measures the same work another way: the two are
 // never added together.
 
-export const GROUPS = ['day', 'project', 'experiment', 'function'] as const;
+export const GROUPS = ['day', 'hour', 'project', 'experiment', 'function'] as const;
 export type GroupBy = (typeof GROUPS)[number];
 
 export interface ReportRow {
@@ -15,6 +17,17 @@ export interface ReportRow {
   kg: number;
   /** Runs, or function measurements for --by function. */
   count: number;
+  /** --by hour and day: projects with an unusual hour in it (common/emissions/unusual.ts). */
+  unusual?: Unusual[];
+}
+
+export interface Unusual {
+  project: string;
+  /** Start of the unusual hour. */
+  hour: string;
+  kg: number;
+  usualKg: number;
+  ratio: number;
 }
 
 export interface EmissionsReport {
@@ -37,7 +50,7 @@ export function parseSince(text: string): number {
   return Number(m[1]) * { h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'h' | 'd' | 'w'];
 }
 
-const GROUP_FIELD: Record<Exclude<GroupBy, 'day'>, string> = {
+const GROUP_FIELD: Record<Exclude<GroupBy, 'day' | 'hour'>, string> = {
   project: 'codecarbon.project_name', experiment: 'codecarbon.experiment_id', function: 'codecarbon.function',
 };
 
@@ -45,8 +58,8 @@ export async function emissionsReport(client: Client, indexPrefix: string, since
   const now = opts.now ?? new Date();
   const from = new Date(now.getTime() - sinceMs);
   const dataset = by === 'function' ? 'codecarbon.function' : 'codecarbon.run';
-  const groups = by === 'day'
-    ? { date_histogram: { field: '@timestamp', calendar_interval: 'day' as const, time_zone: opts.timeZone ?? 'UTC', min_doc_count: 0, extended_bounds: { min: from.getTime(), max: now.getTime() } } }
+  const groups = by === 'day' || by === 'hour'
+    ? { date_histogram: { field: '@timestamp', calendar_interval: by, time_zone: opts.timeZone ?? 'UTC', min_doc_count: 0, extended_bounds: { min: from.getTime(), max: now.getTime() } } }
     : { terms: { field: GROUP_FIELD[by], size: 1000, missing: '(none)', order: { kg: 'desc' as const } } };
   const res = await client.search({
     index: `${indexPrefix}-2*`,
@@ -63,11 +76,18 @@ export async function emissionsReport(client: Client, indexPrefix: string, since
     },
   });
   const aggs = (res.aggregations ?? {}) as Record<string, { buckets?: Bucket[]; value?: number; doc_count?: number }>;
-  const rows = (aggs.groups?.buckets ?? []).map((b) => ({
-    key: by === 'day' ? (b.key_as_string ?? new Date(Number(b.key)).toISOString()).slice(0, 10) : String(b.key),
+  const rows: ReportRow[] = (aggs.groups?.buckets ?? []).map((b) => ({
+    key: by === 'day' ? (b.key_as_string ?? new Date(Number(b.key)).toISOString()).slice(0, 10) : by === 'hour' ? hourKey(Number(b.key), opts.timeZone) : String(b.key),
     kg: b.kg.value,
     count: b.doc_count,
   }));
+  if (by === 'day' || by === 'hour') {
+    const flagged = await unusualHours(client, indexPrefix, from, now);
+    for (const row of rows) {
+      const mine = flagged.filter((u) => (by === 'hour' ? hourKey(Date.parse(u.hour), opts.timeZone) : dayKey(Date.parse(u.hour), opts.timeZone)) === row.key);
+      if (mine.length > 0) row.unusual = mine;
+    }
+  }
   const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
   return {
     by,
@@ -79,6 +99,33 @@ export async function emissionsReport(client: Client, indexPrefix: string, since
     sources: Object.fromEntries((aggs.sources?.buckets ?? []).map((b) => [String(b.key), b.doc_count])),
     runsWithoutEmissions: by === 'function' ? 0 : (aggs.without?.doc_count ?? 0),
   };
+}
+
+/**
+ * The hours in [from, to) in which a project emitted unusually (the rule of
+ * common/emissions/unusual.ts), each judged against the week before it.
+ */
+export async function unusualHours(client: Client, indexPrefix: string, from: Date, to: Date): Promise<Unusual[]> {
+  const start = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS;
+  const end = Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS;
+  const hourly = await hourlyByProject(client, indexPrefix, new Date(start - HISTORY_HOURS * HOUR_MS), new Date(end));
+  const out: Unusual[] = [];
+  for (const [project, hours] of hourly) {
+    judgeHours(hours, HISTORY_HOURS).forEach((j, i) => {
+      if (j.unusual) out.push({ project, hour: new Date(start + i * HOUR_MS).toISOString(), kg: j.kg, usualKg: j.usualKg!, ratio: j.ratio! });
+    });
+  }
+  return out.sort((a, b) => a.hour.localeCompare(b.hour) || b.ratio - a.ratio);
+}
+
+/** "2026-12-01 14:00" in the report's zone. */
+function hourKey(ms: number, timeZone = 'UTC'): string {
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:00`;
+}
+
+function dayKey(ms: number, timeZone = 'UTC'): string {
+  return hourKey(ms, timeZone).slice(0, 10);
 }
 
 interface Bucket {
@@ -112,7 +159,8 @@ export function formatReport(report: EmissionsReport): string {
   const amountTitle = `${unit.name} CO2eq`;
   const line = (key: string, kg: number, count: number) => `${key.padEnd(width)}  ${formatAmount(kg * unit.factor).padStart(12)}  ${String(count).padStart(12)}`;
   const lines = [`${head.padEnd(width)}  ${amountTitle.padStart(12)}  ${countTitle.padStart(12)}`];
-  for (const r of report.rows) lines.push(line(r.key, r.kg, r.count));
+  const flag = (r: ReportRow) => (r.unusual ? `  unusual: ${r.unusual.map((u) => `${u.project} ${u.ratio.toFixed(1)}x its usual hour${report.by === 'day' ? ` at ${u.hour.slice(11, 16)}Z` : ''}`).join(', ')}` : '');
+  for (const r of report.rows) lines.push(line(r.key, r.kg, r.count) + flag(r));
   lines.push(line('total', report.total.kg, report.total.count));
   lines.push('');
   if (report.total.count === 0) lines.push(`no ${report.counted} between ${report.from} and ${report.to}`);

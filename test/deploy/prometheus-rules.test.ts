@@ -16,7 +16,7 @@ function promtool(args: string[], cwd = 'deploy/prometheus') {
 describe('alert rules', () => {
   it('promtool check rules and check config pass', () => {
     const rules = promtool(['check', 'rules', 'tta-carbon-rules.yml']);
-    expect(rules.out).toContain('SUCCESS: 7 rules found');
+    expect(rules.out).toContain('SUCCESS: 8 rules found');
     expect(rules.code).toBe(0);
     expect(promtool(['check', 'config', 'prometheus.yml']).code).toBe(0);
   });
@@ -29,7 +29,7 @@ describe('alert rules', () => {
 
   it('names the guide\'s alerts and the pipeline ones', () => {
     const text = readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8');
-    for (const name of ['CarbonComponentDown', 'HighCarbonEmissions', 'CarbonQueueBacklogGrowing', 'CarbonDeadLetters', 'CarbonShipperLagging', 'CarbonNothingIndexed']) {
+    for (const name of ['CarbonComponentDown', 'HighCarbonEmissions', 'UnusualCarbonEmissions', 'CarbonQueueBacklogGrowing', 'CarbonDeadLetters', 'CarbonShipperLagging', 'CarbonNothingIndexed']) {
       expect(text).toContain(`alert: ${name}`);
     }
   });
@@ -41,6 +41,9 @@ describe('alert rules', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('(carbon_emissions_kg) > 1.0', '(carbon_emissions_kg) >'));
     expect(promtool(['check', 'rules', 'tta-carbon-rules.yml'], dir).code).not.toBe(0);
     writeFileSync(file, readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8').replace('(carbon_emissions_kg) > 1.0', '(carbon_emissions_kg) > 1.1'));
+    expect(promtool(['test', 'rules', 'tta-carbon-rules.test.yml'], dir).code).not.toBe(0);
+    // A fixed threshold on the ratio's input instead of the ratio fires for the steady kilogram project.
+    writeFileSync(file, readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8').replace('max by (project) (carbon_emissions_unusual_ratio) >= 5', 'max by (project) (carbon_emissions_last_hour_kg) > 0.01'));
     expect(promtool(['test', 'rules', 'tta-carbon-rules.test.yml'], dir).code).not.toBe(0);
   });
 });
