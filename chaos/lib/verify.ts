@@ -83,7 +83,7 @@ function checkContent(e: PlannedEvent, src: Record<string, any>, problem: (p: st
     return keyOf(e.seq, fn);
   }
   if (e.kind === 'csv') {
-    if (dataset !== 'codecarbon.csv' || src.codecarbon?.emissions !== 0.000123) problem(`csv ${e.seq}: ${JSON.stringify(src.codecarbon)}`);
+    if (dataset !== 'codecarbon.run' || src.codecarbon?.source !== 'csv' || src.codecarbon?.emissions !== 0.000123) problem(`csv ${e.seq}: ${JSON.stringify(src.codecarbon)}`);
     return keyOf(e.seq);
   }
   const x = e.expect!;

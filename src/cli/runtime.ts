@@ -8,6 +8,7 @@ import { serveMetrics } from '../common/metrics/http.js';
 import type { Metrics } from '../common/metrics/metrics.js';
 import { BatchQueue } from '../common/queue/queue.js';
 import { createRedis } from '../common/redis/connection.js';
+import { Sanitizer } from '../worker/sanitize/sanitizer.js';
 
 // Wiring for the long-running roles: every dependency is made here and passed in, so
 // the parts themselves hold no globals and tests can build them with their own. Each
@@ -45,8 +46,15 @@ function throttled(logger: Logger, msg: string, everyMs = 60_000): (err: Error) 
 
 export function setup(configFile: string | undefined): { config: Config; logger: Logger } {
   const config = loadConfig({ file: configFile });
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, clean: cleanerFor(config) });
   return { config, logger };
+}
+
+/** The sanitizer's string cleaner for this process's own logs and /metrics labels. */
+export function cleanerFor(config: Config): ((text: string) => string) | undefined {
+  if (!config.sanitizer.enabled) return undefined;
+  const sanitizer = new Sanitizer(config.sanitizer);
+  return (text) => sanitizer.sanitizeString(text).text;
 }
 
 export async function startShipper(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
@@ -176,6 +184,7 @@ export async function startMetricsServer(config: Config, metrics: Metrics, parts
     config.metrics.host,
     config.metrics.port,
     async () => void (await Promise.all(parts.map((p) => p.refresh?.()))),
+    cleanerFor(config),
   ).catch((err: NodeJS.ErrnoException) => {
     // Another process (often a second agent) holds the port: a configuration problem.
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {

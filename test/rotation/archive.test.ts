@@ -17,6 +17,16 @@ import { tempDir } from '../helpers/services.js';
 const logger = createLogger({ level: 'silent' });
 const DAY = 86_400_000;
 
+/** The entries of the archive at `path`, its descriptor closed after. */
+async function listAt(path: string) {
+  const handle = await open(path);
+  try {
+    return await listArchive(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** name -> content of every entry in every archive of `dir`, gunzipping .gz entries. */
 async function archived(dir: string): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
@@ -75,7 +85,7 @@ describe('archive before delete', () => {
       if (!left.has(name)) {
         expect(where, `${name} deleted without an archive`).toHaveLength(1);
         const entry = readdirSync(backup).includes(where![0]!) ? where![0]! : '';
-        const entryName = (await listArchive(await open(join(backup, entry)))).find((e) => e.name.replace(/\.gz$/, '') === name)!.name;
+        const entryName = (await listAt(join(backup, entry))).find((e) => e.name.replace(/\.gz$/, '') === name)!.name;
         expect(await entryText(join(backup, entry), entryName)).toBe(text);
       } else expect(where, `${name} is both kept and archived`).toBeUndefined();
     }
@@ -137,10 +147,10 @@ describe('archive before delete', () => {
       const finished = existsSync(backup) ? readdirSync(backup).filter((n) => n.endsWith('.tar.gz')) : [];
       const seen = `${existsSync(backup) && readdirSync(backup).some((n) => n.includes('.tmp-')) ? 'half archive left' : 'no half archive'}, ${finished.length} finished, ${readdirSync(cc).length} originals`;
       outcomes[seen] = (outcomes[seen] ?? 0) + 1;
-      for (const name of finished) await listArchive(await open(join(backup, name)));
+      for (const name of finished) await listAt(join(backup, name));
       for (const name of existsSync(backup) ? readdirSync(backup) : []) expect(name).toMatch(/\.tar\.gz(\.tmp-\d+)?$|^codecarbon-\d{8}(-\d+)?\.tar\.gz\.tmp-\d+$/);
       const inArchives = new Set<string>();
-      for (const name of finished) for (const e of await listArchive(await open(join(backup, name)))) inArchives.add(e.name);
+      for (const name of finished) for (const e of await listAt(join(backup, name))) inArchives.add(e.name);
       for (const [name] of originals) expect(existsSync(join(cc, name)) || inArchives.has(name), `${name} lost after kill ${kills}`).toBe(true);
     }
     console.log('archive kill -9 outcomes:', outcomes);

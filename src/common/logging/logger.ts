@@ -12,6 +12,23 @@ export interface LoggerOptions {
   level: string;
   name?: string;
   destination?: DestinationStream;
+  /**
+   * The sanitizer's string cleaner: applied to the message and to the string fields of
+   * what is logged (error messages echo inputs, Elasticsearch echoes field values).
+   */
+  clean?: (text: string) => string;
+}
+
+/** The arguments of a log call with every string in them (a level or two deep) cleaned. */
+function cleanArgs(args: unknown[], clean: (text: string) => string): unknown[] {
+  const value = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'string') return clean(v);
+    if (v instanceof Error) return { type: v.name, message: clean(v.message), stack: v.stack && clean(v.stack) };
+    if (depth > 0 && Array.isArray(v)) return v.map((x) => value(x, depth - 1));
+    if (depth > 0 && v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, value(x, depth - 1)]));
+    return v;
+  };
+  return args.map((a) => value(a, 3));
 }
 
 /** JSON lines to stdout (or `destination`), level from config, credentials censored. */
@@ -22,6 +39,13 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(options.clean && {
+        hooks: {
+          logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
+            method.apply(this, cleanArgs(args, options.clean!));
+          },
+        },
+      }),
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );

@@ -7,13 +7,20 @@ export type HealthCheck = () => Promise<{ ok: boolean; detail: Record<string, un
  * /metrics (Prometheus text) and /health (JSON, 200 or 503) for a long-running process.
  * Loopback by default: metrics name file paths and should not face the network.
  */
-export async function serveMetrics(metrics: Metrics, health: HealthCheck, host: string, port: number, beforeScrape: () => Promise<void> = async () => undefined): Promise<Server> {
+export async function serveMetrics(
+  metrics: Metrics,
+  health: HealthCheck,
+  host: string,
+  port: number,
+  beforeScrape: () => Promise<void> = async () => undefined,
+  clean: (text: string) => string = (text) => text,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const respond = async () => {
       if (req.url === '/metrics') {
         await beforeScrape();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(await metrics.registry.metrics());
+        res.end(cleanLabels(await metrics.registry.metrics(), clean));
       } else if (req.url === '/health') {
         const h = await health();
         res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
@@ -32,4 +39,15 @@ export async function serveMetrics(metrics: Metrics, health: HealthCheck, host: 
     server.listen(port, host, () => resolve());
   });
   return server;
+}
+
+/**
+ * Label values (file paths, function names from reports) come from inputs: each goes
+ * through the sanitizer's cleaner before it is served. Escapes are kept as they are.
+ */
+export function cleanLabels(exposition: string, clean: (text: string) => string): string {
+  return exposition.replace(/="((?:[^"\\]|\\.)*)"/g, (match, value: string) => {
+    const cleaned = clean(value);
+    return cleaned === value ? match : `="${cleaned.replace(/"/g, '\\"')}"`;
+  });
 }

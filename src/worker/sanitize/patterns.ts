@@ -1,36 +1,90 @@
-// What a secret looks like, as data. Keys are compared after normalising (lowercase,
+// What a secret looks like, as data (beside the provider catalogue, catalogue.ts). A
+// token may sit inside an identifier ("upload_ghp_..."): boundaries are "no letter or
+// digit", not \b, which "_" defeats. Keys are compared after normalising (lowercase,
 // no "-", "_", "." or spaces) and by their last word, so `db_password`, `X-Api-Key` and
 // `accessToken` match while `token_count` and `password_hint` do not.
 
 export const SENSITIVE_KEYS = [
   'password', 'passwd', 'pwd', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'auth',
   'cookie', 'set-cookie', 'session', 'private_key', 'access_key', 'secret_key', 'credentials',
-  'client_secret', 'session_id', 'sessionid', 'access_token', 'refresh_token', 'id_token', 'passphrase',
+  'client_secret', 'session_id', 'sessionid', 'access_token', 'refresh_token', 'id_token', 'passphrase', 'pass',
 ] as const;
 
 export interface StringRule {
   name: string;
   /** Source of a regex without capture groups of its own beyond those `replace` uses. */
   pattern: string;
-  /** Replacement for the whole match; `$1`-style references are to this rule's own groups. */
-  replace: (match: string, groups: (string | undefined)[]) => string;
+  /**
+   * Replacement for the whole match; `$1`-style references are to this rule's own
+   * groups. Null: on a closer look not a secret (the match stays, nothing is counted).
+   */
+  replace: (match: string, groups: (string | undefined)[]) => string | null;
   /** Number of capture groups in `pattern`. */
   groups: number;
 }
 
 const R = '[REDACTED]';
 
+/** `password` as `[pP][aA]...`: the combined regex has no flags of its own to spare. */
+function ci(word: string): string {
+  return word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+}
+
+/** Shannon entropy in bits per character. */
+function entropy(text: string): number {
+  const counts = new Map<string, number>();
+  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= (n / text.length) * Math.log2(n / text.length);
+  return bits;
+}
+
+/** A token after "Bearer"/"Token", not a word of a sentence ("Token validation succeeded"). */
+function tokenLike(value: string): boolean {
+  return /\d/.test(value) || (value.length >= 20 && entropy(value) >= 3.5) || /[A-Z].*[a-z].*[A-Z]|[a-z][A-Z]/.test(value.slice(1));
+}
+
+/** Base64 that decodes to user:password, as a Basic credential does ("Basic connectivity" does not). */
+function basicCredential(value: string): boolean {
+  const decoded = Buffer.from(value, 'base64').toString('latin1');
+  return /^[\x20-\x7e]+:[\x20-\x7e]*$/.test(decoded);
+}
+
+// After a key, values that are no secret: placeholders. And, unquoted after a colon, a
+// single lowercase word makes the text a sentence ("password: required", "token:
+// expired"); after "=" or in quotes it is an assignment, and redacted.
+const NOT_A_SECRET = /^(?:\*+|\[REDACTED\]|null|none|nil|true|false|\$(?:[A-Z_]+|[a-z_]+)|\$\{[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|%[sd]|\{\{[^}]*\}\})$/;
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) d *= 2;
+    sum += d > 9 ? d - 9 : d;
+  }
+  return sum % 10 === 0;
+}
+/** A card number: an issuer's prefix and length, and a valid Luhn check digit. */
+export function isCardNumber(digits: string): boolean {
+  return CARD.test(digits) && luhn(digits);
+}
+
+// Issuer prefixes and lengths of the common card networks (Visa, Mastercard, Amex,
+// Discover): a Luhn check alone passes one random number in ten.
+const CARD = /^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:2[2-9]|[3-6]\d|7[01])\d{13}|3[47]\d{13}|6(?:011|5\d\d)\d{12})$/;
+
 // Key names that, followed by "=" or ":", introduce a secret in free text or a query
 // string. The name must end right before the separator: `token_count: 3` is not one.
 // The key must start where a word starts: without that anchor the lazy prefix is tried
 // from every position of a long run of letters, which is quadratic (a 1 MiB line spun
 // a worker at 100 % CPU).
-const KV_KEYS = '(?:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|authorization|credentials|private[_-]?key|access[_-]?key|session[_-]?id|sessid|cookie|passphrase)|(?<![A-Za-z0-9])(?:pw|pass))';
+// Case does not matter: DB_PASSWORD=, Password:, X-Api-Key:.
+const KV_KEYS = `(?:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?(?:${['password', 'passwd', 'pwd', 'secret', 'token', 'authorization', 'credentials', 'sessid', 'cookie', 'passphrase'].map(ci).join('|')}|${ci('api')}[_-]?${ci('key')}|${ci('private')}[_-]?${ci('key')}|${ci('access')}[_-]?${ci('key')}|${ci('session')}[_-]?${ci('id')})|(?<![A-Za-z0-9])(?:${ci('pw')}|${ci('pass')}))`;
 
 export const STRING_RULES: StringRule[] = [
   {
     name: 'pem_private_key',
-    pattern: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\\s\\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)',
+    pattern: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\\s\\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)',
     groups: 0,
     replace: () => `-----BEGIN PRIVATE KEY-----${R}-----END PRIVATE KEY-----`,
   },
@@ -38,8 +92,17 @@ export const STRING_RULES: StringRule[] = [
   // run the scan went to the run's end, which is quadratic (recheck found it; a 650 kB
   // line took 49 s).
   { name: 'jwt', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}', groups: 0, replace: () => R },
-  { name: 'bearer', pattern: '\\b(Bearer|Token)\\s+[A-Za-z0-9\\-._~+/]{8,}=*', groups: 1, replace: (_m, g) => `${g[0]} ${R}` },
-  { name: 'basic_auth_header', pattern: '\\b(Basic)\\s+[A-Za-z0-9+/]{8,}={0,2}', groups: 1, replace: (_m, g) => `${g[0]} ${R}` },
+  { name: 'bearer', pattern: '\\b(Bearer|Token)\\s+([A-Za-z0-9\\-._~+/]{8,}=*)', groups: 2, replace: (_m, g) => (tokenLike(g[1]!) ? `${g[0]} ${R}` : null) },
+  { name: 'basic_auth_header', pattern: '\\b(Basic)\\s+([A-Za-z0-9+/]{8,}={0,2})', groups: 2, replace: (_m, g) => (basicCredential(g[1]!) ? `${g[0]} ${R}` : null) },
+  // Azure SAS tokens and other signed URLs: the signature is the credential.
+  { name: 'url_signature', pattern: '([?&](?:sig|signature|X-Amz-Signature)=)([A-Za-z0-9%+/=_.-]{16,})', groups: 2, replace: (_m, g) => `${g[0]}${R}` },
+  {
+    // Luhn-checked, with the single spaces or dashes people group them with.
+    name: 'card_number',
+    pattern: '(?<![0-9-])[2-6](?:[ -]?[0-9]){12,18}(?![0-9])',
+    groups: 0,
+    replace: (m) => (isCardNumber(m.replace(/[ -]/g, '')) ? R : null),
+  },
   {
     name: 'url_credentials',
     // Bounded lengths keep every rule linear: an unbounded scheme or userinfo is scanned
@@ -48,18 +111,22 @@ export const STRING_RULES: StringRule[] = [
     groups: 3,
     replace: (_m, g) => `${g[0]}${g[1]}:${R}@`,
   },
-  { name: 'aws_access_key_id', pattern: '\\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\\b', groups: 0, replace: () => R },
-  { name: 'github_token', pattern: '\\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\\b', groups: 0, replace: () => R },
+  { name: 'aws_access_key_id', pattern: '(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])', groups: 0, replace: () => R },
+  { name: 'github_token', pattern: '(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})', groups: 0, replace: () => R },
   { name: 'slack_token', pattern: '\\bxox[abposr]-[A-Za-z0-9-]{10,}', groups: 0, replace: () => R },
   { name: 'slack_webhook', pattern: 'https://hooks\\.slack\\.com/services/[A-Za-z0-9/_-]+', groups: 0, replace: () => `https://hooks.slack.com/services/${R}` },
-  { name: 'stripe_key', pattern: '\\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}\\b', groups: 0, replace: () => R },
+  { name: 'stripe_key', pattern: '(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}', groups: 0, replace: () => R },
   {
     name: 'key_value',
-    pattern: `(${KV_KEYS})(["']?\\s*[=:]\\s*)("[^"]*"|'[^']*'|[^\\s&,;"'}]+)`,
+    // An authorization scheme and its credential are one value; the separator may end
+    // a line (a value on the next line of the same record).
+    pattern: `(${KV_KEYS})(["']?\\s*[=:]\\s*)(?!-----BEGIN)((?:Basic|Bearer|Token|Digest)\\s+[^\\s"',;]+|"[^"]*"|'[^']*'|[^\\s&,;"'}]+)`,
     groups: 3,
     replace: (_m, g) => {
       const value = g[2] ?? '';
       const quote = value.startsWith('"') || value.startsWith("'") ? value[0] : '';
+      const bare = quote ? value.slice(1, -1) : value;
+      if (NOT_A_SECRET.test(bare) || (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(bare))) return null;
       return `${g[0]}${g[1]}${quote}${R}${quote}`;
     },
   },

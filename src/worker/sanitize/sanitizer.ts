@@ -1,4 +1,6 @@
-import { SENSITIVE_KEYS, STRING_RULES, type StringRule } from './patterns.js';
+import { CatalogueDetector, redactSpans } from './catalogue.js';
+import { GITLEAKS } from './gitleaks-rules.js';
+import { isCardNumber, SENSITIVE_KEYS, STRING_RULES, type StringRule } from './patterns.js';
 
 // Removes secrets from a document before it leaves the worker: values of sensitive keys
 // at any depth, and secrets inside any string (messages, URLs, stack traces, JSON
@@ -48,11 +50,13 @@ export class Sanitizer {
   private readonly maybe: RegExp;
   /** Key → sensitive? Keys repeat from document to document; bounded all the same. */
   private readonly keyVerdicts = new Map<string, boolean>();
+  private readonly catalogue: CatalogueDetector;
 
   constructor(private readonly options: SanitizerOptions) {
     // Configured patterns can need anything: then every string is scanned.
-    this.maybe = options.extraPatterns.length > 0 ? /(?:)/ : /[=:@]|eyJ|gh[pousr]_|github_pat_|xox|_live_|_test_|A[KSGIRNP][IPDONVA]A|Bearer|Token|Basic|-----BEGIN/;
+    this.maybe = options.extraPatterns.length > 0 ? /(?:)/ : /[=:@]|eyJ|gh[pousr]_|github_pat_|xox|_live_|_test_|A[KSGIRNP][IPDONVA]A|Bearer|Token|Basic|-----BEGIN|\d{13}|\d{4}[ -]\d{4}/;
     this.keys = new Set([...SENSITIVE_KEYS, ...options.extraKeys].map(normaliseKey));
+    this.catalogue = new CatalogueDetector(GITLEAKS);
     const rules: StringRule[] = [
       ...STRING_RULES.filter((r) => options.emails || r.name !== 'email'),
       ...options.extraPatterns.map((pattern, i) => ({ name: `custom_${i}`, pattern, groups: countGroups(pattern), replace: () => REDACTED })),
@@ -86,16 +90,28 @@ export class Sanitizer {
 
   /** The clean string (the same one when it held nothing); redactions go to `tally`. */
   private scrub(text: string, tally: Tally): string {
-    if (!this.maybe.test(text) && !hasLongRun(text)) return text;
-    return text.replace(this.combined, (match: string, ...args: unknown[]) => {
+    if (!this.maybe.test(text) && !hasLongRun(text)) return this.catalogued(text, tally);
+    const own = text.replace(this.combined, (match: string, ...args: unknown[]) => {
       for (const { rule, group } of this.rules) {
         if (args[group - 1] === undefined) continue;
-        tally.count++;
         const groups = args.slice(group, group + rule.groups) as (string | undefined)[];
-        return rule.replace(match, groups);
+        const clean = rule.replace(match, groups);
+        if (clean === null) return match;
+        tally.count++;
+        return clean;
       }
       return match;
     });
+    return this.catalogued(own, tally);
+  }
+
+  /** Provider formats of the catalogue (catalogue.ts), on what the own rules left. */
+  private catalogued(text: string, tally: Tally): string {
+    const found = this.catalogue.find(text);
+    if (found.length === 0) return text;
+    const r = redactSpans(text, found.map((f) => f.span), REDACTED);
+    tally.count += r.count;
+    return r.text;
   }
 
   isSensitiveKey(key: string): boolean {
@@ -125,6 +141,11 @@ export class Sanitizer {
       if (trusted.has(key)) continue;
       const value = node[key];
       if (typeof value === 'number' && LOCATION_KEYS.has(key)) this.location(node, key, value);
+      // A card number typed as a number (a CSV cell, a JSON value) is no string to scan.
+      else if (typeof value === 'number' && value >= 1e12 && Number.isSafeInteger(value) && isCardNumber(String(value))) {
+        node[key] = REDACTED;
+        tally.count++;
+      }
       else if (value !== null && value !== undefined && value !== '' && this.isSensitiveKey(key)) {
         node[key] = REDACTED;
         tally.count++;

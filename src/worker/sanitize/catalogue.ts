@@ -1,0 +1,131 @@
+// Provider token formats from a maintained catalogue (gitleaks' default rules, turned
+// into gitleaks-rules.ts by tools/gitleaks-rules.py) rather than a hand list. As
+// gitleaks does, a rule runs only on a string holding one of its keywords (one pass of
+// a combined keyword regex over the lowercased string picks the rules), its secret
+// (the capture group it names, else the first group, else the match) must reach the
+// rule's Shannon entropy, and allowlisted values (placeholders, examples, stopwords)
+// are left alone.
+
+export interface CatalogueRule {
+  id: string;
+  source: string;
+  flags: string;
+  secretGroup: number;
+  entropy: number;
+  keywords: string[];
+  allow: string[];
+  stopwords: string[];
+}
+
+export interface Catalogue {
+  allow: string[];
+  stopwords: string[];
+  rules: CatalogueRule[];
+}
+
+interface Compiled {
+  id: string;
+  regex: RegExp;
+  group: number;
+  entropy: number;
+  allow: RegExp[];
+  stopwords: string[];
+}
+
+export type Span = [start: number, end: number];
+
+export class CatalogueDetector {
+  private readonly byKeyword = new Map<string, Compiled[]>();
+  private readonly always: Compiled[] = [];
+  private readonly keywords: RegExp;
+  private readonly allow: RegExp[];
+  private readonly stopwords: string[];
+
+  constructor(catalogue: Catalogue, exclude: ReadonlySet<string> = new Set()) {
+    this.allow = catalogue.allow.map((a) => new RegExp(a, 'i'));
+    this.stopwords = catalogue.stopwords;
+    for (const rule of catalogue.rules) {
+      if (exclude.has(rule.id)) continue;
+      const compiled: Compiled = {
+        id: rule.id,
+        regex: new RegExp(rule.source, `${rule.flags}gd`),
+        group: rule.secretGroup,
+        entropy: rule.entropy,
+        allow: rule.allow.map((a) => new RegExp(a, 'i')),
+        stopwords: rule.stopwords,
+      };
+      if (rule.keywords.length === 0) this.always.push(compiled);
+      for (const k of rule.keywords) this.byKeyword.set(k, [...(this.byKeyword.get(k) ?? []), compiled]);
+    }
+    const words = [...this.byKeyword.keys()].sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.keywords = new RegExp(words.join('|'), 'g');
+  }
+
+  /** Where the secrets in `text` are, and which rule found each. */
+  find(text: string): { span: Span; rule: string }[] {
+    const rules = new Set<Compiled>(this.always);
+    const lower = text.toLowerCase();
+    this.keywords.lastIndex = 0;
+    for (let m = this.keywords.exec(lower); m; m = this.keywords.exec(lower)) {
+      for (const r of this.byKeyword.get(m[0])!) rules.add(r);
+      // Overlapping keywords ("key" inside "apikey"): look again one character on.
+      this.keywords.lastIndex = m.index + 1;
+    }
+    const found: { span: Span; rule: string }[] = [];
+    for (const rule of rules) {
+      rule.regex.lastIndex = 0;
+      for (let m = rule.regex.exec(text); m; m = rule.regex.exec(text)) {
+        if (m[0] === '') {
+          rule.regex.lastIndex++;
+          continue;
+        }
+        const group = rule.group > 0 ? rule.group : m.length > 1 && m[1] !== undefined ? 1 : 0;
+        const secret = m[group];
+        const at = m.indices?.[group];
+        if (secret === undefined || !at) continue;
+        if (!this.isSecret(rule, secret)) continue;
+        found.push({ span: [at[0], at[1]], rule: rule.id });
+      }
+    }
+    return found;
+  }
+
+  private isSecret(rule: Compiled, secret: string): boolean {
+    if (rule.entropy > 0 && shannon(secret) < rule.entropy) return false;
+    if (this.allow.some((a) => a.test(secret)) || rule.allow.some((a) => a.test(secret))) return false;
+    const lower = secret.toLowerCase();
+    return !this.stopwords.some((w) => lower.includes(w)) && !rule.stopwords.some((w) => lower.includes(w));
+  }
+}
+
+/** Shannon entropy in bits per character, as gitleaks computes it. */
+export function shannon(text: string): number {
+  if (text.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / text.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+/** `text` with every span (merged where they overlap) replaced by `mark`; and how many. */
+export function redactSpans(text: string, spans: Span[], mark: string): { text: string; count: number } {
+  if (spans.length === 0) return { text, count: 0 };
+  const sorted = [...spans].sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  const merged: Span[] = [];
+  for (const s of sorted) {
+    const last = merged.at(-1);
+    if (last && s[0] <= last[1]) last[1] = Math.max(last[1], s[1]);
+    else merged.push([s[0], s[1]]);
+  }
+  let out = '';
+  let at = 0;
+  for (const [a, b] of merged) {
+    out += text.slice(at, a) + mark;
+    at = b;
+  }
+  return { text: out + text.slice(at), count: merged.length };
+}
