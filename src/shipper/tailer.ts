@@ -4,7 +4,7 @@ import type { Logger } from '../common/logging/logger.js';
 import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
 import { generationKey, identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
 import { builderFor, type Built, type RecordBuilder } from './record-builder.js';
-import type { MultilineOptions } from '../common/lines/multiline.js';
+import type { MultilineOptions } from '../common/lines/boundary.js';
 import type { BufferPool } from './lines/buffer-pool.js';
 import type { Registry } from './registry.js';
 

@@ -1,5 +1,5 @@
 import { dailyIndex, DayIndex, retentionCutoff } from '../common/indices/names.js';
-import { batchRecords, eachBatchRecord } from '../common/lines/chunk.js';
+import { batchRecords, eachBatchRecord } from './decode/chunk.js';
 import { documentId, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';

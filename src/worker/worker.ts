@@ -10,6 +10,7 @@ import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/co
 import { payloadKey, readPayload } from '../common/queue/payload.js';
 import { requestSlices } from './batch.js';
 import { RunIndexPins } from './runs/run-index.js';
+import { backoffMs as backoff } from '../common/backoff.js';
 import { EmissionsGauge } from './emissions-gauge.js';
 import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
 import { UnsafeRegexError } from '../common/regex/safe-regex.js';
@@ -116,7 +117,7 @@ export class CarbonWorker {
       maxStalledCount: 100,
       lockDuration: lockDurationMs,
       stalledInterval: lockDurationMs,
-      settings: { backoffStrategy: (attemptsMade) => Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, attemptsMade - 1)) },
+      settings: { backoffStrategy: (attemptsMade) => backoff(attemptsMade, backoffMs, maxBackoffMs) },
     });
     this.worker.on('failed', (job, err) => {
       const final = job && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
@@ -159,7 +160,7 @@ export class CarbonWorker {
         this.templated.add(this.config.elasticsearch.indexPrefix);
         return;
       } catch (err) {
-        const delay = Math.min(this.config.worker.maxBackoffMs, this.config.worker.backoffMs * 2 ** Math.min(attempt - 1, 10));
+        const delay = backoff(attempt, this.config.worker.backoffMs, this.config.worker.maxBackoffMs);
         this.deps.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot install index templates yet; waiting for Elasticsearch');
         await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       }
@@ -186,9 +187,9 @@ export class CarbonWorker {
       // failure: the job goes back to delayed without spending one of its attempts, so
       // an outage of any length loses nothing. Attempts count only real faults.
       const { backoffMs, maxBackoffMs } = this.config.worker;
-      const delay = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(20, Math.max(0, job.attemptsStarted - 1)));
+      const delay = backoff(job.attemptsStarted, backoffMs, maxBackoffMs);
       this.deps.logger.warn({ jobId: job.id, waits: job.attemptsStarted, delayMs: delay, reason: err.message }, 'batch waits for Elasticsearch');
-      await job.moveToDelayed(Date.now() + delay, token);
+      await job.moveToDelayed(this.now().getTime() + delay, token);
       throw new DelayedError();
     }
   }

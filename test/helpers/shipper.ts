@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { batchRecords } from '../../src/common/lines/chunk.js';
+import { batchRecords } from '../../src/worker/decode/chunk.js';
 import { payloadKey, readPayload } from '../../src/common/queue/payload.js';
 import type { BatchJobData, LogRecord } from '../../src/common/queue/contract.js';
 import { services, waitFor, type uniqueNames } from './services.js';

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eachBatchRecord } from '../../src/common/lines/chunk.js';
+import { eachBatchRecord } from '../../src/worker/decode/chunk.js';
 import { CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
 import { unsafeRegexReason, UnsafeRegexError } from '../../src/common/regex/safe-regex.js';
 import { DEFAULT_START_PATTERN } from '../../src/common/config/schema.js';

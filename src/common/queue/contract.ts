@@ -17,7 +17,7 @@ export type SourceKind = 'log' | 'report' | 'csv';
 /**
  * A run of raw carbon.log bytes: whole lines starting at an event boundary. The bytes
  * themselves travel beside the job (common/queue/payload.ts), chunk after chunk; the
- * worker splits and joins them (common/lines/chunk.ts), so the shipper does no per-line
+ * worker splits and joins them (worker/decode/chunk.ts), so the shipper does no per-line
  * work. Events get the same offsets, hence the same ids, however a file was cut into
  * chunks: a chunk ends only where a line matching the start pattern begins, unless no
  * such line came within a full chunk.

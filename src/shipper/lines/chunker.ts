@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { LineChunk } from '../../common/queue/contract.js';
+import { alwaysStarts } from '../../common/lines/boundary.js';
 import { BufferPool } from './buffer-pool.js';
 
 // Cuts a carbon.log byte stream into chunks of whole lines for the workers to split and
@@ -28,7 +29,6 @@ export interface BuiltChunk {
 const EMPTY = Buffer.alloc(0);
 const SPACE = 0x20;
 const TAB = 0x09;
-const TRACEBACK = /^Traceback \(most recent call last\):/;
 // Bytes of a line the start pattern is tested against.
 const START_TEST_BYTES = 4096;
 // Lines looked at, from the end, for an event boundary before waiting for more data.
@@ -210,14 +210,14 @@ export class LineChunker {
     return 0;
   }
 
-  /** Mirrors MultilineJoiner: such a line never continues the event before it. */
+  /** Such a line never continues the event before it (common/lines/boundary.ts). */
   private beginsEvent(start: number, nl: number): boolean {
     const first = this.pending[start];
     if (first === SPACE || first === TAB) return false;
     let stop = Math.min(nl, start + START_TEST_BYTES);
     if (stop === nl && this.pending[stop - 1] === 13) stop--;
     const head = this.pending.toString('utf8', start, stop);
-    return !TRACEBACK.test(head) && this.options.startPattern.test(head);
+    return alwaysStarts(head, this.options.startPattern);
   }
 
   /** The first `n` pending bytes as a chunk. */

@@ -1,31 +1,19 @@
+import { parse } from 'csv-parse/sync';
 import type { CsvRecord } from '../../common/queue/contract.js';
 import type { Line } from '../../common/lines/line-splitter.js';
 
 // codecarbon's emissions.csv: a header, then one row per run. Columns come from the
 // header, never assumed; a later header line (codecarbon adds columns in new versions)
-// replaces it. Quoted cells with commas and doubled quotes are handled (RFC 4180,
-// without newlines inside cells: codecarbon never writes them).
+// replaces it. Cells are parsed by csv-parse (RFC 4180 quoting; codecarbon never writes
+// newlines inside cells, so each line is a record).
 
+/** One line's cells. A quote never closed is no reason to lose the row: its cells are then split at commas. */
 export function parseCsvLine(text: string): string[] {
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"' && cell === '') quoted = true;
-    else if (c === ',') {
-      cells.push(cell);
-      cell = '';
-    } else cell += c;
+  try {
+    return (parse(text, { relax_quotes: true, relax_column_count: true }) as string[][])[0] ?? [''];
+  } catch {
+    return text.split(',');
   }
-  cells.push(cell);
-  return cells;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_ ]*$/;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
 import type { Logger } from '../../common/logging/logger.js';
+import { backoffMs, jittered } from '../../common/backoff.js';
 import { deadLetterIndex } from '../../common/indices/names.js';
 import { RetryLaterError } from '../errors.js';
 import { classifyItem, classifyRequestError, type BulkItemResult } from './classify.js';
@@ -182,7 +183,6 @@ export class BulkIndexer {
   }
 
   private backoff(round: number): number {
-    const base = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (round - 1));
-    return base / 2 + Math.random() * (base / 2);
+    return jittered(backoffMs(round, this.options.baseDelayMs, this.options.maxDelayMs));
   }
 }

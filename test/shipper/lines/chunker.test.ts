@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { BufferPool } from '../../../src/shipper/lines/buffer-pool.js';
 import { DEFAULT_START_PATTERN } from '../../../src/common/config/schema.js';
-import { chunkEvents } from '../../../src/common/lines/chunk.js';
+import { chunkEvents } from '../../../src/worker/decode/chunk.js';
 import { LineSplitter } from '../../../src/common/lines/line-splitter.js';
-import { MultilineJoiner } from '../../../src/common/lines/multiline.js';
+import { MultilineJoiner } from '../../../src/worker/decode/multiline.js';
 import type { LogRecord } from '../../../src/common/queue/contract.js';
 import { LineChunker, type BuiltChunk } from '../../../src/shipper/lines/chunker.js';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_START_PATTERN } from '../../../src/common/config/schema.js';
 import { LineSplitter } from '../../../src/common/lines/line-splitter.js';
-import { MultilineJoiner, type JoinedEvent } from '../../../src/common/lines/multiline.js';
+import { MultilineJoiner, type JoinedEvent } from '../../../src/worker/decode/multiline.js';
 
 const options = { startPattern: new RegExp(DEFAULT_START_PATTERN), maxLines: 500, maxBytes: 1 << 20 };
 

@@ -1,7 +1,7 @@
-import type { BatchJobData, LineChunk, LogRecord, RawRecord } from '../queue/contract.js';
-import { LineSplitter, type Line } from './line-splitter.js';
+import type { BatchJobData, LineChunk, LogRecord, RawRecord } from '../../common/queue/contract.js';
+import { LineSplitter, type Line } from '../../common/lines/line-splitter.js';
 import { MultilineJoiner, type JoinedEvent, type MultilineOptions } from './multiline.js';
-import { safeRegExp } from '../regex/safe-regex.js';
+import { safeRegExp } from '../../common/regex/safe-regex.js';
 
 // The worker's half of shipping raw chunks: split a chunk's bytes into lines with their
 // byte offsets and join them into events exactly as a line-by-line shipper would, so

@@ -1,16 +1,13 @@
-import type { Line } from './line-splitter.js';
+import { alwaysContinues, TRACEBACK, type MultilineOptions } from '../../common/lines/boundary.js';
+import type { Line } from '../../common/lines/line-splitter.js';
+
+export type { MultilineOptions };
 
 // Joins Python tracebacks and indented continuation lines to the event they belong to.
 // A line continues the pending event when it is indented, starts a traceback, or
 // follows a traceback without looking like the start of a new log record (the final
 // "ZeroDivisionError: ..." line of a traceback is not indented). Limits start a new
 // event instead of dropping lines: nothing is lost, an oversized traceback is split.
-
-export interface MultilineOptions {
-  startPattern: RegExp;
-  maxLines: number;
-  maxBytes: number;
-}
 
 export interface JoinedEvent {
   offset: number;
@@ -19,9 +16,6 @@ export interface JoinedEvent {
   truncated: boolean;
   lines: number;
 }
-
-const TRACEBACK = /^Traceback \(most recent call last\):/;
-const INDENTED = /^[ \t]/;
 
 export class MultilineJoiner {
   private pending: JoinedEvent | null = null;
@@ -58,7 +52,7 @@ export class MultilineJoiner {
   }
 
   private continues(text: string): boolean {
-    if (INDENTED.test(text) || TRACEBACK.test(text)) return true;
+    if (alwaysContinues(text)) return true;
     return this.inTraceback && !this.options.startPattern.test(text);
   }
 
