@@ -85,6 +85,7 @@ export function fluentBitConfig(dir: string, file: string, prefix: string): stri
     Suppress_Type_Name On
     Replace_Dots       On
     Retry_Limit        False
+    Buffer_Size        False
 `;
   const path = join(dir, 'fluent-bit.conf');
   writeFileSync(path, conf);

@@ -4,27 +4,15 @@ import { NotRegularFileError } from '../common/fs/safe-open.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config } from '../common/config/index.js';
-import type { Logger } from '../common/logging/logger.js';
 import { progress, type Progress } from '../common/logging/progress.js';
 import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
-import type { Registry } from './registry.js';
 import { BufferPool } from './lines/buffer-pool.js';
 import { RotatedCopies } from './rotated-copies.js';
 import { ReportWatcher } from './reports/report-watcher.js';
-import { FileTailer, type Enqueue, type TailerOptions } from './tailer.js';
+import type { InputProblems, ShipperDeps } from './shipper-deps.js';
+import { FileTailer, type TailerOptions } from './tailer.js';
 
-export interface ShipperDeps {
-  registry: Registry;
-  /** This shipper's instance id (shipper/instance.ts): part of every job and document id. */
-  source: string;
-  enqueue: Enqueue;
-  /** Batches waiting in the queue; reading stops above the high-water mark. */
-  backlog: () => Promise<number>;
-  /** False while Redis is unreachable: reading stops, offsets stay put. */
-  redisReady: () => boolean;
-  logger: Logger;
-  now?: () => number;
-}
+export type { InputProblems, ShipperDeps };
 
 // Registry writes (tmp + fsync + rename) at most this often: what a crash can replay.
 const PERSIST_EVERY_MS = 200;
@@ -33,16 +21,6 @@ const PRUNE_EVERY_MS = 3600_000;
 const PROGRESS_CHECK_MS = 1000;
 // Unshipped bytes from which catching up is reported as progress.
 const BACKLOG_REPORT_BYTES = 64 * 1024 * 1024;
-
-/** Input trouble the shipper lived through, by kind: each is also logged when it happens. */
-export interface InputProblems {
-  /** A followed file could not be read (permissions, not a file, I/O error). */
-  unreadable: number;
-  /** The registry could not be saved (disk full, read-only): offsets stay in memory. */
-  registryWrite: number;
-  /** An input path held a symlink, FIFO, device, socket or directory: counted once per path and kind. */
-  refused: number;
-}
 
 /**
  * Finds the configured files, follows each with a tailer (log, csv) or ships it whole

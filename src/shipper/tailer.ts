@@ -1,50 +1,12 @@
 import { lstat, stat as statFollow, type FileHandle } from 'node:fs/promises';
 import { isRoot, openRegular } from '../common/fs/safe-open.js';
-import type { Logger } from '../common/logging/logger.js';
-import { CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
-import { generationKey, identify, identityKey, readHead, stillSameFile, type FileIdentity } from './identity.js';
-import { builderFor, type Built, type RecordBuilder } from './record-builder.js';
-import type { MultilineOptions } from '../common/lines/boundary.js';
-import type { BufferPool } from './lines/buffer-pool.js';
-import type { Registry } from './registry.js';
+import { CONTRACT_VERSION, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
+import { generationKey, identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
+import { builderFor, type Built } from './record-builder.js';
+import { anchorHolds, firstLine, readChunks } from './file-reads.js';
+import type { Enqueue, OpenFile, TailerCounters, TailerDeps, TailerOptions } from './tailer-types.js';
 
-/** BatchQueue.add: the batch, the bytes beside it, and how to read a stale job's bytes again. */
-export type Enqueue = (batch: BatchJobData, payload?: Buffer[], rebuild?: (queued: BatchJobData) => Promise<Buffer[]>) => Promise<number>;
-
-export interface TailerOptions {
-  kind: 'log' | 'csv';
-  host: string;
-  /** Where batches come from (contract v2): the shipper's environment and instance id. */
-  environment: string;
-  source: string;
-  startAt: 'beginning' | 'end';
-  followSymlinks: boolean;
-  maxLineBytes: number;
-  partialLineTimeoutMs: number;
-  /** A rotated-away file is read until it has been quiet this long, then closed. */
-  rotatedGraceMs: number;
-  multiline: MultilineOptions & { flushTimeoutMs: number };
-  batch: { maxRecords: number; maxBytes: number; lingerMs: number };
-}
-
-export interface TailerDeps {
-  registry: Registry;
-  /** Read buffers shared by all tailers. */
-  buffers?: BufferPool;
-  /** Resolves once Redis holds the batch, with the offset the queued job covers. */
-  enqueue: Enqueue;
-  logger: Logger;
-  now: () => number;
-}
-
-export interface TailerCounters {
-  linesRead: number;
-  bytesRead: number;
-  recordsEnqueued: number;
-  batchesEnqueued: number;
-  /** Lines cut at maxLineBytes. */
-  linesTruncated: number;
-}
+export type { Enqueue, TailerCounters, TailerDeps, TailerOptions };
 
 const CHUNK = 64 * 1024;
 // A read a little over a batch: the chunk cut from it (at the last event boundary) then
@@ -53,29 +15,6 @@ const READ_MARGIN = 64 * 1024;
 const MIN_READ = 16 * 1024;
 // Bytes read per file per poll before other files get their turn.
 const MAX_BYTES_PER_POLL = 8 * 1024 * 1024;
-
-interface OpenFile {
-  handle: FileHandle;
-  /** Path the file had when opened; rotated files keep it for their documents. */
-  path: string;
-  id: FileIdentity;
-  key: string;
-  /** Offset up to which Redis has everything; the registry holds the same. */
-  committed: number;
-  builder: RecordBuilder;
-  batch: (LineChunk | CsvRecord)[];
-  /** Bytes of the batch's chunks, sent beside the job. */
-  payload: Buffer[];
-  batchBytes: number;
-  /** Offset just past the last record in `batch`. */
-  batchEnd: number;
-  batchStartedAt: number;
-  lastGrowthAt: number;
-  /** Size at the last stat: reads ask for no more than is there. */
-  knownSize?: number;
-  /** Set once the path names another file: read to the end, then close. */
-  rotatedAt?: number;
-}
 
 /**
  * Follows one path: reads complete lines from the committed offset, builds records
@@ -250,7 +189,7 @@ export class FileTailer {
     const { maxLineBytes, multiline, batch } = this.options;
     const builder = builderFor(this.options.kind, offset, { maxLineBytes, startPattern: multiline.startPattern, chunkBytes: batch.maxBytes, pool: this.deps.buffers });
     // A CSV resumed past its header still needs the header's column names.
-    if (offset > 0 && builder.needsHeader) builder.primeHeader(await firstLine(handle));
+    if (offset > 0 && builder.needsHeader) builder.primeHeader(await firstLine(handle, CHUNK));
     return {
       handle, path, id, key,
       committed: offset,
@@ -363,35 +302,4 @@ export class FileTailer {
       throw err;
     }
   }
-}
-
-/** The bytes of a queued batch's chunks, read again from the file. */
-async function readChunks(handle: FileHandle, queued: BatchJobData): Promise<Buffer> {
-  if (queued.kind !== 'lines') return Buffer.alloc(0);
-  const parts: Buffer[] = [];
-  for (const c of queued.records) {
-    if (c.truncated) continue;
-    const buf = Buffer.alloc(c.end - c.offset);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, c.offset);
-    if (bytesRead !== buf.length) throw new Error(`file shorter than a queued batch (${c.offset}-${c.end})`);
-    parts.push(buf);
-  }
-  return Buffer.concat(parts);
-}
-
-async function firstLine(handle: FileHandle): Promise<string> {
-  const head = await readHead(handle, CHUNK);
-  const nl = head.indexOf(10);
-  return head.subarray(0, nl === -1 ? head.length : nl).toString('utf8').replace(/\r$/, '');
-}
-
-/** Are the bytes of the last line read still where they were (no rewrite in place)? */
-async function anchorHolds(file: OpenFile): Promise<boolean> {
-  const anchor = file.builder.anchor?.();
-  if (!anchor) return true;
-  const at = anchor.end - anchor.bytes.length;
-  if (at < 0) return true;
-  const now = Buffer.alloc(anchor.bytes.length);
-  const { bytesRead } = await file.handle.read(now, 0, now.length, at);
-  return bytesRead === now.length && now.equals(anchor.bytes);
 }

@@ -1,0 +1,28 @@
+import type { Logger } from '../common/logging/logger.js';
+import type { Registry } from './registry.js';
+import type { Enqueue } from './tailer.js';
+
+// What a Shipper is given, and the input trouble it reports.
+
+export interface ShipperDeps {
+  registry: Registry;
+  /** This shipper's instance id (shipper/instance.ts): part of every job and document id. */
+  source: string;
+  enqueue: Enqueue;
+  /** Batches waiting in the queue; reading stops above the high-water mark. */
+  backlog: () => Promise<number>;
+  /** False while Redis is unreachable: reading stops, offsets stay put. */
+  redisReady: () => boolean;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Input trouble the shipper lived through, by kind: each is also logged when it happens. */
+export interface InputProblems {
+  /** A followed file could not be read (permissions, not a file, I/O error). */
+  unreadable: number;
+  /** The registry could not be saved (disk full, read-only): offsets stay in memory. */
+  registryWrite: number;
+  /** An input path held a symlink, FIFO, device, socket or directory: counted once per path and kind. */
+  refused: number;
+}
