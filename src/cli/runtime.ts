@@ -65,7 +65,10 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
   if (rejected.length) logger.warn({ rejected, recoveredFrom }, 'registry copies were unreadable; resumed from the newest good one');
   const redis = createRedis(config.redis.url);
   redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
-  const queue = new BatchQueue({ name: config.redis.queue, connection: redis, maxAttempts: config.worker.maxAttempts, backoffMs: config.worker.backoffMs });
+  const queue = new BatchQueue({
+    name: config.redis.queue, connection: redis, maxAttempts: config.worker.maxAttempts, backoffMs: config.worker.backoffMs,
+    minReplicas: config.redis.minReplicas, replicaTimeoutMs: config.redis.replicaTimeoutMs,
+  });
   queue.queue.on('error', throttled(logger, 'queue error'));
   const shipper = new Shipper(config, {
     registry,

@@ -5,7 +5,8 @@
 export interface EnvBinding {
   env: string;
   path: readonly string[];
-  type: 'string' | 'number';
+  /** list: comma-separated. */
+  type: 'string' | 'number' | 'list';
   description: string;
 }
 
@@ -20,6 +21,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { env: 'CARBON_MEASUREMENT_INTERVAL', path: ['project', 'measurementIntervalSeconds'], type: 'number', description: 'seconds between codecarbon measurements (default 60)' },
   { env: 'REDIS_URL', path: ['redis', 'url'], type: 'string', description: 'redis:// or rediss:// URL, password allowed in it (default redis://127.0.0.1:6379)' },
   { env: 'ELASTICSEARCH_URL', path: ['elasticsearch', 'url'], type: 'string', description: 'Elasticsearch URL, user:password allowed in it (default http://127.0.0.1:9200)' },
+  { env: 'ELASTICSEARCH_NODES', path: ['elasticsearch', 'nodes'], type: 'list', description: 'several Elasticsearch node URLs of one cluster, comma-separated (replaces ELASTICSEARCH_URL)' },
+  { env: 'TTA_REDIS_MIN_REPLICAS', path: ['redis', 'minReplicas'], type: 'number', description: 'replicas a batch must reach (Redis WAIT) before the shipper moves on (default 0)' },
   { env: 'ELASTICSEARCH_API_KEY', path: ['elasticsearch', 'apiKey'], type: 'string', description: 'Elasticsearch API key (base64 id:key)' },
   { env: 'ELASTICSEARCH_USERNAME', path: ['elasticsearch', 'username'], type: 'string', description: 'Elasticsearch user for basic auth' },
   { env: 'ELASTICSEARCH_PASSWORD', path: ['elasticsearch', 'password'], type: 'string', description: 'Elasticsearch password for basic auth' },
@@ -40,7 +43,7 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   for (const binding of ENV_BINDINGS) {
     const value = env[binding.env];
     if (value === undefined || value === '') continue;
-    setPath(out, binding.path, binding.type === 'number' ? parseNumber(binding, value) : value);
+    setPath(out, binding.path, binding.type === 'number' ? parseNumber(binding, value) : binding.type === 'list' ? value.split(',').map((v) => v.trim()).filter(Boolean) : value);
   }
   return out;
 }

@@ -112,11 +112,19 @@ export const configSchema = z.strictObject({
     .strictObject({
       url: redisUrl.default('redis://127.0.0.1:6379'),
       queue: queueName.default('tta-carbon'),
+      // Redis replication is asynchronous: with this set, the shipper moves its offset
+      // only once a batch is on this many replicas too (WAIT), so a primary lost after
+      // acknowledging it loses nothing. Each batch then waits for a replica round trip.
+      minReplicas: z.number().int().min(0).default(0),
+      replicaTimeoutMs: positiveInt.default(2_000),
     })
     .prefault({}),
   elasticsearch: z
     .strictObject({
       url: httpUrl.default('http://127.0.0.1:9200'),
+      // Several nodes of one cluster: requests are spread over them, and a dead node is
+      // left out until it answers again. Replaces `url` when set.
+      nodes: z.array(httpUrl).min(1).optional(),
       apiKey: z.string().min(1).optional(),
       username: z.string().min(1).optional(),
       password: z.string().min(1).optional(),

@@ -12,7 +12,7 @@ import type { Config } from '../config/index.js';
 export async function createElasticsearch(config: Config['elasticsearch']): Promise<Client> {
   const { Client } = await import('@elastic/elasticsearch');
   const options: ClientOptions = {
-    node: config.url,
+    ...(config.nodes ? { nodes: config.nodes } : { node: config.url }),
     requestTimeout: config.requestTimeoutMs,
     // Retries are ours (per item, with backoff); the client's own would hide outages.
     maxRetries: 0,

@@ -11,6 +11,17 @@ export interface BatchQueueOptions {
   connection: ConnectionOptions;
   maxAttempts: number;
   backoffMs: number;
+  /** Replicas a batch must reach (WAIT) before add() resolves; 0: the primary's word. */
+  minReplicas?: number;
+  replicaTimeoutMs?: number;
+}
+
+/** Fewer replicas than required hold a batch: it is on the primary, but not safe yet. */
+export class ReplicationError extends Error {
+  constructor(readonly acked: number, readonly wanted: number, timeoutMs: number) {
+    super(`batch reached ${acked} of ${wanted} Redis replicas within ${timeoutMs} ms; the offset stays until it does`);
+    this.name = 'ReplicationError';
+  }
 }
 
 /** The shipper's side of the queue: adds batches with deterministic ids. */
@@ -37,6 +48,8 @@ export class BatchQueue {
     const queued = (await this.queue.getJob(jobId))?.data;
     if (queued && isBatchJobData(queued)) {
       if (queued.kind === 'lines' && rebuild && !(await hasPayload(client, key))) await attachPayload(client, key, await rebuild(queued));
+      // Queued before, maybe only on a primary that has not passed it on: ask again.
+      await this.replicated(client);
       return queued.endOffset;
     }
     await this.queue.add(BATCH_JOB, data, {
@@ -48,7 +61,17 @@ export class BatchQueue {
       removeOnFail: false,
     });
     if (data.kind === 'lines') await attachPayload(client, key, payload);
+    await this.replicated(client);
     return data.endOffset;
+  }
+
+  /** WAIT for the configured replicas: everything this connection wrote is on them. */
+  private async replicated(client: Redis): Promise<void> {
+    const wanted = this.options.minReplicas ?? 0;
+    if (wanted === 0) return;
+    const timeout = this.options.replicaTimeoutMs ?? 2_000;
+    const acked = await client.wait(wanted, timeout);
+    if (acked < wanted) throw new ReplicationError(acked, wanted, timeout);
   }
 
   async backlog(): Promise<number> {
