@@ -3,11 +3,11 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../common/config/index.js';
 import { createElasticsearch } from '../common/elasticsearch/client.js';
-import { createLogger, safeUrl, type Logger } from '../common/logging/logger.js';
+import { createLogger, type Logger } from '../common/logging/logger.js';
 import { serveMetrics } from '../common/metrics/http.js';
 import type { Metrics } from '../common/metrics/metrics.js';
 import { BatchQueue } from '../common/queue/queue.js';
-import { createRedis } from '../common/redis/connection.js';
+import { createRedis, redisLabel } from '../common/redis/connection.js';
 import { Sanitizer } from '../worker/sanitize/sanitizer.js';
 
 // Wiring for the long-running roles: every dependency is made here and passed in, so
@@ -63,8 +63,8 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
   const instance = await loadInstance(config.dataDir, config.hostName, () => new Date(), logger);
   const { registry, recoveredFrom, rejected } = await Registry.open(config.dataDir);
   if (rejected.length) logger.warn({ rejected, recoveredFrom }, 'registry copies were unreadable; resumed from the newest good one');
-  const redis = createRedis(config.redis.url);
-  redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
+  const redis = createRedis(config.redis);
+  redis.on('error', throttled(logger.child({ redis: redisLabel(config.redis) }), 'redis connection problem'));
   const queue = new BatchQueue({
     name: config.redis.queue, connection: redis, maxAttempts: config.worker.maxAttempts, backoffMs: config.worker.backoffMs,
     minReplicas: config.redis.minReplicas, replicaTimeoutMs: config.redis.replicaTimeoutMs,
@@ -109,8 +109,8 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
 
 export async function startWorker(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
   const { CarbonWorker } = await import('../worker/worker.js');
-  const redis = createRedis(config.redis.url);
-  redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
+  const redis = createRedis(config.redis);
+  redis.on('error', throttled(logger.child({ redis: redisLabel(config.redis) }), 'redis connection problem'));
   const elasticsearch = await createElasticsearch(config.elasticsearch);
   const worker = new CarbonWorker(config, { connection: redis, elasticsearch, logger: logger.child({ role: 'worker' }), metrics });
   const counts = new Queue(config.redis.queue, { connection: redis });
@@ -138,8 +138,8 @@ export async function startScheduler(config: Config, logger: Logger, metrics?: M
   const [{ runIndexRetention }, { Rotator }, { MaintenanceScheduler }] = await Promise.all([
     import('../rotation/index-retention.js'), import('../rotation/rotator.js'), import('../rotation/scheduler.js'),
   ]);
-  const redis = createRedis(config.redis.url);
-  redis.on('error', throttled(logger.child({ redis: safeUrl(config.redis.url) }), 'redis connection problem'));
+  const redis = createRedis(config.redis);
+  redis.on('error', throttled(logger.child({ redis: redisLabel(config.redis) }), 'redis connection problem'));
   const elasticsearch = await createElasticsearch(config.elasticsearch);
   const log = logger.child({ role: 'scheduler' });
   const scheduler = new MaintenanceScheduler(

@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import type { Config } from '../common/config/index.js';
 import { createElasticsearch } from '../common/elasticsearch/client.js';
 import { safeUrl } from '../common/logging/logger.js';
-import { createRedis } from '../common/redis/connection.js';
+import { createRedis, redisLabel } from '../common/redis/connection.js';
 import { Registry } from '../shipper/registry.js';
 
 // `tta-carbon health`: the staging guide's health check, made to look at the pipeline.
@@ -26,7 +26,7 @@ const LAG_WARN_BYTES = 50 * 1024 * 1024;
 export async function runHealth(config: Config, options: { logrotateConfigs?: string[] } = {}): Promise<Check[]> {
   const checks: Check[] = [{ name: 'Configuration', status: 'ok', detail: 'Valid' }];
   checks.push(await outputDirectory(config), await carbonComponent(config), await codecarbonArriving(config), await inputTypes(config), await otherRotators(config, options.logrotateConfigs));
-  const redis = createRedis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
+  const redis = createRedis(config.redis, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
   let lastError = '';
   redis.on('error', (err) => (lastError = err.message));
   try {
@@ -35,7 +35,7 @@ export async function runHealth(config: Config, options: { logrotateConfigs?: st
     checks.push({ name: 'Redis', status: 'ok', detail: 'reachable' });
     checks.push(await queueState(config, redis));
   } catch (err) {
-    checks.push({ name: 'Redis', status: 'failed', detail: `unreachable at ${safeUrl(config.redis.url)}: ${lastError || (err as Error).message}` });
+    checks.push({ name: 'Redis', status: 'failed', detail: `unreachable at ${redisLabel(config.redis)}: ${lastError || (err as Error).message}` });
   } finally {
     redis.disconnect();
   }

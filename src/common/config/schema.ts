@@ -116,6 +116,11 @@ export const configSchema = z.strictObject({
       // only once a batch is on this many replicas too (WAIT), so a primary lost after
       // acknowledging it loses nothing. Each batch then waits for a replica round trip.
       minReplicas: z.number().int().min(0).default(0),
+      // Redis Sentinel: the sentinels to ask for the current primary of `name`; `url`
+      // then gives only the password, database and TLS of the primary.
+      sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, { message: 'expected host:port' })).min(1).optional(),
+      name: z.string().min(1).default('mymaster'),
+      sentinelPassword: z.string().min(1).optional(),
       replicaTimeoutMs: positiveInt.default(2_000),
     })
     .prefault({}),
