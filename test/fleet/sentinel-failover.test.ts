@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, countDocs, esClient, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { cleanup, countDocs, esClient, freePort, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
 import { startCliProcess, type ShipperProcess } from '../helpers/shipper.js';
 
 // Issue #19: Redis with Sentinel, on loopback with Debian's redis-server: a primary, two
@@ -19,14 +18,6 @@ let dir: string;
 let run: ShipperProcess | undefined;
 const MASTER = 'tta';
 const LINES = 12_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function redisServer(args: string[]): ChildProcess {
   const child = spawn('redis-server', args, { stdio: 'ignore' });

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION, type BatchJobData } from '../../../src/common/queue/contract.js';
 import { BatchQueue, ReplicationError } from '../../../src/common/queue/queue.js';
-import { cleanup, redisClient, services, uniqueNames, waitFor } from '../../helpers/services.js';
+import { cleanup, freePort, redisClient, services, uniqueNames, waitFor } from '../../helpers/services.js';
 
 // Issue #19: with redis.minReplicas set, a batch counts as queued (and the shipper moves
 // its offset) only once a replica has it too. A real replica of the test Redis, started
@@ -14,14 +13,6 @@ const names = uniqueNames('replicas');
 const redis = redisClient();
 const primary = new URL(services.redisUrl);
 let replica: ChildProcess | null = null;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 async function startReplica(): Promise<void> {
   const port = await freePort();
