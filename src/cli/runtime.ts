@@ -50,11 +50,18 @@ export function setup(configFile: string | undefined): { config: Config; logger:
   return { config, logger };
 }
 
-/** The sanitizer's string cleaner for this process's own logs and /metrics labels. */
+const cleaners = new WeakMap<Config, (text: string) => string>();
+
+/** The sanitizer's string cleaner for this process's own logs and /metrics labels: one per config, compiled once. */
 export function cleanerFor(config: Config): ((text: string) => string) | undefined {
   if (!config.sanitizer.enabled) return undefined;
-  const sanitizer = new Sanitizer(config.sanitizer);
-  return (text) => sanitizer.sanitizeString(text).text;
+  let clean = cleaners.get(config);
+  if (!clean) {
+    const sanitizer = new Sanitizer(config.sanitizer);
+    clean = (text) => sanitizer.sanitizeString(text).text;
+    cleaners.set(config, clean);
+  }
+  return clean;
 }
 
 export async function startShipper(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {

@@ -1,10 +1,10 @@
-import type { FileHandle } from 'node:fs/promises';
+import { lstat, stat as statFollow, type FileHandle } from 'node:fs/promises';
 import type { BatchJobData } from '../common/queue/contract.js';
-import { readHead } from './identity.js';
+import { readHead, type FileIdentity } from './identity.js';
 import type { OpenFile } from './tailer-types.js';
 
 // Reads a tailer makes besides following: a queued batch's bytes again, a CSV file's
-// header, and the check that a file was not rewritten under its offset.
+// header, and the checks that a file was not rewritten under its offset or renamed away.
 
 /** The bytes of a queued batch's chunks, read again from the file. */
 export async function readChunks(handle: FileHandle, queued: BatchJobData): Promise<Buffer> {
@@ -35,4 +35,15 @@ export async function anchorHolds(file: OpenFile): Promise<boolean> {
   const now = Buffer.alloc(anchor.bytes.length);
   const { bytesRead } = await file.handle.read(now, 0, now.length, at);
   return bytesRead === now.length && now.equals(anchor.bytes);
+}
+
+/** Does `path` name another file than `id` now (or none)? */
+export async function rotatedAway(path: string, id: FileIdentity, followSymlinks: boolean): Promise<boolean> {
+  try {
+    const st = await (followSymlinks ? statFollow(path) : lstat(path));
+    return st.ino !== id.ino || st.dev !== id.dev;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
 }

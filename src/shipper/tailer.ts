@@ -1,9 +1,9 @@
-import { lstat, stat as statFollow, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { isRoot, openRegular } from '../common/fs/safe-open.js';
 import { CONTRACT_VERSION, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
 import { generationKey, identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
 import { builderFor, type Built } from './record-builder.js';
-import { anchorHolds, firstLine, readChunks } from './file-reads.js';
+import { anchorHolds, firstLine, readChunks, rotatedAway } from './file-reads.js';
 import type { Enqueue, OpenFile, TailerCounters, TailerDeps, TailerOptions } from './tailer-types.js';
 
 export type { Enqueue, TailerCounters, TailerDeps, TailerOptions };
@@ -94,7 +94,7 @@ export class FileTailer {
     if (await this.detectTruncation(file)) return true;
     const read = await this.readAvailable(file);
     await this.flushTimedOut(file);
-    if (read === 0 && (await this.rotatedAway(file))) {
+    if (read === 0 && (await rotatedAway(this.path, file.id, this.options.followSymlinks))) {
       file.rotatedAt = this.deps.now();
       this.draining.push(file);
       this.file = null;
@@ -293,13 +293,4 @@ export class FileTailer {
     return true;
   }
 
-  private async rotatedAway(file: OpenFile): Promise<boolean> {
-    try {
-      const st = await (this.options.followSymlinks ? statFollow(this.path) : lstat(this.path));
-      return st.ino !== file.id.ino || st.dev !== file.id.dev;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-      throw err;
-    }
-  }
 }

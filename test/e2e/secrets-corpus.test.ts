@@ -51,11 +51,7 @@ beforeAll(async () => {
   await worker.add(csvBatch('cells', sampleOfKind.map((p, i) => ({ timestamp: now, project_name: 'TTA-Staging', run_id: `5ec0e700-0000-4000-8000-${String(i).padStart(12, '0')}`, duration: '1', emissions: '0.001', note: p.value }))));
   const functions = Object.fromEntries(sampleOfKind.map((p) => [`upload_${p.value}_${now}`, { function: `upload_${p.value}`, timestamp: now, emissions: 0.0001, unit: 'kg CO2eq' }]));
   await worker.add(reportBatch('functions', { project_name: 'TTA-Staging', timestamp: now, total_emissions: 0.01, unit: 'kg CO2eq', functions }));
-  await worker.drained(60_000);
-  await worker.stop();
-  const es = esClient();
-  await es.indices.refresh({ index: `${names.indexPrefix}-*` });
-  await es.close();
+  await worker.finish(60_000);
 }, 120_000);
 
 afterAll(async () => {

@@ -37,6 +37,14 @@ export async function startTestWorker(names: ReturnType<typeof uniqueNames>, twe
       await connection.quit();
       await rm(dataDir, { recursive: true, force: true });
     },
+    /** Every job done, the worker stopped, and its indices refreshed so all of it is searchable. */
+    async finish(timeoutMs = 30_000) {
+      await this.drained(timeoutMs);
+      await this.stop();
+      const es = esClient();
+      await es.indices.refresh({ index: `${names.indexPrefix}-*` });
+      await es.close();
+    },
   };
 }
 

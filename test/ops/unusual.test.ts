@@ -48,11 +48,7 @@ beforeAll(async () => {
   const worker = await startTestWorker(names, (c) => (c.timeZone = 'UTC'));
   const rows = history();
   for (let i = 0; i < rows.length; i += 200) await worker.add(csvBatch(`unusual-${i}`, rows.slice(i, i + 200), i * 500));
-  await worker.drained(60_000);
-  await worker.stop();
-  const es = esClient();
-  await es.indices.refresh({ index: `${names.indexPrefix}-*` });
-  await es.close();
+  await worker.finish(60_000);
 }, 120_000);
 
 afterAll(async () => {

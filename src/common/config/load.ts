@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { applyEnv, bindingFor, EnvValueError } from './env.js';
 import { ConfigError } from './errors.js';
-import { configSchema, resolveDefaults, type Config } from './schema.js';
+import { resolveDefaults } from './defaults.js';
+import { configSchema, type Config } from './schema.js';
 
 export interface LoadOptions {
   /** Path given with --config; falls back to TTA_CONFIG. No file means defaults + environment. */

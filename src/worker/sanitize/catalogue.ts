@@ -63,10 +63,13 @@ export class CatalogueDetector {
 
   /** Where the secrets in `text` are, and which rule found each. */
   find(text: string): { span: Span; rule: string }[] {
-    const rules = new Set<Compiled>(this.always);
     const lower = text.toLowerCase();
     this.keywords.lastIndex = 0;
-    for (let m = this.keywords.exec(lower); m; m = this.keywords.exec(lower)) {
+    let m = this.keywords.exec(lower);
+    // Most strings hold no keyword: nothing more is made for them.
+    if (!m && this.always.length === 0) return [];
+    const rules = new Set<Compiled>(this.always);
+    for (; m; m = this.keywords.exec(lower)) {
       for (const r of this.byKeyword.get(m[0])!) rules.add(r);
       // Overlapping keywords ("key" inside "apikey"): look again one character on.
       this.keywords.lastIndex = m.index + 1;
