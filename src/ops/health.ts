@@ -1,14 +1,14 @@
 import { access, constants, lstat, readdir, stat } from 'node:fs/promises';
 import { describeType } from '../common/fs/safe-open.js';
 import { foreignRotations } from './foreign-logrotate.js';
-import { compileGlob, expandGlob } from '../shipper/inputs/glob.js';
+import { compileGlob, expandGlob, isLiteral } from '../common/fs/glob.js';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Config } from '../common/config/index.js';
 import { createElasticsearch } from '../common/elasticsearch/client.js';
 import { safeUrl } from '../common/logging/logger.js';
 import { createRedis, redisLabel } from '../common/redis/connection.js';
-import { Registry } from '../shipper/registry.js';
+import { RegistryView } from '../common/registry/registry-view.js';
 
 // `tta-carbon health`: the staging guide's health check, made to look at the pipeline.
 // Each check is ok, degraded (⚠️, still exit 0) or failed (❌, exit 1) with a reason.
@@ -58,8 +58,9 @@ async function otherRotators(config: Config, configs?: string[]): Promise<Check>
   const name = 'Other rotators';
   const paths: string[] = [];
   for (const glob of config.shipper.inputs.flatMap((i) => i.paths)) {
-    paths.push(...(await expandGlob(compileGlob(glob)).catch(() => [] as string[])));
-    if (!/[*?[]/.test(glob)) paths.push(glob);
+    const compiled = compileGlob(glob);
+    paths.push(...(await expandGlob(compiled).catch(() => [] as string[])));
+    if (isLiteral(compiled)) paths.push(glob);
   }
   const found = await foreignRotations([...new Set(paths)], configs);
   if (found.length === 0) return { name, status: 'ok', detail: 'no logrotate configuration covers the inputs' };
@@ -129,16 +130,15 @@ async function elasticsearch(config: Config): Promise<Check> {
 
 async function shipperLag(config: Config): Promise<Check> {
   const name = 'Shipper lag';
-  let registry: Registry;
+  let registry: RegistryView;
   try {
-    ({ registry } = await Registry.open(config.dataDir));
+    registry = await RegistryView.open(config.dataDir);
   } catch (err) {
     return { name, status: 'failed', detail: (err as Error).message };
   }
   let lag = 0;
   let files = 0;
-  for (const entry of registry.all().values()) {
-    if (entry.goneSince !== undefined) continue;
+  for (const entry of registry.followed()) {
     const st = await stat(entry.path).catch(() => null);
     if (!st || st.ino !== entry.ino) continue;
     files++;

@@ -1,14 +1,11 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import escape from 'escape-string-regexp';
 import { UnsafeError } from './safety.js';
 
 // The rotated copies of a live file, by the names rotation gives them. Anything else
 // under such a name (a symlink, a FIFO, a directory) is a plant: rotation would rename
 // onto it or skip the rename and report success (issue #13), so it is refused, named.
-
-function escape(name: string): string {
-  return name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** carbon.log.N and carbon.log.N.gz by N. */
 export async function numberedCopies(file: string): Promise<Map<number, string>> {

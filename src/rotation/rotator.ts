@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config, RotationPolicy } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
-import { compileGlob, expandGlob } from '../shipper/inputs/glob.js';
+import { compileGlob, expandGlob, globMatches } from '../common/fs/glob.js';
 import { datedCopies, numberedCopies, present } from './copies.js';
 import { dateSuffix, isDue } from './due.js';
 import { copyTruncate, createExclusive } from './fd-ops.js';
@@ -189,10 +189,7 @@ export class Rotator {
   private async finishJournal(state: RotationState, report: RotationReport): Promise<boolean> {
     const journal = state.journal!;
     const policies = this.config.rotation.policies;
-    const invalid = validateJournal(journal, policies.length, (i) => compileGlob(policies[i]!.files).dir, (i, path) => {
-      const glob = compileGlob(policies[i]!.files);
-      return dirname(path) === glob.dir && glob.regex.test(basename(path));
-    });
+    const invalid = validateJournal(journal, policies.length, (i) => compileGlob(policies[i]!.files).dir, (i, path) => globMatches(compileGlob(policies[i]!.files), path));
     const file = statePath(this.config.dataDir);
     if (invalid) {
       report.errors.push({ path: file, reason: `refusing to resume the rotation journal in ${file}: ${invalid} (remove the "journal" entry once the files are checked)` });

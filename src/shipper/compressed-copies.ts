@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { readFrom, writeTo } from '../common/fs/fd-streams.js';
 import { isRoot, openRegular } from '../common/fs/safe-open.js';
-import { FINGERPRINT_MAX, fingerprintOf, identityKey, type FileIdentity } from './identity.js';
+import { FINGERPRINT_MAX, fingerprintOf, identityKey, type FileIdentity } from '../common/registry/identity.js';
 import type { Registry, RegistryEntry } from './registry.js';
 
 // Living beside the guide's logrotate (compress, delaycompress): when the shipper was

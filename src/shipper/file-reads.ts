@@ -1,6 +1,6 @@
 import { lstat, stat as statFollow, type FileHandle } from 'node:fs/promises';
 import type { BatchJobData } from '../common/queue/contract.js';
-import { readHead, type FileIdentity } from './identity.js';
+import { readHead, type FileIdentity } from '../common/registry/identity.js';
 import type { OpenFile } from './tailer-types.js';
 
 // Reads a tailer makes besides following: a queued batch's bytes again, a CSV file's

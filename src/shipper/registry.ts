@@ -1,35 +1,8 @@
-import { join } from 'node:path';
-import { readState, writeState, type StateCodec } from '../common/fs/atomic-file.js';
-import { baseKeyOf, newestGeneration, type FileIdentity } from './identity.js';
+import { readState, writeState } from '../common/fs/atomic-file.js';
+import { baseKeyOf, newestGeneration } from '../common/registry/identity.js';
+import { REGISTRY_VERSION, registryCodec as codec, registryPath, type RegistryEntry } from '../common/registry/registry-file.js';
 
-export const REGISTRY_VERSION = 1;
-
-export interface RegistryEntry extends FileIdentity {
-  path: string;
-  /** Offset up to which every byte is in Redis. */
-  offset: number;
-  updatedAt: number;
-  /** When the file was last seen gone (rotated away and closed, or deleted). */
-  goneSince?: number;
-}
-
-interface RegistryFile {
-  version: typeof REGISTRY_VERSION;
-  /** When this registry was first written: rotated copies older than it were not ours to ship. */
-  createdAt?: number;
-  entries: Record<string, RegistryEntry>;
-}
-
-const codec: StateCodec<RegistryFile> = {
-  encode: (state) => JSON.stringify(state),
-  decode(text) {
-    if (text.trim() === '') throw new Error('empty file');
-    const parsed = JSON.parse(text) as Partial<RegistryFile>;
-    if (parsed.version !== REGISTRY_VERSION) throw new Error(`unknown registry version ${String(parsed.version)}`);
-    if (typeof parsed.entries !== 'object' || parsed.entries === null) throw new Error('no entries');
-    return parsed as RegistryFile;
-  },
-};
+export type { RegistryEntry };
 
 /** Offsets of every file the shipper knows, on local disk, written only when changed. */
 export class Registry {
@@ -48,7 +21,7 @@ export class Registry {
   }
 
   static async open(dataDir: string, now: () => number = Date.now): Promise<{ registry: Registry; recoveredFrom: string | null; rejected: string[] }> {
-    const file = join(dataDir, 'registry.json');
+    const file = registryPath(dataDir);
     const loaded = await readState(file, codec);
     const createdAt = loaded?.state.createdAt;
     const registry = new Registry(file, new Map(Object.entries(loaded?.state.entries ?? {})), now, createdAt ?? now(), createdAt === undefined);

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { isRoot, openRegular } from '../common/fs/safe-open.js';
 import type { Logger } from '../common/logging/logger.js';
 import { COMPRESSED_SUFFIX, judgeCompressedCopy } from './compressed-copies.js';
-import { baseKeyOf, identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
+import { baseKeyOf, identify, identityKey, stillSameFile, type FileIdentity } from '../common/registry/identity.js';
 import type { Registry, RegistryEntry } from './registry.js';
 import type { FileTailer } from './tailer.js';
 

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config } from '../common/config/index.js';
 import { progress, type Progress } from '../common/logging/progress.js';
-import { compileGlob, expandGlob, type CompiledGlob } from './inputs/glob.js';
+import { compileGlob, expandGlob, isLiteral, type CompiledGlob } from '../common/fs/glob.js';
 import { BufferPool } from './lines/buffer-pool.js';
 import { RotatedCopies } from './rotated-copies.js';
 import { ReportWatcher } from './reports/report-watcher.js';
@@ -191,7 +191,7 @@ export class Shipper {
     // at the next poll, not at the next discovery.
     for (const { glob, kind } of this.streams) {
       const literal = join(glob.dir, glob.pattern);
-      if (!/[*?[]/.test(glob.pattern) && !this.tailers.has(literal)) this.tailers.set(literal, new FileTailer(literal, this.tailerOptions(kind), this.tailerDeps()));
+      if (isLiteral(glob) && !this.tailers.has(literal)) this.tailers.set(literal, new FileTailer(literal, this.tailerOptions(kind), this.tailerDeps()));
     }
     this.reportPaths = (await Promise.all(this.reportGlobs.map((g) => expandGlob(g)))).flat();
   }

@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from '../common/logging/logger.js';
 import type { BatchJobData, CsvRecord, LineChunk } from '../common/queue/contract.js';
 import type { MultilineOptions } from '../common/lines/boundary.js';
-import type { FileIdentity } from './identity.js';
+import type { FileIdentity } from '../common/registry/identity.js';
 import type { RecordBuilder } from './record-builder.js';
 import type { BufferPool } from './lines/buffer-pool.js';
 import type { Registry } from './registry.js';

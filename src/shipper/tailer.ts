@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { isRoot, openRegular } from '../common/fs/safe-open.js';
 import { CONTRACT_VERSION, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
-import { generationKey, identify, identityKey, stillSameFile, type FileIdentity } from './identity.js';
+import { generationKey, identify, identityKey, stillSameFile, type FileIdentity } from '../common/registry/identity.js';
 import { builderFor, type Built } from './record-builder.js';
 import { anchorHolds, firstLine, readChunks, rotatedAway } from './file-reads.js';
 import type { Enqueue, OpenFile, TailerCounters, TailerDeps, TailerOptions } from './tailer-types.js';

@@ -10,7 +10,7 @@ import { finishCompression, gzipFile } from '../../src/rotation/gzip.js';
 import { acquireLock, LockedError } from '../../src/rotation/lock.js';
 import { Rotator } from '../../src/rotation/rotator.js';
 import { Registry } from '../../src/shipper/registry.js';
-import { identify, identityKey } from '../../src/shipper/identity.js';
+import { identify, identityKey } from '../../src/common/registry/identity.js';
 import { cleanup, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
 import { recordingConsumer, startShipperProcess, type ShipperProcess } from '../helpers/shipper.js';
 

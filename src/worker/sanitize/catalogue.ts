@@ -1,3 +1,4 @@
+import escapeStringRegexp from 'escape-string-regexp';
 // Provider token formats from a maintained catalogue (gitleaks' default rules, turned
 // into gitleaks-rules.ts by tools/gitleaks-rules.py) rather than a hand list. As
 // gitleaks does, a rule runs only on a string holding one of its keywords (one pass of
@@ -57,7 +58,7 @@ export class CatalogueDetector {
       if (rule.keywords.length === 0) this.always.push(compiled);
       for (const k of rule.keywords) this.byKeyword.set(k, [...(this.byKeyword.get(k) ?? []), compiled]);
     }
-    const words = [...this.byKeyword.keys()].sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const words = [...this.byKeyword.keys()].sort((a, b) => b.length - a.length).map(escapeStringRegexp);
     this.keywords = new RegExp(words.join('|'), 'g');
   }
 
