@@ -4,8 +4,10 @@ import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../common/config/index.js';
 import { createElasticsearch } from '../common/elasticsearch/client.js';
 import { createLogger, type Logger } from '../common/logging/logger.js';
+import { LogThrottle } from '../common/logging/throttle.js';
 import { serveMetrics } from '../common/metrics/http.js';
-import type { Metrics } from '../common/metrics/metrics.js';
+import { systemClock } from '../common/time/clock.js';
+import { advance, type Metrics } from '../common/metrics/metrics.js';
 import { BatchQueue } from '../common/queue/queue.js';
 import { createRedis, redisLabel } from '../common/redis/connection.js';
 import { Sanitizer } from '../worker/sanitize/sanitizer.js';
@@ -25,22 +27,12 @@ export interface Part extends Stoppable {
   healthy?(): Record<string, boolean>;
 }
 
-/**
- * Logs a recurring connection error at most once a minute (with how many were
- * suppressed): a Redis that is down for hours must not fill the journal.
- */
-function throttled(logger: Logger, msg: string, everyMs = 60_000): (err: Error) => void {
-  let last = 0;
-  let suppressed = 0;
+/** A recurring connection error, logged at most once a minute with how many were held back. */
+function throttled(logger: Logger, msg: string): (err: Error) => void {
+  const throttle = new LogThrottle(systemClock);
   return (err) => {
-    const now = Date.now();
-    if (now - last < everyMs) {
-      suppressed++;
-      return;
-    }
-    logger.warn({ err: err.message, suppressed }, msg);
-    last = now;
-    suppressed = 0;
+    const due = throttle.due();
+    if (due) logger.warn({ err: err.message, ...due }, msg);
   };
 }
 
@@ -94,19 +86,14 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
     },
     async refresh() {
       if (!metrics) return;
-      const tailers = [...shipper.tailers.values()];
-      const sum = (k: 'linesRead' | 'bytesRead' | 'recordsEnqueued' | 'batchesEnqueued') => tailers.reduce((n, t) => n + t.counters[k], 0);
-      metrics.linesRead.set(sum('linesRead'));
-      metrics.bytesRead.set(sum('bytesRead'));
-      metrics.recordsEnqueued.set(sum('recordsEnqueued') + shipper.reports.counters.recordsEnqueued);
-      metrics.batchesEnqueued.set(sum('batchesEnqueued') + shipper.reports.counters.batchesEnqueued);
-      metrics.inputProblems.set({ kind: 'unreadable' }, shipper.problems.unreadable);
-      metrics.inputProblems.set({ kind: 'registry_write' }, shipper.problems.registryWrite);
-      metrics.inputProblems.set({ kind: 'refused' }, shipper.problems.refused);
+      const stats = shipper.stats();
+      advance(metrics.linesRead, stats.linesRead);
+      advance(metrics.bytesRead, stats.bytesRead);
+      advance(metrics.recordsEnqueued, stats.recordsEnqueued);
+      advance(metrics.batchesEnqueued, stats.batchesEnqueued);
+      for (const [kind, n] of Object.entries(stats.problems)) advance(metrics.inputProblems, n, { kind });
       metrics.inputRefused.reset();
       for (const path of shipper.refused.keys()) metrics.inputRefused.set({ path }, 1);
-      metrics.inputProblems.set({ kind: 'invalid_report' }, shipper.reports.counters.invalidReports);
-      metrics.inputProblems.set({ kind: 'line_truncated' }, tailers.reduce((n, t) => n + t.counters.linesTruncated, 0));
       for (const [path, bytes] of await shipper.unshippedBytes()) metrics.unshippedBytes.set({ path }, bytes);
       for (const [path, bytes] of await shipper.fileSizes()) metrics.fileSize.set({ path }, bytes);
     },
@@ -142,33 +129,14 @@ export async function startWorker(config: Config, logger: Logger, metrics?: Metr
 }
 
 export async function startScheduler(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
-  const [{ runIndexRetention }, { Rotator }, { MaintenanceScheduler }] = await Promise.all([
-    import('../rotation/index-retention.js'), import('../rotation/rotator.js'), import('../rotation/scheduler.js'),
-  ]);
+  const [{ maintenanceJobs }, { MaintenanceScheduler }] = await Promise.all([import('../rotation/jobs.js'), import('../rotation/scheduler.js')]);
   const redis = createRedis(config.redis);
   redis.on('error', throttled(logger.child({ redis: redisLabel(config.redis) }), 'redis connection problem'));
   const elasticsearch = await createElasticsearch(config.elasticsearch);
   const log = logger.child({ role: 'scheduler' });
   const scheduler = new MaintenanceScheduler(
     { queuePrefix: config.redis.queue, hostName: config.hostName, rotatePattern: config.schedule.rotate, retentionPattern: config.schedule.retention, timeZone: config.schedule.timeZone },
-    {
-      connection: redis,
-      logger: log,
-      rotate: async () => {
-        metrics?.rotationRuns.inc();
-        const r = await new Rotator(config, { now: () => new Date(), logger: log }).run();
-        if (r.errors.length > 0) metrics?.rotationFailures.inc();
-        log.info({ rotated: r.rotated, compressed: r.compressed.length, deleted: r.deleted.length, left: r.skipped.filter((x) => x.reason !== 'not due'), errors: r.errors }, 'rotation run');
-        if (r.errors.length > 0) throw new Error(`rotation finished with ${r.errors.length} error(s): ${r.errors.map((e) => e.reason).join('; ')}`);
-        return { rotated: r.rotated.length };
-      },
-      retention: async () => {
-        const r = await runIndexRetention(elasticsearch, { indexPrefix: config.elasticsearch.indexPrefix, retentionDays: config.retentionDays, deadLetterRetentionDays: config.deadLetterRetentionDays }, { now: new Date(), dryRun: false });
-        log.info({ deleted: r.deleted, kept: r.keep.length }, 'index retention run');
-        metrics?.lastRetention.set(Date.now() / 1000);
-        return { deleted: r.deleted.length };
-      },
-    },
+    { connection: redis, logger: log, now: systemClock, ...maintenanceJobs(config, { elasticsearch, logger: log, now: systemClock, metrics }) },
   );
   await scheduler.start();
   return {

@@ -5,6 +5,7 @@ import { compileGlob, expandGlob, isLiteral } from '../common/fs/glob.js';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Config } from '../common/config/index.js';
+import { systemClock, type Clock } from '../common/time/clock.js';
 import { createElasticsearch } from '../common/elasticsearch/client.js';
 import { safeUrl } from '../common/logging/logger.js';
 import { createRedis, redisLabel } from '../common/redis/connection.js';
@@ -23,9 +24,10 @@ export interface Check {
 const LAG_WARN_BYTES = 50 * 1024 * 1024;
 
 /** `logrotateConfigs`: where logrotate's configuration is read (tests point elsewhere). */
-export async function runHealth(config: Config, options: { logrotateConfigs?: string[] } = {}): Promise<Check[]> {
+export async function runHealth(config: Config, options: { logrotateConfigs?: string[]; now?: Clock } = {}): Promise<Check[]> {
+  const now = options.now ?? systemClock;
   const checks: Check[] = [{ name: 'Configuration', status: 'ok', detail: 'Valid' }];
-  checks.push(await outputDirectory(config), await carbonComponent(config), await codecarbonArriving(config), await inputTypes(config), await otherRotators(config, options.logrotateConfigs));
+  checks.push(await outputDirectory(config), await carbonComponent(config, now), await codecarbonArriving(config, now), await inputTypes(config), await otherRotators(config, options.logrotateConfigs));
   const redis = createRedis(config.redis, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
   let lastError = '';
   redis.on('error', (err) => (lastError = err.message));
@@ -83,23 +85,23 @@ async function inputTypes(config: Config): Promise<Check> {
   return { name, status: 'degraded', detail: `not read (only regular files are): ${refused.join('; ')}` };
 }
 
-async function carbonComponent(config: Config): Promise<Check> {
+async function carbonComponent(config: Config, now: Clock): Promise<Check> {
   const file = join(config.logDir, 'carbon.log');
   const st = await stat(file).catch(() => null);
   if (!st) return { name: 'Carbon component', status: 'degraded', detail: `${file} does not exist yet` };
-  return { name: 'Carbon component', status: 'ok', detail: `OK (carbon.log last written ${ago(st.mtimeMs)})` };
+  return { name: 'Carbon component', status: 'ok', detail: `OK (carbon.log last written ${ago(now() - st.mtimeMs)})` };
 }
 
 /** The guide's "codecarbon library: Available", seen from here: is its output arriving? */
-async function codecarbonArriving(config: Config): Promise<Check> {
+async function codecarbonArriving(config: Config, now: Clock): Promise<Check> {
   const name = 'codecarbon output';
   const names = await readdir(config.codecarbonDir).catch(() => [] as string[]);
   let newest = 0;
   for (const n of names.filter((n) => /^emissions.*\.(json|csv)$/.test(n))) newest = Math.max(newest, (await stat(join(config.codecarbonDir, n))).mtimeMs);
   if (newest === 0) return { name, status: 'degraded', detail: `no emissions files in ${config.codecarbonDir}` };
   const limit = 2 * config.project.measurementIntervalSeconds * 1000;
-  if (Date.now() - newest > limit) return { name, status: 'degraded', detail: `newest emissions file written ${ago(newest)} (measurement interval ${config.project.measurementIntervalSeconds} s)` };
-  return { name, status: 'ok', detail: `arriving (newest ${ago(newest)})` };
+  if (now() - newest > limit) return { name, status: 'degraded', detail: `newest emissions file written ${ago(now() - newest)} (measurement interval ${config.project.measurementIntervalSeconds} s)` };
+  return { name, status: 'ok', detail: `arriving (newest ${ago(now() - newest)})` };
 }
 
 async function queueState(config: Config, redis: ReturnType<typeof createRedis>): Promise<Check> {
@@ -148,8 +150,8 @@ async function shipperLag(config: Config): Promise<Check> {
   return { name, status: lag > LAG_WARN_BYTES ? 'degraded' : 'ok', detail: `${lag} bytes not shipped over ${files} file(s)` };
 }
 
-function ago(ms: number): string {
-  const s = Math.round((Date.now() - ms) / 1000);
+function ago(elapsedMs: number): string {
+  const s = Math.round(elapsedMs / 1000);
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 

@@ -1,4 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
+import type { Config } from '../common/config/index.js';
 import { dayOfIndex, retentionCutoff } from '../common/indices/names.js';
 
 // Deletes daily indices older than retention, judged by the date in the name (Curator's
@@ -10,6 +11,10 @@ export interface RetentionPolicy {
   indexPrefix: string;
   retentionDays: number;
   deadLetterRetentionDays: number;
+}
+
+export function retentionPolicy(config: Config): RetentionPolicy {
+  return { indexPrefix: config.elasticsearch.indexPrefix, retentionDays: config.retentionDays, deadLetterRetentionDays: config.deadLetterRetentionDays };
 }
 
 export interface RetentionPlan {

@@ -1,6 +1,7 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import cronParser from 'cron-parser';
 import type { Logger } from '../common/logging/logger.js';
+import { systemClock, type Clock } from '../common/time/clock.js';
 
 // Maintenance on a schedule, through BullMQ job schedulers. Index retention is one
 // scheduler id shared by the whole cluster: however many `tta-carbon scheduler`
@@ -25,6 +26,8 @@ export interface SchedulerDeps {
   logger: Logger;
   rotate: () => Promise<unknown>;
   retention: () => Promise<unknown>;
+  /** When runs were missed and finished is judged by this clock (BullMQ keeps its own for firing). */
+  now?: Clock;
 }
 
 export const RETENTION_SCHEDULER_ID = 'index-retention';
@@ -63,20 +66,22 @@ export class MaintenanceScheduler {
     this.queues.push(queue);
     const opts = { removeOnComplete: 100, removeOnFail: 100, attempts: 3, backoff: { type: 'exponential' as const, delay: 10_000 } };
     await queue.upsertJobScheduler(id, { pattern, ...(tz && { tz }) }, { name, opts });
+    const now = this.deps.now ?? systemClock;
     const lastKey = `${queueName}:last-run:${name}`;
     const client = await queue.client;
     const lastRun = Number(await client.get(lastKey));
-    const previous = cronParser.parseExpression(pattern, { currentDate: new Date(), ...(tz && { tz }) }).prev().getTime();
+    const previous = cronParser.parseExpression(pattern, { currentDate: new Date(now()), ...(tz && { tz }) }).prev().getTime();
     if (lastRun > 0 && lastRun < previous) {
       this.deps.logger.warn({ name, lastRun: new Date(lastRun).toISOString(), missed: new Date(previous).toISOString() }, 'a scheduled run was missed while down; running it once now');
       await queue.add(name, {}, { ...opts, jobId: `catchup-${id}-${previous}` });
     }
     const worker = new Worker(queueName, async (job: Job) => {
-      const started = Date.now();
+      const started = now();
       const result = await run();
-      await client.set(lastKey, String(Date.now()));
-      this.lastSuccess.set(name, new Date());
-      this.deps.logger.info({ job: job.name, id: job.id, ms: Date.now() - started }, `${name} run finished`);
+      const finished = now();
+      await client.set(lastKey, String(finished));
+      this.lastSuccess.set(name, new Date(finished));
+      this.deps.logger.info({ job: job.name, id: job.id, ms: finished - started }, `${name} run finished`);
       return result;
     }, { connection: this.deps.connection, concurrency: 1 });
     worker.on('failed', (job, err) => this.deps.logger.error({ job: job?.name, err: err.message }, `${name} run failed`));

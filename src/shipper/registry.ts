@@ -1,4 +1,5 @@
 import { readState, writeState } from '../common/fs/atomic-file.js';
+import { systemClock } from '../common/time/clock.js';
 import { baseKeyOf, newestGeneration } from '../common/registry/identity.js';
 import { REGISTRY_VERSION, registryCodec as codec, registryPath, type RegistryEntry } from '../common/registry/registry-file.js';
 
@@ -20,7 +21,7 @@ export class Registry {
     this.dirty = unsaved;
   }
 
-  static async open(dataDir: string, now: () => number = Date.now): Promise<{ registry: Registry; recoveredFrom: string | null; rejected: string[] }> {
+  static async open(dataDir: string, now: () => number = systemClock): Promise<{ registry: Registry; recoveredFrom: string | null; rejected: string[] }> {
     const file = registryPath(dataDir);
     const loaded = await readState(file, codec);
     const createdAt = loaded?.state.createdAt;

@@ -26,3 +26,12 @@ export interface InputProblems {
   /** An input path held a symlink, FIFO, device, socket or directory: counted once per path and kind. */
   refused: number;
 }
+
+export interface ShipperStats {
+  linesRead: number;
+  bytesRead: number;
+  recordsEnqueued: number;
+  batchesEnqueued: number;
+  /** By the kind label of tta_carbon_input_problems_total. */
+  problems: Record<'unreadable' | 'registry_write' | 'refused' | 'invalid_report' | 'line_truncated', number>;
+}

@@ -4,23 +4,19 @@ import { NotRegularFileError } from '../common/fs/safe-open.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config } from '../common/config/index.js';
-import { progress, type Progress } from '../common/logging/progress.js';
+import { LogThrottle } from '../common/logging/throttle.js';
+import { systemClock } from '../common/time/clock.js';
+import { Backpressure } from './backpressure.js';
+import { BacklogProgress } from './backlog-progress.js';
+import { RegistrySaver } from './registry-saver.js';
 import { compileGlob, expandGlob, isLiteral, type CompiledGlob } from '../common/fs/glob.js';
 import { BufferPool } from './lines/buffer-pool.js';
 import { RotatedCopies } from './rotated-copies.js';
 import { ReportWatcher } from './reports/report-watcher.js';
-import type { InputProblems, ShipperDeps } from './shipper-deps.js';
+import type { InputProblems, ShipperDeps, ShipperStats } from './shipper-deps.js';
 import { FileTailer, type TailerOptions } from './tailer.js';
 
-export type { InputProblems, ShipperDeps };
-
-// Registry writes (tmp + fsync + rename) at most this often: what a crash can replay.
-const PERSIST_EVERY_MS = 200;
-const BACKLOG_CHECK_MS = 1000;
-const PRUNE_EVERY_MS = 3600_000;
-const PROGRESS_CHECK_MS = 1000;
-// Unshipped bytes from which catching up is reported as progress.
-const BACKLOG_REPORT_BYTES = 64 * 1024 * 1024;
+export type { InputProblems, ShipperDeps, ShipperStats };
 
 /**
  * Finds the configured files, follows each with a tailer (log, csv) or ships it whole
@@ -36,30 +32,26 @@ export class Shipper {
   private loop: Promise<void> | null = null;
   private watcher: FSWatcher | null = null;
   private wake: AbortController = new AbortController();
-  private lastPersist = 0;
-  private lastPrune = 0;
-  private lastBacklogCheck = 0;
   private lastDiscovery = -Infinity;
   private reportPaths: string[] = [];
-  // Starts paused: the first check (Redis ready, backlog low) opens the tap.
-  private paused = true;
   private readonly now: () => number;
-  private lastProgressCheck = 0;
-  /** Path → when its last error was logged. */
-  private readonly fileErrors = new Map<string, number>();
-  private backlogStart = 0;
-  private readonly progress: Progress;
-  readonly problems: InputProblems = { unreadable: 0, registryWrite: 0, refused: 0 };
+  private readonly fileErrors: LogThrottle;
+  private readonly problemCounts = { unreadable: 0, refused: 0 };
   /** Input paths refused now, with what they are (for /metrics and the logs). */
   readonly refused = new Map<string, string>();
   private readonly buffers = new BufferPool();
   private readonly copies: RotatedCopies;
-  private registryFailingSince: number | null = null;
-  private lastRegistryLog = 0;
+  private readonly backpressure: Backpressure;
+  private readonly saver: RegistrySaver;
+  private readonly backlog: BacklogProgress;
 
   constructor(private readonly config: Config, private readonly deps: ShipperDeps) {
-    this.now = deps.now ?? Date.now;
-    this.progress = progress('shipping backlog', deps.logger);
+    this.now = deps.now ?? systemClock;
+    const clocked = { logger: deps.logger, now: this.now };
+    this.fileErrors = new LogThrottle(this.now);
+    this.backpressure = new Backpressure(config.shipper.highWaterMark, { ...clocked, redisReady: deps.redisReady, backlog: deps.backlog });
+    this.saver = new RegistrySaver(deps.registry, config.shipper.registryCleanupMs, clocked);
+    this.backlog = new BacklogProgress(clocked);
     this.copies = new RotatedCopies({ registry: deps.registry, logger: deps.logger, now: this.now, dataDir: config.dataDir });
     const inputs = config.shipper.inputs;
     this.streams = inputs.filter((i) => i.kind !== 'report').flatMap((i) => i.paths.map((p) => ({ glob: compileGlob(p), kind: i.kind as 'log' | 'csv' })));
@@ -94,9 +86,27 @@ export class Shipper {
         await tailer.drain().catch((err) => this.deps.logger.error({ err, path: tailer.path }, 'drain failed'));
       }
     }
-    await this.persist(true);
+    await this.saver.tick(true);
     for (const tailer of this.tailers.values()) await tailer.close();
     this.deps.logger.info('shipper stopped');
+  }
+
+  get problems(): InputProblems {
+    return { ...this.problemCounts, registryWrite: this.saver.failures };
+  }
+
+  /** Running totals since start (for /metrics: counters, so they only grow). */
+  stats(): ShipperStats {
+    const tailers = [...this.tailers.values()].map((t) => t.counters);
+    const sum = (k: keyof typeof tailers[number]) => tailers.reduce((n, c) => n + c[k], 0);
+    const reports = this.reports.counters;
+    return {
+      linesRead: sum('linesRead'),
+      bytesRead: sum('bytesRead'),
+      recordsEnqueued: sum('recordsEnqueued') + reports.recordsEnqueued,
+      batchesEnqueued: sum('batchesEnqueued') + reports.batchesEnqueued,
+      problems: { unreadable: this.problemCounts.unreadable, registry_write: this.saver.failures, refused: this.problemCounts.refused, invalid_report: reports.invalidReports, line_truncated: sum('linesTruncated') },
+    };
   }
 
   /** Bytes on disk not yet in Redis, per followed path. */
@@ -121,14 +131,15 @@ export class Shipper {
       let busy = false;
       try {
         if (this.now() - this.lastDiscovery >= this.config.shipper.discoveryIntervalMs) await this.discover();
-        if (await this.mayRead()) {
+        if (await this.backpressure.mayRead()) {
           for (const tailer of this.tailers.values()) {
             if (this.stopping) break;
             busy = (await this.pollOne(tailer)) || busy;
           }
           if (!this.stopping) busy = (await this.reports.poll(this.reportPaths)) || busy;
         }
-        await this.housekeeping();
+        await this.backlog.tick(async () => [...(await this.unshippedBytes()).values()].reduce((a, b) => a + b, 0));
+        await this.saver.tick();
       } catch (err) {
         this.deps.logger.error({ err }, 'shipper round failed; retrying');
         busy = false;
@@ -145,7 +156,7 @@ export class Shipper {
   private async pollOne(tailer: FileTailer): Promise<boolean> {
     try {
       const busy = await tailer.poll();
-      this.fileErrors.delete(tailer.path);
+      this.fileErrors.clear(tailer.path);
       this.refused.delete(tailer.path);
       return busy;
     } catch (err) {
@@ -153,12 +164,9 @@ export class Shipper {
         this.refuse(tailer.path, err.what);
         return false;
       }
-      this.problems.unreadable++;
-      const last = this.fileErrors.get(tailer.path);
-      if (last === undefined || this.now() - last >= 60_000) {
-        this.fileErrors.set(tailer.path, this.now());
-        this.deps.logger.error({ err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, path: tailer.path }, 'cannot read file; other files go on, this one is retried');
-      }
+      this.problemCounts.unreadable++;
+      const due = this.fileErrors.due(tailer.path);
+      if (due) this.deps.logger.error({ err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, path: tailer.path, ...due }, 'cannot read file; other files go on, this one is retried');
       return false;
     }
   }
@@ -170,7 +178,7 @@ export class Shipper {
   refuse(path: string, what: string): void {
     if (this.refused.get(path) === what) return;
     this.refused.set(path, what);
-    this.problems.refused++;
+    this.problemCounts.refused++;
     this.deps.logger.error({ path, what }, 'input refused: not a regular file; skipped, the other inputs go on');
   }
 
@@ -216,74 +224,4 @@ export class Shipper {
   private tailerDeps() {
     return { registry: this.deps.registry, enqueue: this.deps.enqueue, logger: this.deps.logger, now: this.now, buffers: this.buffers };
   }
-
-  private async mayRead(): Promise<boolean> {
-    if (!this.deps.redisReady()) return this.setPaused(true, 'redis unreachable');
-    if (this.now() - this.lastBacklogCheck >= BACKLOG_CHECK_MS) {
-      this.lastBacklogCheck = this.now();
-      const waiting = await this.deps.backlog();
-      return this.setPaused(waiting >= this.config.shipper.highWaterMark, `queue backlog ${waiting}`);
-    }
-    return !this.paused;
-  }
-
-  private setPaused(paused: boolean, reason: string): boolean {
-    if (paused !== this.paused) {
-      this.paused = paused;
-      this.deps.logger.warn({ reason }, paused ? 'reading paused (backpressure)' : 'reading resumed');
-    }
-    return !paused;
-  }
-
-  /**
-   * A large backlog (the first start on an existing log, or after a long Redis outage)
-   * is shown as progress: how much of what was unshipped at its start is shipped now.
-   */
-  private async backlogProgress(): Promise<void> {
-    if (this.now() - this.lastProgressCheck < PROGRESS_CHECK_MS) return;
-    this.lastProgressCheck = this.now();
-    let unshipped = 0;
-    for (const bytes of (await this.unshippedBytes()).values()) unshipped += bytes;
-    if (this.backlogStart === 0 && unshipped >= BACKLOG_REPORT_BYTES) this.backlogStart = unshipped;
-    if (this.backlogStart === 0) return;
-    this.progress.update(Math.max(0, this.backlogStart - unshipped), this.backlogStart);
-    if (unshipped < BACKLOG_REPORT_BYTES / 4) {
-      this.progress.finish();
-      this.deps.logger.info({ bytes: this.backlogStart }, 'backlog shipped');
-      this.backlogStart = 0;
-    }
-  }
-
-  private async housekeeping(): Promise<void> {
-    await this.backlogProgress();
-    if (this.now() - this.lastPrune >= PRUNE_EVERY_MS) {
-      this.lastPrune = this.now();
-      const removed = this.deps.registry.prune(this.config.shipper.registryCleanupMs);
-      if (removed) this.deps.logger.info({ removed }, 'registry entries of long-gone files removed');
-    }
-    await this.persist(false);
-  }
-
-  /**
-   * A registry that cannot be saved (disk full) does not stop shipping: Redis still gets
-   * every batch and the offsets stay in memory; a crash before the next good save only
-   * replays lines, which the documents' ids absorb. Logged once a minute, counted each time.
-   */
-  private async persist(force: boolean): Promise<void> {
-    if (!force && this.now() - this.lastPersist < PERSIST_EVERY_MS) return;
-    this.lastPersist = this.now();
-    try {
-      await this.deps.registry.persist();
-      if (this.registryFailingSince !== null) this.deps.logger.info('registry saved again');
-      this.registryFailingSince = null;
-    } catch (err) {
-      this.problems.registryWrite++;
-      if (this.registryFailingSince === null || this.now() - this.lastRegistryLog >= 60_000) {
-        this.lastRegistryLog = this.now();
-        this.deps.logger.error({ err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, file: this.deps.registry.file }, 'cannot save the registry; shipping goes on, offsets kept in memory');
-      }
-      this.registryFailingSince ??= this.now();
-    }
-  }
 }
-

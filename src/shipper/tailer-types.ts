@@ -1,8 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from '../common/logging/logger.js';
-import type { BatchJobData, CsvRecord, LineChunk } from '../common/queue/contract.js';
+import type { BatchJobData } from '../common/queue/contract.js';
 import type { MultilineOptions } from '../common/lines/boundary.js';
 import type { FileIdentity } from '../common/registry/identity.js';
+import type { Batcher } from './batcher.js';
 import type { RecordBuilder } from './record-builder.js';
 import type { BufferPool } from './lines/buffer-pool.js';
 import type { Registry } from './registry.js';
@@ -56,13 +57,7 @@ export interface OpenFile {
   /** Offset up to which Redis has everything; the registry holds the same. */
   committed: number;
   builder: RecordBuilder;
-  batch: (LineChunk | CsvRecord)[];
-  /** Bytes of the batch's chunks, sent beside the job. */
-  payload: Buffer[];
-  batchBytes: number;
-  /** Offset just past the last record in `batch`. */
-  batchEnd: number;
-  batchStartedAt: number;
+  batch: Batcher;
   lastGrowthAt: number;
   /** Size at the last stat: reads ask for no more than is there. */
   knownSize?: number;

@@ -1,7 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import { isRoot, openRegular } from '../common/fs/safe-open.js';
 import { CONTRACT_VERSION, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
-import { generationKey, identify, identityKey, stillSameFile, type FileIdentity } from '../common/registry/identity.js';
+import { identify, identityKey, stillSameFile, type FileIdentity } from '../common/registry/identity.js';
+import { Batcher } from './batcher.js';
+import { decideStart } from './start-decision.js';
 import { builderFor, type Built } from './record-builder.js';
 import { anchorHolds, firstLine, readChunks, rotatedAway } from './file-reads.js';
 import type { Enqueue, OpenFile, TailerCounters, TailerDeps, TailerOptions } from './tailer-types.js';
@@ -139,25 +141,20 @@ export class FileTailer {
     const base = identityKey(id);
     const size = (await handle.stat()).size;
     const known = this.deps.registry.latest(base);
-    let key = base;
-    let offset = this.options.startAt === 'end' ? size : 0;
-    if (known && known[1].goneSince === undefined && known[1].offset <= size) {
-      [key, { offset }] = known;
-    } else if (known) {
-      // The live path never holds a file after it was marked gone, and a file shorter
-      // than what was read of it is not that file: a new one under a reused identity.
-      key = generationKey(base, this.deps.now());
-      offset = 0;
-      if (known[1].goneSince === undefined) this.deps.registry.set(known[0], { ...known[1], goneSince: this.deps.now() });
+    const start = decideStart(base, known, size, this.options.startAt, this.deps.now());
+    const { key, offset } = start;
+    if (start.kind === 'reused') {
+      const [previous, entry] = start.previous;
+      if (entry.goneSince === undefined) this.deps.registry.set(previous, { ...entry, goneSince: this.deps.now() });
       this.deps.logger.warn(
-        { path: this.path, fileId: key, previous: known[0], previousOffset: known[1].offset, size },
+        { path: this.path, fileId: key, previous, previousOffset: entry.offset, size },
         'a new file with the identity of one read before (inode reused, or truncated); reading it from 0 under its own id',
       );
     }
     this.file = await this.freshState(handle, this.path, id, key, offset);
     this.deps.registry.set(key, { ...id, path: this.path, offset, goneSince: undefined });
-    if (key !== known?.[0]) await this.saveNewEntry();
-    this.deps.logger.info({ path: this.path, fileId: key, offset, resumed: key === known?.[0] }, 'following file');
+    if (start.kind !== 'resume') await this.saveNewEntry();
+    this.deps.logger.info({ path: this.path, fileId: key, offset, resumed: start.kind === 'resume' }, 'following file');
     return true;
   }
 
@@ -194,8 +191,7 @@ export class FileTailer {
       handle, path, id, key,
       committed: offset,
       builder,
-      batch: [], payload: [], batchBytes: 0, batchEnd: offset,
-      batchStartedAt: this.deps.now(),
+      batch: new Batcher(offset, batch, this.deps.now),
       lastGrowthAt: this.deps.now(),
     };
   }
@@ -214,7 +210,7 @@ export class FileTailer {
       this.counters.linesRead += lines;
       for (const built of records) {
         this.add(file, built);
-        if (this.batchFull(file)) await this.ship(file);
+        if (file.batch.full()) await this.ship(file);
       }
     }
     if (total > 0) file.lastGrowthAt = this.deps.now();
@@ -225,49 +221,40 @@ export class FileTailer {
     const quiet = this.deps.now() - file.lastGrowthAt;
     if (quiet >= this.options.partialLineTimeoutMs) for (const built of file.builder.takePartial()) this.add(file, built);
     if (quiet >= this.options.multiline.flushTimeoutMs) for (const built of file.builder.flush()) this.add(file, built);
-    if (file.batch.length > 0 && this.deps.now() - file.batchStartedAt >= this.options.batch.lingerMs) await this.ship(file);
+    if (file.batch.lingered()) await this.ship(file);
   }
 
   private add(file: OpenFile, built: Built): void {
-    if (file.batch.length === 0) file.batchStartedAt = this.deps.now();
-    file.batch.push(built.record);
-    if (built.bytes) file.payload.push(built.bytes);
+    file.batch.add(built);
     if ('truncated' in built.record && built.record.truncated) {
       this.counters.linesTruncated++;
       this.deps.logger.warn({ path: file.path, offset: built.record.offset, bytes: built.end - built.record.offset, kept: this.options.maxLineBytes }, 'line longer than maxLineBytes; shipped cut, the rest skipped');
     }
-    file.batchBytes += built.end - built.record.offset;
-    file.batchEnd = built.end;
-  }
-
-  private batchFull(file: OpenFile): boolean {
-    return file.batch.length >= this.options.batch.maxRecords || file.batchBytes >= this.options.batch.maxBytes;
   }
 
   private async ship(file: OpenFile): Promise<void> {
-    if (file.batch.length === 0) return;
+    const batch = file.batch;
+    if (batch.empty) return;
     const { host, environment, source } = this.options;
-    const base = { v: CONTRACT_VERSION, host, environment, source, path: file.path, fileId: file.key, endOffset: file.batchEnd } as const;
+    const base = { v: CONTRACT_VERSION, host, environment, source, path: file.path, fileId: file.key, endOffset: batch.end } as const;
     const { startPattern, maxLines, maxBytes } = this.options.multiline;
     const covered = await this.deps.enqueue(
       this.options.kind === 'csv'
-        ? { ...base, kind: 'csv', records: file.batch as CsvRecord[] }
-        : { ...base, kind: 'lines', records: file.batch as LineChunk[], grouping: { startPattern: startPattern.source, maxLines, maxBytes } },
-      file.payload,
+        ? { ...base, kind: 'csv', records: batch.records as CsvRecord[] }
+        : { ...base, kind: 'lines', records: batch.records as LineChunk[], grouping: { startPattern: startPattern.source, maxLines, maxBytes } },
+      batch.payload,
       async (queued) => [await readChunks(file.handle, queued)],
     );
     this.counters.batchesEnqueued++;
-    this.counters.recordsEnqueued += file.batch.length;
+    this.counters.recordsEnqueued += batch.records.length;
     file.builder.release();
     file.committed = covered;
-    file.batch = [];
-    file.payload = [];
-    file.batchBytes = 0;
+    batch.clear();
     this.deps.registry.set(file.key, { ...file.id, path: file.path, offset: file.committed, goneSince: undefined });
     // A job left from before a crash, cut elsewhere, stood in for this batch: read on
     // from where that job ends.
-    if (covered !== file.batchEnd) {
-      this.deps.logger.info({ path: file.path, fileId: file.key, covered, read: file.batchEnd }, 'batch was already queued before a restart; reading on from its end');
+    if (covered !== batch.end) {
+      this.deps.logger.info({ path: file.path, fileId: file.key, covered, read: batch.end }, 'batch was already queued before a restart; reading on from its end');
       await this.rewind(file);
     }
   }

@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
 import { recordingConsumer, startShipperProcess, type ShipperProcess } from '../helpers/shipper.js';
@@ -35,7 +34,11 @@ describe('unreadable inputs', () => {
     appendFileSync(join(log, 'good.log'), 'INFO:good:two\n');
     await waitFor(() => consumer.logTexts().includes('INFO:good:two'), 15_000, 'the next good line');
     await waitFor(() => consumer.batches.some((b) => b.kind === 'report' && b.path.endsWith('emissions_good.json')), 15_000, 'the good report');
-    await sleep(500);
+    // More rounds of polling, each seen to end by a line arriving: the refusals are not repeated.
+    for (const n of ['three', 'four', 'five']) {
+      appendFileSync(join(log, 'good.log'), `INFO:good:${n}\n`);
+      await waitFor(() => consumer.logTexts().includes(`INFO:good:${n}`), 15_000, `the line ${n}`);
+    }
     expect(shipper.child.exitCode).toBeNull();
     // Refused once each, not once per poll, saying what is there.
     expect(shipper.output().match(/broken\.log","what":"a directory","msg":"input refused: not a regular file; skipped, the other inputs go on"/g)).toHaveLength(1);

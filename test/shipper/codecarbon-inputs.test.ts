@@ -1,6 +1,5 @@
 import { appendFile, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CsvRecord, ReportRecord } from '../../src/common/queue/contract.js';
 import { cleanup, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
@@ -17,6 +16,18 @@ let shipper: ShipperProcess;
 const consumer = recordingConsumer(names.queue);
 
 const reportsOf = (file: string) => consumer.batches.filter((b) => b.kind === 'report' && b.path.endsWith(file)).flatMap((b) => b.records as ReportRecord[]);
+/**
+ * A fresh report written after a change, waited for: the watcher decides files in the
+ * order they settle (and by name within a round), so once this one has arrived, a
+ * shipment of anything changed before it would have arrived too.
+ */
+let barriers = 0;
+async function barrier(): Promise<void> {
+  const name = `emissions_20251008_2359${String(barriers++).padStart(2, '0')}.json`;
+  const text = await readFile(join(samples, 'emissions_20251008_090000.json'), 'utf8');
+  await writeFile(join(cc, name), text.replace('"total_emissions": 0.015077989', `"total_emissions": 0.0150779${barriers}`));
+  await waitFor(() => reportsOf(name).length === 4, 15_000, `the barrier report ${name}`);
+}
 const csvRows = () => consumer.batches.filter((b) => b.kind === 'csv').flatMap((b) => b.records as CsvRecord[]);
 
 beforeAll(async () => {
@@ -55,7 +66,7 @@ describe('codecarbon inputs', () => {
     const text = await readFile(file, 'utf8');
     await writeFile(`${file}.tmp`, text);
     await rename(`${file}.tmp`, file);
-    await sleep(1500);
+    await barrier();
     expect(reportsOf('emissions_20251008_090000.json')).toHaveLength(4);
     await writeFile(file, text.replace('"total_emissions": 0.015077989', '"total_emissions": 0.02'));
     await waitFor(() => reportsOf('emissions_20251008_090000.json').length === 8, 15_000, 'the changed report');
@@ -67,7 +78,7 @@ describe('codecarbon inputs', () => {
     await copyFile(join(samples, 'emissions_20251008_120000.json'), join(cc, 'emissions_20251008_120000.json'));
     await waitFor(() => reportsOf('emissions_20251008_130000.json').length === 1 && reportsOf('emissions_20251008_120000.json').length > 1, 15_000, 'both reports');
     expect(reportsOf('emissions_20251008_130000.json')[0]!.report).toMatchObject({ part: 'invalid', raw: text.slice(0, 150) });
-    await sleep(1000);
+    await barrier();
     expect(reportsOf('emissions_20251008_130000.json')).toHaveLength(1);
   });
 });

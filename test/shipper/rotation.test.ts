@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,7 +33,18 @@ async function stormSetup(label: string) {
 }
 
 function numbersOf(texts: string[]): number[] {
-  return texts.map((t) => Number(/^INFO:storm:line (\d+)$/.exec(t)?.[1] ?? -1));
+  return texts.filter((t) => t !== END).map((t) => Number(/^INFO:storm:line (\d+)$/.exec(t)?.[1] ?? -1));
+}
+
+const END = 'INFO:storm:end';
+/**
+ * A last line after the storm, waited for: the shipper reads a file in order, so once it
+ * has arrived everything written before it that will ever arrive has (a late duplicate
+ * or a rotated copy read again would be in by then).
+ */
+async function endOfStorm(logFile: string, consumer: { logTexts: () => string[] }): Promise<void> {
+  appendFileSync(logFile, `${END}\n`);
+  await waitFor(() => consumer.logTexts().includes(END), 60_000, 'the line after the storm', 100);
 }
 
 /** Writes LINES numbered lines at a steady pace, calling `rotate` every 0.5 s. */
@@ -68,7 +79,7 @@ describe('rotation storm', () => {
       return openSync(logFile, 'a');
     });
     await waitFor(() => consumer.records().length >= LINES, 60_000, `${LINES} lines to arrive`, 200);
-    await sleep(1000);
+    await endOfStorm(logFile, consumer);
     const seen = numbersOf(consumer.logTexts());
     const counts = new Map<number, number>();
     for (const n of seen) counts.set(n, (counts.get(n) ?? 0) + 1);
@@ -93,7 +104,7 @@ describe('rotation storm', () => {
       ftruncateSync(fd, 0);
       return fd;
     });
-    await sleep(4000);
+    await endOfStorm(logFile, consumer);
     const all = numbersOf(consumer.logTexts());
     const seen = new Set(all);
     // The copies (carbon.log.1, .2, …) are not read again: nothing arrives twice.

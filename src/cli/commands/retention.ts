@@ -2,7 +2,7 @@ import type { Config } from '../../common/config/index.js';
 import { createElasticsearch } from '../../common/elasticsearch/client.js';
 import type { Logger } from '../../common/logging/logger.js';
 import { progress } from '../../common/logging/progress.js';
-import { runIndexRetention } from '../../rotation/index-retention.js';
+import { retentionPolicy, runIndexRetention } from '../../rotation/index-retention.js';
 
 /** `tta-carbon retention [--dry-run]`: prints every index it deletes or would delete. */
 export async function retentionCommand(config: Config, logger: Logger, dryRun: boolean): Promise<number> {
@@ -11,7 +11,7 @@ export async function retentionCommand(config: Config, logger: Logger, dryRun: b
   try {
     const result = await runIndexRetention(
       client,
-      { indexPrefix: config.elasticsearch.indexPrefix, retentionDays: config.retentionDays, deadLetterRetentionDays: config.deadLetterRetentionDays },
+      retentionPolicy(config),
       {
         now: new Date(),
         dryRun,

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../time/clock.js';
 import type { Logger } from './logger.js';
 
 // Progress of long work (a first ingest of a large backlog, retention over many
@@ -8,13 +9,19 @@ export interface Progress {
   finish(): void;
 }
 
-export function progress(label: string, logger: Logger, stream: NodeJS.WriteStream = process.stderr, everyMs = 10_000): Progress {
+export interface ProgressOptions {
+  stream?: NodeJS.WriteStream;
+  everyMs?: number;
+  now?: Clock;
+}
+
+export function progress(label: string, logger: Logger, { stream = process.stderr, everyMs = 10_000, now: clock = systemClock }: ProgressOptions = {}): Progress {
   const tty = Boolean(stream.isTTY);
   let last = 0;
   let shown = false;
   return {
     update(done, total) {
-      const now = Date.now();
+      const now = clock();
       if (now - last < (tty ? 200 : everyMs)) return;
       last = now;
       const pct = total > 0 ? Math.min(100, (done / total) * 100) : 100;

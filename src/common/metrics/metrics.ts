@@ -17,12 +17,12 @@ export function createMetrics(labels: { environment: string; role: string }) {
     usualHourKg: new Gauge({ name: 'carbon_emissions_usual_hour_kg', help: "the project's usual hour: median kg CO2eq of its hours with runs over the 7 days before the last hour", labelNames: ['project'], registers: r }),
     unusualRatio: new Gauge({ name: 'carbon_emissions_unusual_ratio', help: 'last hour / usual hour, per project; absent with fewer than 24 hours of runs in the last 7 days', labelNames: ['project'], registers: r }),
     emissionsKgTotal: new Counter({ name: 'carbon_function_emissions_kg_total', help: 'emissions of ingested function measurements, kg CO2eq', labelNames: ['project', 'function'], registers: r }),
-    linesRead: new Gauge({ name: 'tta_carbon_lines_read_total', help: 'lines read from followed files', registers: r }),
-    bytesRead: new Gauge({ name: 'tta_carbon_bytes_read_total', help: 'bytes read from followed files', registers: r }),
-    recordsEnqueued: new Gauge({ name: 'tta_carbon_records_enqueued_total', help: 'records accepted by Redis', registers: r }),
-    batchesEnqueued: new Gauge({ name: 'tta_carbon_batches_enqueued_total', help: 'batches accepted by Redis', registers: r }),
+    linesRead: new Counter({ name: 'tta_carbon_lines_read_total', help: 'lines read from followed files', registers: r }),
+    bytesRead: new Counter({ name: 'tta_carbon_bytes_read_total', help: 'bytes read from followed files', registers: r }),
+    recordsEnqueued: new Counter({ name: 'tta_carbon_records_enqueued_total', help: 'records accepted by Redis', registers: r }),
+    batchesEnqueued: new Counter({ name: 'tta_carbon_batches_enqueued_total', help: 'batches accepted by Redis', registers: r }),
     inputRefused: new Gauge({ name: 'tta_carbon_input_refused', help: 'input paths skipped now because they are not regular files (symlink, FIFO, device, socket, directory)', labelNames: ['path'], registers: r }),
-    inputProblems: new Gauge({ name: 'tta_carbon_input_problems_total', help: 'input trouble lived through: unreadable files, registry saves that failed, invalid reports, lines cut at maxLineBytes', labelNames: ['kind'], registers: r }),
+    inputProblems: new Counter({ name: 'tta_carbon_input_problems_total', help: 'input trouble lived through: unreadable files, registry saves that failed, invalid reports, lines cut at maxLineBytes', labelNames: ['kind'], registers: r }),
     fileSize: new Gauge({ name: 'tta_carbon_file_size_bytes', help: 'size of each followed file', labelNames: ['path'], registers: r }),
     logEvents: new Counter({ name: 'tta_carbon_log_events_total', help: 'carbon.log events indexed, by log.level', labelNames: ['level'], registers: r }),
     unshippedBytes: new Gauge({ name: 'tta_carbon_unshipped_bytes', help: 'bytes on disk not yet in Redis, per followed path', labelNames: ['path'], registers: r }),
@@ -39,3 +39,21 @@ export function createMetrics(labels: { environment: string; role: string }) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+const totals = new WeakMap<Counter<string>, Map<string, number>>();
+
+/**
+ * Moves a counter to a running total a part keeps itself (the shipper counts in plain
+ * numbers, so it runs without a metrics registry): only the difference is added, and a
+ * total that went down (a part restarted in process) adds nothing.
+ */
+export function advance(counter: Counter<string>, total: number, labels: Record<string, string> = {}): void {
+  let seen = totals.get(counter);
+  if (!seen) totals.set(counter, (seen = new Map()));
+  const key = JSON.stringify(labels);
+  const before = seen.get(key);
+  const delta = total - (before ?? 0);
+  seen.set(key, Math.max(total, before ?? 0));
+  // A series shows from the first scrape, at 0 if nothing happened yet.
+  if (delta > 0 || before === undefined) counter.inc(labels, Math.max(0, delta));
+}

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, safeUrl } from '../../src/common/logging/logger.js';
+import { createLogger, safeUrl } from '../../../src/common/logging/logger.js';
 
 describe('own logs', () => {
   it('are JSON at the configured level with credentials redacted', () => {

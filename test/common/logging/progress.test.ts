@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/common/logging/logger.js';
-import { progress } from '../../src/common/logging/progress.js';
+import { createLogger } from '../../../src/common/logging/logger.js';
+import { progress } from '../../../src/common/logging/progress.js';
 
 function sink(tty: boolean) {
   let text = '';
@@ -13,7 +13,7 @@ function sink(tty: boolean) {
 describe('progress', () => {
   it('draws a self-overwriting line on a terminal', () => {
     const term = sink(true);
-    const p = progress('shipping backlog', createLogger({ level: 'silent' }), term.stream, 0);
+    const p = progress('shipping backlog', createLogger({ level: 'silent' }), { stream: term.stream, everyMs: 0 });
     p.update(50e6, 200e6);
     p.finish();
     expect(term.text()).toBe('\rshipping backlog: 25.0 % (50.0 M of 200.0 M)   \n');
@@ -22,7 +22,7 @@ describe('progress', () => {
   it('logs a JSON line when not on a terminal', () => {
     const logs = sink(false);
     const logger = createLogger({ level: 'info', destination: logs.stream as never });
-    const p = progress('deleting expired indices', logger, sink(false).stream, 0);
+    const p = progress('deleting expired indices', logger, { stream: sink(false).stream, everyMs: 0 });
     p.update(3, 12);
     logger.flush?.();
     const line = JSON.parse(logs.text().trim());
