@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { RotationPolicy } from '../common/config/index.js';
 import { archiveFiles, openArchiveDir, pruneArchives, type ArchiveTarget } from './archive.js';
 import { gzipFile } from './gzip.js';
-import type { RotationReport } from './rotator.js';
+import type { RotationReport } from './report.js';
 import type { ShippedCheck } from './shipped.js';
 import { UnsafeError } from './safety.js';
 
