@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
-import { followedLog, removeFollowedLog } from './lib/followed-log.js';
+import { followedLog, removeFollowedLog, runEnv } from './lib/followed-log.js';
 import { record } from './lib/report.js';
 
 // npm run bench:latency [-- --seconds 30 --rate 1000]
@@ -20,15 +19,15 @@ const RATE = arg('--rate', 1000);
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
 const followed = await followedLog(services.dir, 'latency');
-const { dir, logDir, logFile, env, prefix, configFile } = followed;
+const { logFile, prefix, configFile } = followed;
 const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'run'], {
-  env: { ...process.env, TTA_ENV: env, TTA_LOG_DIR: logDir, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn' },
+  env: runEnv(followed, services),
   stdio: 'ignore',
 });
 const es = new Client({ node: services.elasticsearchUrl });
 // Warm up: the first line creates the day's index.
 appendFileSync(logFile, `{"message":"warm-up","seq":-1,"written_ms":${Date.now()}}\n`);
-while (((await es.count({ index: `${prefix}-2*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => ({ count: 0 }))).count) === 0) await sleep(200);
+while ((await es.count({ index: `${prefix}-2*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => ({ count: 0 }))).count === 0) await sleep(200);
 
 const total = SECONDS * RATE;
 const written = new Float64Array(total);
@@ -57,7 +56,10 @@ async function searcher(): Promise<void> {
   const deadline = () => !writing && Date.now() - written[total - 1]! > 30_000;
   while (found < total && !deadline()) {
     const r = await es.search({
-      index: `${prefix}-2*`, size: 10_000, _source: ['seq'], sort: [{ seq: 'asc' }],
+      index: `${prefix}-2*`,
+      size: 10_000,
+      _source: ['seq'],
+      sort: [{ seq: 'asc' }],
       query: { range: { seq: { gte: low } } },
     });
     const now = Date.now();

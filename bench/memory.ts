@@ -29,8 +29,12 @@ const WORKERS = arg('--workers', 1);
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
 const benchEs: LocalElasticsearch = {
-  url: 'http://127.0.0.1:9261', dir: join(services.dir, 'elasticsearch-bench'), distDir: join(services.dir, 'elasticsearch'),
-  heapMb: 512, runAsUser: 'tta-es', startTimeoutMs: 180_000,
+  url: 'http://127.0.0.1:9261',
+  dir: join(services.dir, 'elasticsearch-bench'),
+  distDir: join(services.dir, 'elasticsearch'),
+  heapMb: 512,
+  runAsUser: 'tta-es',
+  startTimeoutMs: 180_000,
 };
 await elasticsearchUp(benchEs);
 const es = new Client({ node: benchEs.url });
@@ -38,12 +42,20 @@ const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
 
 const { dir, logDir, logFile, env, prefix, queueName, configFile } = await followedLog(services.dir, 'memory');
 const procEnv = {
-  TTA_ENV: env, TTA_LOG_DIR: logDir, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl,
-  ELASTICSEARCH_URL: benchEs.url, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info',
+  TTA_ENV: env,
+  TTA_LOG_DIR: logDir,
+  TTA_DATA_DIR: join(dir, 'data'),
+  REDIS_URL: services.redisUrl,
+  ELASTICSEARCH_URL: benchEs.url,
+  TTA_METRICS_PORT: '0',
+  CARBON_LOG_LEVEL: 'info',
 };
 const shipper = new ChaosProcess('shipper', 'shipper', configFile, { ...procEnv, NODE_OPTIONS: await unitNodeOptions('tta-staging-carbon.service') });
 const workerOptions = await unitNodeOptions('tta-carbon-worker.service');
-const workers = Array.from({ length: WORKERS }, (_, i) => new ChaosProcess(`worker ${i + 1}`, 'worker', configFile, { ...procEnv, NODE_OPTIONS: workerOptions }));
+const workers = Array.from(
+  { length: WORKERS },
+  (_, i) => new ChaosProcess(`worker ${i + 1}`, 'worker', configFile, { ...procEnv, NODE_OPTIONS: workerOptions }),
+);
 for (const p of [shipper, ...workers]) await p.start();
 
 async function indexed(): Promise<number> {
@@ -64,7 +76,7 @@ async function peaks<T>(during: () => Promise<T>): Promise<{ result: T; rss: num
   const sampler = (async () => {
     while (running) {
       const now = await Promise.all(procs.map((p) => rssMb(p.pid!)));
-      now.forEach((v, i) => (rss[i] = Math.max(rss[i]!, v)));
+      for (const [i, v] of now.entries()) rss[i] = Math.max(rss[i]!, v);
       await sleep(200);
     }
   })();
@@ -116,7 +128,13 @@ await elasticsearchDown(benchEs.dir);
 await rm(dir, { recursive: true, force: true });
 if (crashes.length > 0) throw new Error(crashes.join('\n'));
 
-const rssCols = (rss: number[]): Row => ({ 'shipper peak RSS MB': rss[0]!, 'worker peak RSS MB': rss.slice(1).map((v) => v.toFixed(0)).join(', ') });
+const rssCols = (rss: number[]): Row => ({
+  'shipper peak RSS MB': rss[0]!,
+  'worker peak RSS MB': rss
+    .slice(1)
+    .map((v) => v.toFixed(0))
+    .join(', '),
+});
 await record(
   'Memory: a backlog built while Elasticsearch is down, then drained',
   `\`npm run bench:memory -- --outage ${OUTAGE_S} --rate ${RATE} --workers ${WORKERS}\`: one \`tta-carbon shipper\` and ${WORKERS} \`tta-carbon worker\` ` +
@@ -124,7 +142,21 @@ await record(
     `benchmark's steady rate, for ${OUTAGE_S} s while their Elasticsearch node is stopped; it then starts again (the outage row runs until it answers) and the ` +
     `backlog drains until every line is counted in the index. RSS is the highest of samples every 200 ms within each phase; Redis MB is what the backlog added.`,
   [
-    { phase: `Elasticsearch down, ${RATE.toLocaleString('en-US')} lines/s written`, seconds: outage.result.seconds, lines: written - 1, 'jobs queued': outage.result.jobs, 'Redis MB': outage.result.redisMb, ...rssCols(outage.rss) },
-    { phase: 'Elasticsearch back, backlog drains', seconds: drain.result.seconds, lines: drain.result.docs - 1, 'jobs queued': '', 'Redis MB': '', ...rssCols(drain.rss) },
+    {
+      phase: `Elasticsearch down, ${RATE.toLocaleString('en-US')} lines/s written`,
+      seconds: outage.result.seconds,
+      lines: written - 1,
+      'jobs queued': outage.result.jobs,
+      'Redis MB': outage.result.redisMb,
+      ...rssCols(outage.rss),
+    },
+    {
+      phase: 'Elasticsearch back, backlog drains',
+      seconds: drain.result.seconds,
+      lines: drain.result.docs - 1,
+      'jobs queued': '',
+      'Redis MB': '',
+      ...rssCols(drain.rss),
+    },
   ],
 );

@@ -39,12 +39,22 @@ const tag = Date.now().toString(36);
 const peers = findPeers(PEERS, dir);
 for (const m of peers.missing) console.log(`[peers] skipped: ${m}`);
 for (const pkg of ['libsqlite3-0', 'libssl3', 'libyaml-0-2']) {
-  if (peers.fluentBit && spawnSync('dpkg', ['-s', pkg]).status !== 0) spawnSync('apt-get', ['install', '-y', '-q', pkg], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (peers.fluentBit && spawnSync('dpkg', ['-s', pkg]).status !== 0)
+    spawnSync('apt-get', ['install', '-y', '-q', pkg], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 const nginx = await ensureCommand('nginx', 'nginx-light');
 if ('error' in nginx) throw new Error(nginx.error);
 const proxy = spawn(nginx.path, ['-c', proxyConfig(PEERS, dir), '-g', 'daemon off;'], { stdio: 'inherit' });
-for (let i = 0; i < 50 && !(await fetch(`${PROXY_URL}/`).then((r) => r.ok, () => false)); i++) await sleep(100);
+for (
+  let i = 0;
+  i < 50 &&
+  !(await fetch(`${PROXY_URL}/`).then(
+    (r) => r.ok,
+    () => false,
+  ));
+  i++
+)
+  await sleep(100);
 
 // The corpus, once.
 const staged = join(dir, 'carbon.log');
@@ -77,11 +87,21 @@ const systems: System[] = [
       const config = join(runDir, 'tta.yaml');
       spawnSync('sh', ['-c', `printf 'redis:\\n  queue: ${queue}\\nshipper:\\n  inputs:\\n    - kind: log\\n      paths: [${file}]\\n' > '${config}'`]);
       const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', config, 'run'], {
-        env: { ...process.env, TTA_ENV: env, TTA_LOG_DIR: runDir, TTA_DATA_DIR: join(runDir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: PROXY_URL, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          TTA_ENV: env,
+          TTA_LOG_DIR: runDir,
+          TTA_DATA_DIR: join(runDir, 'data'),
+          REDIS_URL: services.redisUrl,
+          ELASTICSEARCH_URL: PROXY_URL,
+          TTA_METRICS_PORT: '0',
+          CARBON_LOG_LEVEL: 'warn',
+        },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       return {
-        procs: [child], extraPids: [pids.redis],
+        procs: [child],
+        extraPids: [pids.redis],
         cleanup: async () => {
           const q = new Queue(queue, { connection: redis });
           await q.obliterate({ force: true }).catch(() => undefined);
@@ -90,19 +110,32 @@ const systems: System[] = [
       };
     },
   },
-  ...(peers.fluentBit ? [{
-    name: 'Fluent Bit 5.1.1 (tail, multiline python, es)',
-    start(runDir: string, file: string, prefix: string) {
-      return { procs: [spawn(peers.fluentBit!, ['-c', fluentBitConfig(runDir, file, prefix)], { stdio: ['ignore', 'ignore', 'inherit'] })], extraPids: [] };
-    },
-  }] : []),
-  ...(peers.filebeat ? [{
-    name: 'Filebeat 9.6.0 (filestream, multiline, ndjson)',
-    start(runDir: string, file: string, prefix: string) {
-      const child = spawn(peers.filebeat!, ['-e', '--strict.perms=false', '-c', filebeatConfig(runDir, file, prefix), '--path.home', runDir], { stdio: ['ignore', 'ignore', 'inherit'] });
-      return { procs: [child], extraPids: [] };
-    },
-  }] : []),
+  ...(peers.fluentBit
+    ? [
+        {
+          name: 'Fluent Bit 5.1.1 (tail, multiline python, es)',
+          start(runDir: string, file: string, prefix: string) {
+            return {
+              procs: [spawn(peers.fluentBit!, ['-c', fluentBitConfig(runDir, file, prefix)], { stdio: ['ignore', 'ignore', 'inherit'] })],
+              extraPids: [],
+            };
+          },
+        },
+      ]
+    : []),
+  ...(peers.filebeat
+    ? [
+        {
+          name: 'Filebeat 9.6.0 (filestream, multiline, ndjson)',
+          start(runDir: string, file: string, prefix: string) {
+            const child = spawn(peers.filebeat!, ['-e', '--strict.perms=false', '-c', filebeatConfig(runDir, file, prefix), '--path.home', runDir], {
+              stdio: ['ignore', 'ignore', 'inherit'],
+            });
+            return { procs: [child], extraPids: [] };
+          },
+        },
+      ]
+    : []),
 ];
 
 let runs = 0;
@@ -125,7 +158,10 @@ async function measure(system: System, round: number): Promise<Row> {
     await sleep(200);
     const n = await indexed(prefix);
     const stats = await Promise.all(procs.map((p) => procStats(p.pid!).catch(() => ({ cpuSec: 0, peakRssMb: 0 }))));
-    own = Math.max(own, stats.reduce((a, s) => a + s.cpuSec, 0));
+    own = Math.max(
+      own,
+      stats.reduce((a, s) => a + s.cpuSec, 0),
+    );
     peakRss = Math.max(peakRss, ...stats.map((s) => s.peakRssMb));
     if (n > last) {
       last = n;
@@ -146,8 +182,16 @@ async function measure(system: System, round: number): Promise<Row> {
   await rm(runDir, { recursive: true, force: true });
   const cpu = own + extra;
   return {
-    system: system.name, round, docs, seconds, 'docs/s': docs / seconds, 'own CPU s': cpu, 'Elasticsearch CPU s': esCpu,
-    'µs CPU/doc (own + ES)': ((cpu + esCpu) / docs) * 1e6, 'peak RSS MB': peakRss, 'docs/s vs Fluent Bit': '',
+    system: system.name,
+    round,
+    docs,
+    seconds,
+    'docs/s': docs / seconds,
+    'own CPU s': cpu,
+    'Elasticsearch CPU s': esCpu,
+    'µs CPU/doc (own + ES)': ((cpu + esCpu) / docs) * 1e6,
+    'peak RSS MB': peakRss,
+    'docs/s vs Fluent Bit': '',
   };
 }
 

@@ -71,7 +71,10 @@ async function cpuOf(pids: number[]): Promise<number[]> {
 }
 
 const cpuCols = (esCpu: number, redisCpu: number, shipperCpu: number | string, clientCpu: number) => ({
-  'CPU s: Elasticsearch': esCpu, 'CPU s: Redis': redisCpu, 'CPU s: shipper': shipperCpu, 'CPU s: workers or client': clientCpu,
+  'CPU s: Elasticsearch': esCpu,
+  'CPU s: Redis': redisCpu,
+  'CPU s: shipper': shipperCpu,
+  'CPU s: workers or client': clientCpu,
 });
 
 async function ceiling(label: string, docs = records): Promise<Row> {
@@ -80,7 +83,15 @@ async function ceiling(label: string, docs = records): Promise<Row> {
   const sanitizer = new Sanitizer({ enabled: true, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
   const batch: BatchJobData = { v: CONTRACT_VERSION, kind: 'log', host: 'bench', path: staged, fileId: `ceil-${tag}`, endOffset: offset, records: docs };
   const { requests } = buildRequests(batch, {
-    environment: 'bench', indexPrefix: prefix, timeZone: 'UTC', retentionDays: 30, now: new Date(), queuedAt: new Date(), sanitizer, logPatterns: [], projectName: 'TTA',
+    environment: 'bench',
+    indexPrefix: prefix,
+    timeZone: 'UTC',
+    retentionDays: 30,
+    now: new Date(),
+    queuedAt: new Date(),
+    sanitizer,
+    logPatterns: [],
+    projectName: 'TTA',
   });
   const [es0, redis0] = await cpuOf([pids.elasticsearch, pids.redis]);
   const client0 = process.cpuUsage();
@@ -88,7 +99,10 @@ async function ceiling(label: string, docs = records): Promise<Row> {
   // The documents go as the JSON the worker made: the helper sends a string payload
   // as it is, so the ceiling does not pay for serialising them.
   await es.helpers.bulk({
-    datasource: requests, flushBytes: 5 * 1024 * 1024, concurrency: 2, retries: 3,
+    datasource: requests,
+    flushBytes: 5 * 1024 * 1024,
+    concurrency: 2,
+    retries: 3,
     onDocument: (r) => [{ create: { _index: r.index, _id: r.id } }, r.json] as never,
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -97,13 +111,22 @@ async function ceiling(label: string, docs = records): Promise<Row> {
   const n = await count(prefix);
   await drop(prefix);
   return {
-    path: `direct bulk from memory (ceiling, ${label})`, workers: '', docs: n, seconds, 'docs/s': n / seconds, 'ratio to ceiling': '',
-    'peak RSS MB (shipper / workers)': '', ...cpuCols(es1! - es0!, redis1! - redis0!, '', (client.user + client.system) / 1e6),
+    path: `direct bulk from memory (ceiling, ${label})`,
+    workers: '',
+    docs: n,
+    seconds,
+    'docs/s': n / seconds,
+    'ratio to ceiling': '',
+    'peak RSS MB (shipper / workers)': '',
+    ...cpuCols(es1! - es0!, redis1! - redis0!, '', (client.user + client.system) / 1e6),
   };
 }
 
 function startRole(role: 'shipper' | 'worker', env: NodeJS.ProcessEnv, configFile: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, role], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, role], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let outText = '';
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d) => {
@@ -127,11 +150,18 @@ async function pipeline(workers: number): Promise<Row> {
   const configFile = join(runDir, 'config.yaml');
   await writeFile(configFile, `redis:\n  queue: ${queueName}\n`);
   const procEnv = {
-    TTA_ENV: env, TTA_LOG_DIR: join(runDir, 'log'), TTA_DATA_DIR: join(runDir, 'data'), REDIS_URL: services.redisUrl,
-    ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn',
+    TTA_ENV: env,
+    TTA_LOG_DIR: join(runDir, 'log'),
+    TTA_DATA_DIR: join(runDir, 'data'),
+    REDIS_URL: services.redisUrl,
+    ELASTICSEARCH_URL: services.elasticsearchUrl,
+    TTA_METRICS_PORT: '0',
+    CARBON_LOG_LEVEL: 'warn',
   };
   // Each process as its systemd unit runs it (same NODE_OPTIONS).
-  const ws = await Promise.all(Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: workerNodeOptions }, configFile)));
+  const ws = await Promise.all(
+    Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: workerNodeOptions }, configFile)),
+  );
   const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: shipperNodeOptions }, configFile);
   const copy = join(runDir, 'carbon.log');
   spawnSync('cp', [staged, copy]);
@@ -154,9 +184,19 @@ async function pipeline(workers: number): Promise<Row> {
   await drop(prefix);
   await rm(runDir, { recursive: true, force: true });
   return {
-    path: 'file → shipper → Redis → workers → Elasticsearch', workers, docs: n, seconds, 'docs/s': n / seconds, 'ratio to ceiling': '',
+    path: 'file → shipper → Redis → workers → Elasticsearch',
+    workers,
+    docs: n,
+    seconds,
+    'docs/s': n / seconds,
+    'ratio to ceiling': '',
     'peak RSS MB (shipper / workers)': `${rss[0]} / ${rss.slice(1).join(', ')}`,
-    ...cpuCols(cpu[0]!, cpu[1]!, cpu[2]!, cpu.slice(3).reduce((a, b) => a + b, 0)),
+    ...cpuCols(
+      cpu[0]!,
+      cpu[1]!,
+      cpu[2]!,
+      cpu.slice(3).reduce((a, b) => a + b, 0),
+    ),
   };
 }
 
@@ -185,11 +225,23 @@ const ceilingMedian = rate((r) => String(r.path).startsWith('direct'));
 const summary: Row[] = WORKERS.map((w) => {
   const piped = rate((r) => r.workers === w);
   return {
-    path: `median of ${ROUNDS} rounds`, workers: w, docs: DOCS, seconds: DOCS / piped, 'docs/s': piped, 'ratio to ceiling': piped / ceilingMedian,
-    'peak RSS MB (shipper / workers)': '', 'CPU s: Elasticsearch': '', 'CPU s: Redis': '', 'CPU s: shipper': '', 'CPU s: workers or client': '',
+    path: `median of ${ROUNDS} rounds`,
+    workers: w,
+    docs: DOCS,
+    seconds: DOCS / piped,
+    'docs/s': piped,
+    'ratio to ceiling': piped / ceilingMedian,
+    'peak RSS MB (shipper / workers)': '',
+    'CPU s: Elasticsearch': '',
+    'CPU s: Redis': '',
+    'CPU s: shipper': '',
+    'CPU s: workers or client': '',
   };
 });
-rows.push({ ...summary[0]!, path: `median of ${ROUNDS} rounds: ceiling`, workers: '', seconds: DOCS / ceilingMedian, 'docs/s': ceilingMedian, 'ratio to ceiling': 1 }, ...summary);
+rows.push(
+  { ...summary[0]!, path: `median of ${ROUNDS} rounds: ceiling`, workers: '', seconds: DOCS / ceilingMedian, 'docs/s': ceilingMedian, 'ratio to ceiling': 1 },
+  ...summary,
+);
 await redis.quit();
 await es.close();
 await rm(dir, { recursive: true, force: true });

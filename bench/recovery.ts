@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
-import { followedLog, removeFollowedLog } from './lib/followed-log.js';
+import { followedLog, removeFollowedLog, runEnv } from './lib/followed-log.js';
 import { record } from './lib/report.js';
 
 // npm run bench:recovery [-- --rounds 10 --rate 1000 --up 4]
@@ -21,11 +20,16 @@ const UP_S = arg('--up', 4);
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
 const followed = await followedLog(services.dir, 'recovery');
-const { dir, logDir, logFile, env, prefix, configFile } = followed;
-const childEnv = { ...process.env, TTA_ENV: env, TTA_LOG_DIR: logDir, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'warn' };
+const { logFile, prefix, configFile } = followed;
+const childEnv = runEnv(followed, services);
 const start = (): ChildProcess => spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'run'], { env: childEnv, stdio: 'ignore' });
 const es = new Client({ node: services.elasticsearchUrl });
-const upTo = async (seq: number) => (await es.count({ index: `${prefix}-2*`, ignore_unavailable: true, allow_no_indices: true, query: { range: { seq: { lte: seq } } } }).catch(() => ({ count: 0 }))).count;
+const upTo = async (seq: number) =>
+  (
+    await es
+      .count({ index: `${prefix}-2*`, ignore_unavailable: true, allow_no_indices: true, query: { range: { seq: { lte: seq } } } })
+      .catch(() => ({ count: 0 }))
+  ).count;
 
 let next = 0;
 let writing = true;
@@ -74,5 +78,14 @@ await record(
   `\`npm run bench:recovery -- --rounds ${ROUNDS} --rate ${RATE} --up ${UP_S}\`: \`tta-carbon run\` (default settings) follows a carbon.log written at ${RATE} lines/s without pause; ` +
     `every ${UP_S} s it is killed with -9 and restarted at once. Recovery = restart until every line written before the kill is found by a search (every 100 ms, Elasticsearch's own 1 s refresh). ` +
     `With ${ROUNDS} rounds, p99 is the slowest round.`,
-  [{ rounds: ROUNDS, 'lines unsearchable at the kill (median)': [...held].sort((a, b) => a - b)[Math.floor(held.length / 2)]!, 'p50 s': q(0.5), 'p90 s': q(0.9), 'p99 s': q(0.99), 'max s': sorted.at(-1)! }],
+  [
+    {
+      rounds: ROUNDS,
+      'lines unsearchable at the kill (median)': [...held].sort((a, b) => a - b)[Math.floor(held.length / 2)]!,
+      'p50 s': q(0.5),
+      'p90 s': q(0.9),
+      'p99 s': q(0.99),
+      'max s': sorted.at(-1)!,
+    },
+  ],
 );

@@ -32,8 +32,17 @@ function* sized(bytes: number, lineBytes: number): Generator<string> {
 }
 
 const row = (label: string, r: ShipperRun): Row => ({
-  case: label, files: '', lines: r.lines, 'MiB': r.bytes / 2 ** 20, seconds: r.seconds, 'lines/s': r.lines / r.seconds, 'MB/s': r.bytes / 1e6 / r.seconds,
-  'shipping CPU s': r.shippingCpuSec, 'lines per CPU-s': r.lines / r.shippingCpuSec, 'CPU-s per GiB': (r.shippingCpuSec / r.bytes) * 2 ** 30, 'peak RSS MB': r.peakRssMb,
+  case: label,
+  files: '',
+  lines: r.lines,
+  MiB: r.bytes / 2 ** 20,
+  seconds: r.seconds,
+  'lines/s': r.lines / r.seconds,
+  'MB/s': r.bytes / 1e6 / r.seconds,
+  'shipping CPU s': r.shippingCpuSec,
+  'lines per CPU-s': r.lines / r.shippingCpuSec,
+  'CPU-s per GiB': (r.shippingCpuSec / r.bytes) * 2 ** 30,
+  'peak RSS MB': r.peakRssMb,
 });
 
 const rows: Row[] = [];

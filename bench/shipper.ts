@@ -29,8 +29,18 @@ await record(
     `moved into the log directory of an idle \`tta-carbon shipper\` process (default settings: 1 MiB batches; NODE_OPTIONS \`${r.nodeOptions}\` as in the systemd unit) and shipped into a local Redis (AOF on); ` +
     `timed from the move until the registry holds the file's size. CPU seconds and peak RSS are the shipper process's own (/proc); ` +
     `start-up CPU (module loading, connecting) is counted apart, as the time a C shipper's start would take is not in its per-line figure either.`,
-  [{
-    'size MiB': r.bytes / 2 ** 20, lines: r.lines, jobs: r.jobs, seconds: r.seconds, 'lines/s': r.lines / r.seconds, 'MB/s': r.bytes / 1e6 / r.seconds,
-    'start-up CPU s': r.startupCpuSec, 'shipping CPU s': r.shippingCpuSec, 'lines per CPU-s': r.lines / r.shippingCpuSec, 'peak RSS MB': r.peakRssMb,
-  }],
+  [
+    {
+      'size MiB': r.bytes / 2 ** 20,
+      lines: r.lines,
+      jobs: r.jobs,
+      seconds: r.seconds,
+      'lines/s': r.lines / r.seconds,
+      'MB/s': r.bytes / 1e6 / r.seconds,
+      'start-up CPU s': r.startupCpuSec,
+      'shipping CPU s': r.shippingCpuSec,
+      'lines per CPU-s': r.lines / r.shippingCpuSec,
+      'peak RSS MB': r.peakRssMb,
+    },
+  ],
 );

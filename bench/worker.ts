@@ -37,7 +37,8 @@ function jobs(): BatchJobData[] {
       records = [];
     }
   }
-  if (records.length) out.push({ v: CONTRACT_VERSION, kind: 'log', host: 'bench', path: '/bench/carbon.log', fileId: `bench-${tag}`, endOffset: offset, records });
+  if (records.length)
+    out.push({ v: CONTRACT_VERSION, kind: 'log', host: 'bench', path: '/bench/carbon.log', fileId: `bench-${tag}`, endOffset: offset, records });
   return out;
 }
 
@@ -55,7 +56,17 @@ async function countDocs(prefix: string) {
 const batches = jobs();
 const sanitizer = new Sanitizer({ enabled: true, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
 const off = new Sanitizer({ enabled: false, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
-const ctxFor = (prefix: string, s: Sanitizer) => ({ environment: 'bench', indexPrefix: prefix, timeZone: 'UTC', retentionDays: 30, now: new Date(), queuedAt: new Date(), sanitizer: s, logPatterns: [], projectName: 'TTA-Staging' });
+const ctxFor = (prefix: string, s: Sanitizer) => ({
+  environment: 'bench',
+  indexPrefix: prefix,
+  timeZone: 'UTC',
+  retentionDays: 30,
+  now: new Date(),
+  queuedAt: new Date(),
+  sanitizer: s,
+  logPatterns: [],
+  projectName: 'TTA-Staging',
+});
 
 // Decode and sanitizer cost, in memory.
 let t = performance.now();
@@ -88,7 +99,11 @@ config.redis.queue = `bench-worker-${tag}`;
 const connection = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
 const queue = new Queue<BatchJobData>(config.redis.queue, { connection });
 for (let i = 0; i < batches.length; i += 100) {
-  await queue.addBulk(batches.slice(i, i + 100).map((data) => ({ name: BATCH_JOB, data, opts: { jobId: `${data.fileId}_${data.records[0]?.offset ?? 0}`, removeOnComplete: true } })));
+  await queue.addBulk(
+    batches
+      .slice(i, i + 100)
+      .map((data) => ({ name: BATCH_JOB, data, opts: { jobId: `${data.fileId}_${data.records[0]?.offset ?? 0}`, removeOnComplete: true } })),
+  );
 }
 const workerRedis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
 const workerEs = new Client({ node: services.elasticsearchUrl });
@@ -118,9 +133,15 @@ await record(
     `Both with the default 1 s refresh interval, on the same node, in one run. RSS is the benchmark process (worker in-process).`,
   [
     { path: 'direct bulk (ceiling)', docs: directCount, seconds: directSec, 'docs/s': directCount / directSec, ratio: 1 },
-    { path: 'queue → worker → bulk', docs: pipeCount, seconds: pipeSec, 'docs/s': pipeCount / pipeSec, ratio: (pipeCount / pipeSec) / (directCount / directSec) },
+    { path: 'queue → worker → bulk', docs: pipeCount, seconds: pipeSec, 'docs/s': pipeCount / pipeSec, ratio: pipeCount / pipeSec / (directCount / directSec) },
     { path: 'decode only, in memory (µs/doc)', docs: DOCS, seconds: (decodeUs * DOCS) / 1e6, 'docs/s': 1e6 / decodeUs, ratio: '' },
-    { path: 'decode + sanitize, in memory (µs/doc)', docs: DOCS, seconds: (withSanitizerUs * DOCS) / 1e6, 'docs/s': 1e6 / withSanitizerUs, ratio: `sanitizer ${(withSanitizerUs - decodeUs).toFixed(1)} µs/doc` },
+    {
+      path: 'decode + sanitize, in memory (µs/doc)',
+      docs: DOCS,
+      seconds: (withSanitizerUs * DOCS) / 1e6,
+      'docs/s': 1e6 / withSanitizerUs,
+      ratio: `sanitizer ${(withSanitizerUs - decodeUs).toFixed(1)} µs/doc`,
+    },
     { path: `peak RSS ${rssMb.toFixed(0)} MB`, docs: '', seconds: '', 'docs/s': '', ratio: '' },
   ],
 );

@@ -52,14 +52,17 @@ const guideDir = join(runDir, 'guide', 'log');
 await rm(runDir, { recursive: true, force: true });
 await mkdir(ccDir, { recursive: true });
 const configFile = join(runDir, 'config.yaml');
-await writeFile(configFile, [
-  `redis:\n  queue: ${queueName}`,
-  'shipper:\n  pollIntervalMs: 100\n  batch:\n    lingerMs: 100',
-  'worker:\n  concurrency: 2\n  backoffMs: 500\n  maxBackoffMs: 5000\n  lockDurationMs: 10000',
-  // Rotation every 3 s whatever the size, and every copy kept, so every byte can be counted.
-  `schedule:\n  rotate: '*/3 * * * * *'`,
-  `rotation:\n  policies:\n    - files: ${logDir}/carbon.log\n      frequency: size\n      size: 1\n      rotate: 100000`,
-].join('\n') + '\n');
+await writeFile(
+  configFile,
+  `${[
+    `redis:\n  queue: ${queueName}`,
+    'shipper:\n  pollIntervalMs: 100\n  batch:\n    lingerMs: 100',
+    'worker:\n  concurrency: 2\n  backoffMs: 500\n  maxBackoffMs: 5000\n  lockDurationMs: 10000',
+    // Rotation every 3 s whatever the size, and every copy kept, so every byte can be counted.
+    `schedule:\n  rotate: '*/3 * * * * *'`,
+    `rotation:\n  policies:\n    - files: ${logDir}/carbon.log\n      frequency: size\n      size: 1\n      rotate: 100000`,
+  ].join('\n')}\n`,
+);
 
 // Whatever happens, the processes and services this run started are stopped.
 const started: ChaosProcess[] = [];
@@ -71,15 +74,26 @@ try {
   await servicesStart(services);
   await clearPrevious();
   const env = {
-    TTA_ENV: environment, TTA_LOG_DIR: logDir, CARBON_OUTPUT_DIR: ccDir, TTA_DATA_DIR: join(runDir, 'data'),
-    REDIS_URL: services.redis.url, ELASTICSEARCH_URL: services.es.url, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info',
+    TTA_ENV: environment,
+    TTA_LOG_DIR: logDir,
+    CARBON_OUTPUT_DIR: ccDir,
+    TTA_DATA_DIR: join(runDir, 'data'),
+    REDIS_URL: services.redis.url,
+    ELASTICSEARCH_URL: services.es.url,
+    TTA_METRICS_PORT: '0',
+    CARBON_LOG_LEVEL: 'info',
   };
   const shipper = new ChaosProcess('shipper', 'shipper', configFile, env);
   const workers = Array.from({ length: WORKERS }, (_, i) => new ChaosProcess(`worker ${i}`, 'worker', configFile, env));
   const scheduler = new ChaosProcess('scheduler', 'scheduler', configFile, env);
   await guide.prepare();
   const guideShipper = new ChaosProcess('guide shipper', 'shipper', configFile, {
-    ...env, TTA_ENV: guideEnvironment, TTA_HOST_NAME: 'guide-host', TTA_LOG_DIR: guideDir, CARBON_OUTPUT_DIR: join(guideDir, 'codecarbon'), TTA_DATA_DIR: join(runDir, 'data-guide'),
+    ...env,
+    TTA_ENV: guideEnvironment,
+    TTA_HOST_NAME: 'guide-host',
+    TTA_LOG_DIR: guideDir,
+    CARBON_OUTPUT_DIR: join(guideDir, 'codecarbon'),
+    TTA_DATA_DIR: join(runDir, 'data-guide'),
   });
   const all = [shipper, ...workers, scheduler, guideShipper];
   started.push(...all);
@@ -206,33 +220,67 @@ try {
     ['contents intact', arrived.problems.length === 0, arrived.problems.slice(0, 5).join('; ')],
     ['no planted secret in any document', arrived.secretsFound.length === 0, arrived.secretsFound.slice(0, 5).join('; ')],
     ['no planted secret searchable', searchable.length === 0, searchable.slice(0, 5).join('; ')],
-    ['dead letters = the planted poison, with reasons', dlqExact && dlqReasons, `planted ${poison.length}: [${poison.slice(0, 10)}], dead-lettered [${dlqSeqs.slice(0, 10)}]`],
-    ['rotated files hold every byte once', disk.missing.length === 0 && disk.doubled.length === 0 && disk.bytes === disk.bytesWritten,
-      `${disk.files} files, ${disk.bytes} of ${disk.bytesWritten} bytes, missing [${disk.missing.slice(0, 5)}], doubled [${disk.doubled.slice(0, 5)}]`],
-    ["the guide's logrotate beside us: every line once", guideResult.lost === 0 && guideResult.duplicated === 0 && guide.stats.minRotationsWhileDown >= 3,
-      `${guideResult.lost} lost [${guideResult.missing}], ${guideResult.duplicated} duplicated of ${guide.stats.written}; fewest rotations while down ${guide.stats.minRotationsWhileDown}`],
+    [
+      'dead letters = the planted poison, with reasons',
+      dlqExact && dlqReasons,
+      `planted ${poison.length}: [${poison.slice(0, 10)}], dead-lettered [${dlqSeqs.slice(0, 10)}]`,
+    ],
+    [
+      'rotated files hold every byte once',
+      disk.missing.length === 0 && disk.doubled.length === 0 && disk.bytes === disk.bytesWritten,
+      `${disk.files} files, ${disk.bytes} of ${disk.bytesWritten} bytes, missing [${disk.missing.slice(0, 5)}], doubled [${disk.doubled.slice(0, 5)}]`,
+    ],
+    [
+      "the guide's logrotate beside us: every line once",
+      guideResult.lost === 0 && guideResult.duplicated === 0 && guide.stats.minRotationsWhileDown >= 3,
+      `${guideResult.lost} lost [${guideResult.missing}], ${guideResult.duplicated} duplicated of ${guide.stats.written}; fewest rotations while down ${guide.stats.minRotationsWhileDown}`,
+    ],
     ['no failed jobs', failedJobs.failed === 0, `${failedJobs.failed} failed`],
     ['drained', drainedOk, `not drained after ${drainSeconds.toFixed(0)} s`],
     ['every process came back after each fault', faultErrors.length === 0, faultErrors.slice(0, 3).join('; ')],
-    ['no process crashed by itself', all.every((p) => p.crashes.length === 0), all.flatMap((p) => p.crashes).slice(0, 3).join('; ')],
+    [
+      'no process crashed by itself',
+      all.every((p) => p.crashes.length === 0),
+      all
+        .flatMap((p) => p.crashes)
+        .slice(0, 3)
+        .join('; '),
+    ],
   ];
 
   const byKind = (k: string) => writer.written.events.filter((e) => e.kind === k).length;
   console.log(`\nChaos run, seed ${seed}${quick ? ' (quick)' : ''}\n`);
-  console.log(table([{
-    'events written': writer.written.events.length, 'log / csv / report': `${byKind('log')} / ${byKind('csv')} / ${byKind('report')}`,
-    'documents expected': expected.size, indexed: [...arrived.docs.values()].reduce((a, b) => a + b, 0), duplicated, lost,
-    'dead-lettered (planted)': `${dlqSeqs.length} (${poison.length})`, 'secrets planted / found': `${secrets.length} / ${arrived.secretsFound.length + searchable.length}`,
-    'stalled batches handed over': all.reduce((n, p) => n + (p.output().match(/batch stalled/g)?.length ?? 0), 0),
-    'drain s': drainSeconds,
-  }]));
+  console.log(
+    table([
+      {
+        'events written': writer.written.events.length,
+        'log / csv / report': `${byKind('log')} / ${byKind('csv')} / ${byKind('report')}`,
+        'documents expected': expected.size,
+        indexed: [...arrived.docs.values()].reduce((a, b) => a + b, 0),
+        duplicated,
+        lost,
+        'dead-lettered (planted)': `${dlqSeqs.length} (${poison.length})`,
+        'secrets planted / found': `${secrets.length} / ${arrived.secretsFound.length + searchable.length}`,
+        'stalled batches handed over': all.reduce((n, p) => n + (p.output().match(/batch stalled/g)?.length ?? 0), 0),
+        'drain s': drainSeconds,
+      },
+    ]),
+  );
   console.log('');
-  console.log(table([{
-    "guide's logrotate (compress, delaycompress), forced every second": `${guide.stats.rotations} rotations`,
-    'lines written': guide.stats.written, indexed: guideResult.total, duplicated: guideResult.duplicated, lost: guideResult.lost,
-    'shipper kills': guide.stats.kills, 'fewest rotations while it was down': guide.stats.minRotationsWhileDown,
-    'set aside by logrotate (.backup)': guide.setAside(),
-  }]));
+  console.log(
+    table([
+      {
+        "guide's logrotate (compress, delaycompress), forced every second": `${guide.stats.rotations} rotations`,
+        'lines written': guide.stats.written,
+        indexed: guideResult.total,
+        duplicated: guideResult.duplicated,
+        lost: guideResult.lost,
+        'shipper kills': guide.stats.kills,
+        'fewest rotations while it was down': guide.stats.minRotationsWhileDown,
+        'set aside by logrotate (.backup)': guide.setAside(),
+      },
+    ]),
+  );
   console.log('');
   console.log(table([...faults].map(([kind, n]) => ({ fault: kind, injected: n }))));
   console.log('');
@@ -256,7 +304,15 @@ try {
   const failed = checks.filter(([, ok]) => !ok);
   if (failed.length > 0) {
     say(`FAILED: ${failed.map(([n]) => n).join(', ')}`);
-    for (const p of all) console.log(`--- last errors of ${p.name}\n${p.output().split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(-5).join('\n')}`);
+    for (const p of all)
+      console.log(
+        `--- last errors of ${p.name}\n${p
+          .output()
+          .split('\n')
+          .filter((l) => /"level":(50|60)/.test(l))
+          .slice(-5)
+          .join('\n')}`,
+      );
     process.exitCode = 1;
   } else say('all checks passed');
 } catch (err) {

@@ -32,6 +32,20 @@ export async function followedLog(servicesDir: string, label: string): Promise<F
   return { dir, logDir, logFile, env, prefix: `tta-${env}-carbon`, queueName, configFile };
 }
 
+/** The environment of a `tta-carbon run` that follows this log against these services. */
+export function runEnv(log: FollowedLog, services: { redisUrl: string; elasticsearchUrl: string }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TTA_ENV: log.env,
+    TTA_LOG_DIR: log.logDir,
+    TTA_DATA_DIR: join(log.dir, 'data'),
+    REDIS_URL: services.redisUrl,
+    ELASTICSEARCH_URL: services.elasticsearchUrl,
+    TTA_METRICS_PORT: '0',
+    CARBON_LOG_LEVEL: 'warn',
+  };
+}
+
 /** Removes what a run left: its indices, its queue, its directory. */
 export async function removeFollowedLog(log: FollowedLog, es: Client, redisUrl: string): Promise<void> {
   for (const index of Object.keys(await es.indices.get({ index: `${log.prefix}-*`, allow_no_indices: true }))) await es.indices.delete({ index });

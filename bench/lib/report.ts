@@ -17,8 +17,10 @@ export async function machine(): Promise<string> {
   const pkg = JSON.parse(await readFile('node_modules/@elastic/elasticsearch/package.json', 'utf8'));
   const bullmq = JSON.parse(await readFile('node_modules/bullmq/package.json', 'utf8'));
   const cpu = cpus();
-  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ` +
-    `Elasticsearch 9.4.3 (integ-test zip, 512 MiB heap, 1 node) with client ${pkg.version}; BullMQ ${bullmq.version}`;
+  return (
+    `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ` +
+    `Elasticsearch 9.4.3 (integ-test zip, 512 MiB heap, 1 node) with client ${pkg.version}; BullMQ ${bullmq.version}`
+  );
 }
 
 export async function record(title: string, notes: string, rows: Row[]): Promise<void> {

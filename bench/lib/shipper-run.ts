@@ -56,7 +56,10 @@ export async function runShipper(work: string, redisUrl: string, stage: (dir: st
   const queueName = `bench-shipper-${Date.now().toString(36)}`;
   const configFile = join(work, 'config.yaml');
   // No workers here: the high-water mark is lifted so the backlog does not pause reading.
-  await writeFile(configFile, `redis:\n  queue: ${queueName}\nshipper:\n  highWaterMark: 10000000\n  inputs:\n    - kind: log\n      paths: [${logDir}/*.log]\n`);
+  await writeFile(
+    configFile,
+    `redis:\n  queue: ${queueName}\nshipper:\n  highWaterMark: 10000000\n  inputs:\n    - kind: log\n      paths: [${logDir}/*.log]\n`,
+  );
   const nodeOptions = await unitNodeOptions('tta-staging-carbon.service');
   const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'shipper'], {
     env: { ...process.env, TTA_LOG_DIR: logDir, TTA_DATA_DIR: join(work, 'data'), REDIS_URL: redisUrl, CARBON_LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions },
@@ -100,6 +103,13 @@ export async function runShipper(work: string, redisUrl: string, stage: (dir: st
   await connection.quit();
   await rm(work, { recursive: true, force: true });
   return {
-    lines, bytes, jobs, seconds, startupCpuSec: startup.cpuSec, shippingCpuSec: last.cpuSec - startup.cpuSec, peakRssMb: last.peakRssMb, nodeOptions,
+    lines,
+    bytes,
+    jobs,
+    seconds,
+    startupCpuSec: startup.cpuSec,
+    shippingCpuSec: last.cpuSec - startup.cpuSec,
+    peakRssMb: last.peakRssMb,
+    nodeOptions,
   };
 }

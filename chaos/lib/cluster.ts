@@ -20,8 +20,12 @@ export function chaosServices(servicesDir: string): ChaosServices {
   return {
     redis: { url: 'redis://127.0.0.1:6395', dir: join(servicesDir, 'redis-chaos') },
     es: {
-      url: 'http://127.0.0.1:9260', dir: join(servicesDir, 'elasticsearch-chaos'), distDir: join(servicesDir, 'elasticsearch'),
-      heapMb: 512, runAsUser: 'tta-es', startTimeoutMs: 180_000,
+      url: 'http://127.0.0.1:9260',
+      dir: join(servicesDir, 'elasticsearch-chaos'),
+      distDir: join(servicesDir, 'elasticsearch'),
+      heapMb: 512,
+      runAsUser: 'tta-es',
+      startTimeoutMs: 180_000,
     },
   };
 }
@@ -46,11 +50,17 @@ export class ChaosProcess {
   private log = '';
   private sampler: NodeJS.Timeout | null = null;
 
-  constructor(readonly name: string, private readonly role: Role, private readonly configFile: string, private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    readonly name: string,
+    private readonly role: Role,
+    private readonly configFile: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', this.configFile, this.role], {
-      env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
     this.expectingExit = false;
@@ -65,7 +75,9 @@ export class ChaosProcess {
     const deadline = Date.now() + 120_000;
     // Only this process's own output, however much of it there is.
     let seen = '';
-    child.stdout!.on('data', (d: Buffer) => seen.length < 1_000_000 && (seen += d));
+    child.stdout!.on('data', (d: Buffer) => {
+      if (seen.length < 1_000_000) seen += d;
+    });
     while (!seen.includes(ready)) {
       if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.log.slice(-3000)}`);
       if (seen.length >= 1_000_000) break;

@@ -72,7 +72,9 @@ export async function inject(plan: FaultPlan[], t: Targets, start: number): Prom
   for (const f of plan) {
     const wait = start + f.at - Date.now();
     if (wait > 0) await sleep(wait);
-    t.say(`fault at ${((Date.now() - start) / 1000).toFixed(1)} s: ${f.kind}${f.target !== undefined ? ` #${f.target}` : ''}${f.ms ? ` for ${f.ms / 1000} s` : ''}`);
+    t.say(
+      `fault at ${((Date.now() - start) / 1000).toFixed(1)} s: ${f.kind}${f.target !== undefined ? ` #${f.target}` : ''}${f.ms ? ` for ${f.ms / 1000} s` : ''}`,
+    );
     await run(f, t).catch((err: Error) => {
       errors.push(`${f.kind}: ${err.message.split('\n')[0]}`);
       t.say(`recovering from ${f.kind} failed: ${err.message.slice(0, 2000)}`);

@@ -35,7 +35,10 @@ export class GuideLogrotate {
   private ino = -1;
   private stopped = false;
 
-  constructor(readonly dir: string, private readonly seed: number) {
+  constructor(
+    readonly dir: string,
+    private readonly seed: number,
+  ) {
     this.file = join(dir, 'carbon.log');
     this.conf = join(dir, '..', 'tta-staging.logrotate');
   }
@@ -43,7 +46,11 @@ export class GuideLogrotate {
   async prepare(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
     writeFileSync(this.file, '');
-    writeFileSync(this.conf, `${this.file} {\n    daily\n    rotate 30\n    compress\n    delaycompress\n    missingok\n    notifempty\n    create 0644 root root\n}\n`, { mode: 0o644 });
+    writeFileSync(
+      this.conf,
+      `${this.file} {\n    daily\n    rotate 30\n    compress\n    delaycompress\n    missingok\n    notifempty\n    create 0644 root root\n}\n`,
+      { mode: 0o644 },
+    );
   }
 
   /** Lines at `perSecond` (reopened after rotation, as WatchedFileHandler does), logrotate every second, and the kills. */
@@ -128,8 +135,10 @@ export class GuideLogrotate {
     const missing: number[] = [];
     for (let i = 0; i < this.stats.written; i++) {
       const n = seen.get(i) ?? 0;
-      if (n === 0) lost++, missing.length < 10 && missing.push(i);
-      else duplicated += n - 1;
+      if (n === 0) {
+        lost++;
+        if (missing.length < 10) missing.push(i);
+      } else duplicated += n - 1;
     }
     return { lost, duplicated, total, missing };
   }

@@ -51,7 +51,12 @@ export function planEvent(seed: number, seq: number, at: Date): PlannedEvent {
   const r = rand();
   if (seq % 97 === 13) {
     const report = {
-      project_name: m, run_id: `run-${seq}`, timestamp: iso, total_emissions: 0.001 + seq / 1e9, unit: 'kg', duration: 12.5,
+      project_name: m,
+      run_id: `run-${seq}`,
+      timestamp: iso,
+      total_emissions: 0.001 + seq / 1e9,
+      unit: 'kg',
+      duration: 12.5,
       functions: Object.fromEntries(REPORT_FUNCTIONS.map((f, i) => [f, { emissions: 0.0004 + i / 1e6, duration: 1.2 + i, timestamp: iso }])),
     };
     return { seq, kind: 'report', text: JSON.stringify(report, null, 2), docs: 1 + REPORT_FUNCTIONS.length };
@@ -69,7 +74,9 @@ export function planEvent(seed: number, seq: number, at: Date): PlannedEvent {
   }
   if (r < 0.93) {
     return log(seq, `{"timestamp":"${iso}","level":"info","message":"tracked ${m}","seq":${seq},"duration_ms":${Math.floor(rand() * 9000)}}\n`, {
-      message: `tracked ${m}`, level: 'info', seq,
+      message: `tracked ${m}`,
+      level: 'info',
+      seq,
     });
   }
   return log(
@@ -91,7 +98,10 @@ function secretEvent(rand: () => number, seq: number, m: string, iso: string): P
   }
   if (kind === 1) {
     const secret = `K${token(rand, 20, HEX)}`;
-    return { ...log(seq, `{"timestamp":"${iso}","level":"info","message":"key issued ${m}","api_key":"${secret}"}\n`, { message: `key issued ${m}`, level: 'info' }), secret };
+    return {
+      ...log(seq, `{"timestamp":"${iso}","level":"info","message":"key issued ${m}","api_key":"${secret}"}\n`, { message: `key issued ${m}`, level: 'info' }),
+      secret,
+    };
   }
   if (kind === 2) {
     const secret = token(rand, 28, HEX);

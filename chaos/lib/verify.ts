@@ -83,11 +83,13 @@ function checkContent(e: PlannedEvent, src: Record<string, any>, problem: (p: st
     return keyOf(e.seq, fn);
   }
   if (e.kind === 'csv') {
-    if (dataset !== 'codecarbon.run' || src.codecarbon?.source !== 'csv' || src.codecarbon?.emissions !== 0.000123) problem(`csv ${e.seq}: ${JSON.stringify(src.codecarbon)}`);
+    if (dataset !== 'codecarbon.run' || src.codecarbon?.source !== 'csv' || src.codecarbon?.emissions !== 0.000123)
+      problem(`csv ${e.seq}: ${JSON.stringify(src.codecarbon)}`);
     return keyOf(e.seq);
   }
   const x = e.expect!;
-  if (dataset !== 'carbon.log' || !String(src.message).includes(x.message)) problem(`log ${e.seq}: message ${JSON.stringify(src.message)}, expected ${x.message}`);
+  if (dataset !== 'carbon.log' || !String(src.message).includes(x.message))
+    problem(`log ${e.seq}: message ${JSON.stringify(src.message)}, expected ${x.message}`);
   if (String(src.log?.level).toLowerCase() !== x.level) problem(`log ${e.seq}: level ${src.log?.level}, expected ${x.level}`);
   if (x.seq !== undefined && src.seq !== x.seq) problem(`log ${e.seq}: seq field ${src.seq}`);
   if (x.traceback && !JSON.stringify(src).includes(`ValueError: bad step evt#${e.seq}#`)) problem(`log ${e.seq}: traceback not kept with its record`);
@@ -99,7 +101,7 @@ export async function secretsSearchable(es: Client, prefix: string, secrets: str
   const found: string[] = [];
   for (const s of secrets.slice(0, 50)) {
     const r = await es.search({ index: `${prefix}-*`, size: 1, query: { query_string: { query: `"${s}"`, default_field: '*' } } });
-    const hits = typeof r.hits.total === 'number' ? r.hits.total : r.hits.total?.value ?? 0;
+    const hits = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? 0);
     if (hits > 0) found.push(s);
   }
   return found;
@@ -119,7 +121,7 @@ export async function rotatedFilesAccount(logDir: string, events: PlannedEvent[]
     bytes += data.length;
     for (const m of data.toString('utf8').matchAll(/^(?:.*?)evt#(\d+)#/gm)) {
       // A traceback names its event on its first and last lines: count first lines only.
-      if (/^(?:ValueError|  )/.test(m[0])) continue;
+      if (/^(?:ValueError| {2})/.test(m[0])) continue;
       seen.set(Number(m[1]), (seen.get(Number(m[1])) ?? 0) + 1);
     }
   }

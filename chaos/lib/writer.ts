@@ -18,7 +18,11 @@ export class ChaosWriter {
   private ino = -1;
   readonly written: Written = { events: [], logBytes: 0 };
 
-  constructor(private readonly seed: number, private readonly logFile: string, private readonly codecarbonDir: string) {}
+  constructor(
+    private readonly seed: number,
+    private readonly logFile: string,
+    private readonly codecarbonDir: string,
+  ) {}
 
   /** Writes events 0..total-1 at `perSecond`, in small bursts; `stop` ends it early. */
   async run(total: number, perSecond: number, stop: () => boolean): Promise<void> {
@@ -30,7 +34,11 @@ export class ChaosWriter {
         const e = planEvent(this.seed, seq, new Date());
         this.written.events.push(e);
         if (e.kind === 'log') burst += e.text;
-        else this.flushLog(burst), (burst = ''), this.other(e);
+        else {
+          this.flushLog(burst);
+          burst = '';
+          this.other(e);
+        }
       }
       this.flushLog(burst);
       await sleep(20);

@@ -20,7 +20,11 @@ export class Lifecycle {
   private resolveDone!: (code: number) => void;
   readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
 
-  constructor(private readonly logger: Logger, private readonly deadlineMs = 30_000, private readonly exit: (code: number) => void = (code) => process.exit(code)) {
+  constructor(
+    private readonly logger: Logger,
+    private readonly deadlineMs = 30_000,
+    private readonly exit: (code: number) => void = (code) => process.exit(code),
+  ) {
     process.once('SIGTERM', () => this.onSignal('SIGTERM'));
     process.once('SIGINT', () => this.onSignal('SIGINT'));
     // `systemctl reload`: finish cleanly and exit 0; systemd (Restart=always) starts the

@@ -52,7 +52,7 @@ function buildProgram(): Command {
   role('run', 'shipper and worker in one process, for a single host', ['shipper', 'worker']);
   role('shipper', 'tail carbon.log and the codecarbon files into the queue', ['shipper']);
   role('worker', 'index queued batches into Elasticsearch', ['worker']);
-  role('agent', 'shipper and scheduled rotation, for a TTA host (the guide\'s tta-staging-carbon service)', ['shipper', 'scheduler']);
+  role('agent', "shipper and scheduled rotation, for a TTA host (the guide's tta-staging-carbon service)", ['shipper', 'scheduler']);
   role('scheduler', 'run file rotation (this host) and index retention (once per cluster) on their cron schedules', ['scheduler']);
 
   program
@@ -72,7 +72,7 @@ function buildProgram(): Command {
     .command('report')
     .description('codecarbon emissions from Elasticsearch, each run counted once: a table, JSON, or a chart per day')
     .option('--since <period>', 'how far back: 24h, 7d, 4w', '7d')
-    .option('--by <group>', 'day, hour, project, experiment, or function (the TTA component\'s per-function breakdown); day and hour flag unusual hours', 'day')
+    .option('--by <group>', "day, hour, project, experiment, or function (the TTA component's per-function breakdown); day and hour flag unusual hours", 'day')
     .option('--json', 'print the report as JSON (figures in kg CO2eq, unrounded)')
     .option('--chart <file.svg>', 'also write a bar chart of emissions per day, as this SVG and a PNG beside it')
     .action(async (opts: { since: string; by: string; chart?: string; json?: boolean }) => {
@@ -108,21 +108,32 @@ function buildProgram(): Command {
     .addHelpText('after', '\nEnvironment: REDIS_URL, ELASTICSEARCH_URL, TTA_SERVICES_DIR, TTA_ES_HEAP_MB, TTA_ES_JAVA_HOME');
   const say = (line: string) => console.log(line);
   const launcher = () => import('../services/launcher.js');
-  services.command('up').description('use what answers, start what does not, wait until ready').action(async () => {
-    const { servicesUp, servicesEnv } = await launcher();
-    await servicesUp(servicesEnv(), say);
-  });
-  services.command('down').description('stop what `up` started (and nothing else)').action(async () => {
-    const { servicesDown, servicesEnv } = await launcher();
-    await servicesDown(servicesEnv(), say);
-  });
-  services.command('status').description('what answers, and what we started').action(async () => {
-    const { servicesStatus, servicesEnv } = await launcher();
-    const states = await servicesStatus(servicesEnv());
-    for (const s of states) {
-      console.log(`${s.name}: ${s.answering ? 'up' : 'down'} at ${s.url}${s.ourPid ? ` (started by tta-carbon, pid ${s.ourPid})` : ''}${s.detail ? `, ${s.detail}` : ''}`);
-    }
-    process.exitCode = states.every((s) => s.answering) ? 0 : 1;
-  });
+  services
+    .command('up')
+    .description('use what answers, start what does not, wait until ready')
+    .action(async () => {
+      const { servicesUp, servicesEnv } = await launcher();
+      await servicesUp(servicesEnv(), say);
+    });
+  services
+    .command('down')
+    .description('stop what `up` started (and nothing else)')
+    .action(async () => {
+      const { servicesDown, servicesEnv } = await launcher();
+      await servicesDown(servicesEnv(), say);
+    });
+  services
+    .command('status')
+    .description('what answers, and what we started')
+    .action(async () => {
+      const { servicesStatus, servicesEnv } = await launcher();
+      const states = await servicesStatus(servicesEnv());
+      for (const s of states) {
+        console.log(
+          `${s.name}: ${s.answering ? 'up' : 'down'} at ${s.url}${s.ourPid ? ` (started by tta-carbon, pid ${s.ourPid})` : ''}${s.detail ? `, ${s.detail}` : ''}`,
+        );
+      }
+      process.exitCode = states.every((s) => s.answering) ? 0 : 1;
+    });
   return program;
 }

@@ -57,7 +57,11 @@ export function cleanerFor(config: Config): ((text: string) => string) | undefin
 }
 
 export async function startShipper(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
-  const [{ Registry }, { Shipper }, { loadInstance }] = await Promise.all([import('../shipper/registry.js'), import('../shipper/shipper.js'), import('../shipper/instance.js')]);
+  const [{ Registry }, { Shipper }, { loadInstance }] = await Promise.all([
+    import('../shipper/registry.js'),
+    import('../shipper/shipper.js'),
+    import('../shipper/instance.js'),
+  ]);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const instance = await loadInstance(config.dataDir, config.hostName, () => new Date(), logger);
   const { registry, recoveredFrom, rejected } = await Registry.open(config.dataDir);
@@ -65,8 +69,12 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
   const redis = createRedis(config.redis);
   redis.on('error', throttled(logger.child({ redis: redisLabel(config.redis) }), 'redis connection problem'));
   const queue = new BatchQueue({
-    name: config.redis.queue, connection: redis, maxAttempts: config.worker.maxAttempts, backoffMs: config.worker.backoffMs,
-    minReplicas: config.redis.minReplicas, replicaTimeoutMs: config.redis.replicaTimeoutMs,
+    name: config.redis.queue,
+    connection: redis,
+    maxAttempts: config.worker.maxAttempts,
+    backoffMs: config.worker.backoffMs,
+    minReplicas: config.redis.minReplicas,
+    replicaTimeoutMs: config.redis.replicaTimeoutMs,
   });
   queue.queue.on('error', throttled(logger, 'queue error'));
   const shipper = new Shipper(config, {
@@ -135,7 +143,13 @@ export async function startScheduler(config: Config, logger: Logger, metrics?: M
   const elasticsearch = await createElasticsearch(config.elasticsearch);
   const log = logger.child({ role: 'scheduler' });
   const scheduler = new MaintenanceScheduler(
-    { queuePrefix: config.redis.queue, hostName: config.hostName, rotatePattern: config.schedule.rotate, retentionPattern: config.schedule.retention, timeZone: config.schedule.timeZone },
+    {
+      queuePrefix: config.redis.queue,
+      hostName: config.hostName,
+      rotatePattern: config.schedule.rotate,
+      retentionPattern: config.schedule.retention,
+      timeZone: config.schedule.timeZone,
+    },
     { connection: redis, logger: log, now: systemClock, ...maintenanceJobs(config, { elasticsearch, logger: log, now: systemClock, metrics }) },
   );
   await scheduler.start();
@@ -166,8 +180,11 @@ export async function startMetricsServer(config: Config, metrics: Metrics, parts
   ).catch((err: NodeJS.ErrnoException) => {
     // Another process (often a second agent) holds the port: a configuration problem.
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
-      const why = err.code === 'EADDRINUSE' ? 'is taken by another process' : err.code === 'EACCES' ? 'may not be bound by this user' : 'is not an address of this host';
-      throw new ConfigError([`metrics.port (TTA_METRICS_PORT): ${config.metrics.host}:${config.metrics.port} ${why}; choose another port, or 0 for a free one`]);
+      const why =
+        err.code === 'EADDRINUSE' ? 'is taken by another process' : err.code === 'EACCES' ? 'may not be bound by this user' : 'is not an address of this host';
+      throw new ConfigError([
+        `metrics.port (TTA_METRICS_PORT): ${config.metrics.host}:${config.metrics.port} ${why}; choose another port, or 0 for a free one`,
+      ]);
     }
     throw err;
   });

@@ -56,7 +56,13 @@ export async function foreignRotations(paths: string[], configs: string[] = LOGR
   const files: string[] = [];
   for (const c of configs) {
     const names = await readdir(c).catch(() => null);
-    if (names) files.push(...names.filter((n) => !n.startsWith('.') && !/\.(dpkg-\w+|ucf-\w+|disabled|bak)$|~$/.test(n)).sort().map((n) => join(c, n)));
+    if (names)
+      files.push(
+        ...names
+          .filter((n) => !n.startsWith('.') && !/\.(dpkg-\w+|ucf-\w+|disabled|bak)$|~$/.test(n))
+          .sort()
+          .map((n) => join(c, n)),
+      );
     else files.push(c);
   }
   const found: ForeignRotation[] = [];

@@ -27,7 +27,13 @@ const LAG_WARN_BYTES = 50 * 1024 * 1024;
 export async function runHealth(config: Config, options: { logrotateConfigs?: string[]; now?: Clock } = {}): Promise<Check[]> {
   const now = options.now ?? systemClock;
   const checks: Check[] = [{ name: 'Configuration', status: 'ok', detail: 'Valid' }];
-  checks.push(await outputDirectory(config), await carbonComponent(config, now), await codecarbonArriving(config, now), await inputTypes(config), await otherRotators(config, options.logrotateConfigs));
+  checks.push(
+    await outputDirectory(config),
+    await carbonComponent(config, now),
+    await codecarbonArriving(config, now),
+    await inputTypes(config),
+    await otherRotators(config, options.logrotateConfigs),
+  );
   const redis = createRedis(config.redis, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
   let lastError = '';
   redis.on('error', (err) => (lastError = err.message));
@@ -66,8 +72,14 @@ async function otherRotators(config: Config, configs?: string[]): Promise<Check>
   }
   const found = await foreignRotations([...new Set(paths)], configs);
   if (found.length === 0) return { name, status: 'ok', detail: 'no logrotate configuration covers the inputs' };
-  const byFile = [...new Set(found.map((f) => f.file))].map((file) => `${file} (${[...new Set(found.filter((f) => f.file === file).map((f) => f.path))].join(', ')})`);
-  return { name, status: 'degraded', detail: `logrotate also rotates inputs: ${byFile.join('; ')}; two rotators is a migration state: see README, "Moving from logrotate"` };
+  const byFile = [...new Set(found.map((f) => f.file))].map(
+    (file) => `${file} (${[...new Set(found.filter((f) => f.file === file).map((f) => f.path))].join(', ')})`,
+  );
+  return {
+    name,
+    status: 'degraded',
+    detail: `logrotate also rotates inputs: ${byFile.join('; ')}; two rotators is a migration state: see README, "Moving from logrotate"`,
+  };
 }
 
 /** What the shipper refuses to read (it logs and skips them), named here. */
@@ -100,7 +112,12 @@ async function codecarbonArriving(config: Config, now: Clock): Promise<Check> {
   for (const n of names.filter((n) => /^emissions.*\.(json|csv)$/.test(n))) newest = Math.max(newest, (await stat(join(config.codecarbonDir, n))).mtimeMs);
   if (newest === 0) return { name, status: 'degraded', detail: `no emissions files in ${config.codecarbonDir}` };
   const limit = 2 * config.project.measurementIntervalSeconds * 1000;
-  if (now() - newest > limit) return { name, status: 'degraded', detail: `newest emissions file written ${ago(now() - newest)} (measurement interval ${config.project.measurementIntervalSeconds} s)` };
+  if (now() - newest > limit)
+    return {
+      name,
+      status: 'degraded',
+      detail: `newest emissions file written ${ago(now() - newest)} (measurement interval ${config.project.measurementIntervalSeconds} s)`,
+    };
   return { name, status: 'ok', detail: `arriving (newest ${ago(now() - newest)})` };
 }
 
@@ -121,7 +138,12 @@ async function elasticsearch(config: Config): Promise<Check> {
   try {
     const health = await client.cluster.health();
     const template = await client.indices.existsIndexTemplate({ name: config.elasticsearch.indexPrefix });
-    if (!template) return { name: 'Elasticsearch', status: 'degraded', detail: `cluster ${health.status}, index template ${config.elasticsearch.indexPrefix} not installed (start a worker)` };
+    if (!template)
+      return {
+        name: 'Elasticsearch',
+        status: 'degraded',
+        detail: `cluster ${health.status}, index template ${config.elasticsearch.indexPrefix} not installed (start a worker)`,
+      };
     return { name: 'Elasticsearch', status: health.status === 'red' ? 'degraded' : 'ok', detail: `cluster ${health.status}, index template installed` };
   } catch (err) {
     return { name: 'Elasticsearch', status: 'failed', detail: `unreachable at ${safeUrl(config.elasticsearch.url)}: ${(err as Error).message}` };

@@ -29,11 +29,16 @@ export function chartSvg(days: ReportRow[], title: string): string {
     `<text x="18" y="${TOP + plotH / 2}" font-size="12" transform="rotate(-90 18 ${TOP + plotH / 2})" text-anchor="middle">${unit.name} CO2eq per day</text>`,
   ];
   if (max === 0) {
-    parts.push(`<text class="no-data" x="${(LEFT + W - RIGHT) / 2}" y="${TOP + plotH / 2}" font-size="18" fill="#555" text-anchor="middle">no data: no codecarbon runs in this window</text>`);
+    parts.push(
+      `<text class="no-data" x="${(LEFT + W - RIGHT) / 2}" y="${TOP + plotH / 2}" font-size="18" fill="#555" text-anchor="middle">no data: no codecarbon runs in this window</text>`,
+    );
   } else {
     for (const f of [0, 0.25, 0.5, 0.75, 1]) {
       const ty = y(max * f).toFixed(1);
-      parts.push(`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${ty}" y2="${ty}" stroke="#ddd"/>`, `<text x="${LEFT - 8}" y="${(Number(ty) + 4).toFixed(1)}" font-size="11" text-anchor="end">${formatAmount(max * f)}</text>`);
+      parts.push(
+        `<line x1="${LEFT}" x2="${W - RIGHT}" y1="${ty}" y2="${ty}" stroke="#ddd"/>`,
+        `<text x="${LEFT - 8}" y="${(Number(ty) + 4).toFixed(1)}" font-size="11" text-anchor="end">${formatAmount(max * f)}</text>`,
+      );
     }
   }
   const every = Math.ceil(days.length / 31);
@@ -41,11 +46,15 @@ export function chartSvg(days: ReportRow[], title: string): string {
     const x = LEFT + i * bw;
     const v = values[i]!;
     if (v > 0) {
-      parts.push(`<rect class="bar" x="${(x + 2).toFixed(1)}" y="${y(v).toFixed(1)}" width="${Math.max(bw - 4, 1).toFixed(1)}" height="${(H - BOTTOM - y(v)).toFixed(1)}" fill="#2e7d32"><title>${esc(d.key)}: ${formatAmount(v)} ${unit.name} (${d.count} runs)</title></rect>`);
+      parts.push(
+        `<rect class="bar" x="${(x + 2).toFixed(1)}" y="${y(v).toFixed(1)}" width="${Math.max(bw - 4, 1).toFixed(1)}" height="${(H - BOTTOM - y(v)).toFixed(1)}" fill="#2e7d32"><title>${esc(d.key)}: ${formatAmount(v)} ${unit.name} (${d.count} runs)</title></rect>`,
+      );
     }
     if (i % every === 0) {
       const cx = (x + bw / 2).toFixed(1);
-      parts.push(`<text x="${cx}" y="${H - BOTTOM + 16}" font-size="10" text-anchor="end" transform="rotate(-45 ${cx} ${H - BOTTOM + 16})">${esc(d.key.slice(5))}</text>`);
+      parts.push(
+        `<text x="${cx}" y="${H - BOTTOM + 16}" font-size="10" text-anchor="end" transform="rotate(-45 ${cx} ${H - BOTTOM + 16})">${esc(d.key.slice(5))}</text>`,
+      );
     }
   });
   parts.push(`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${H - BOTTOM}" y2="${H - BOTTOM}" stroke="#333"/>`, '</svg>');

@@ -1,4 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
+import ms from 'ms';
 import { hourlyByProject } from '../common/emissions/queries.js';
 import { HISTORY_HOURS, HOUR_MS, judgeHours } from '../common/emissions/unusual.js';
 
@@ -44,23 +45,42 @@ export interface EmissionsReport {
   runsWithoutEmissions: number;
 }
 
+/** `--since`: a duration as ms reads it (`7d`, `36h`, `2w`, `90m`, `1.5 days`); a bare number is refused, it has no unit. */
 export function parseSince(text: string): number {
-  const m = /^(\d+)([hdw])$/.exec(text.trim());
-  if (!m) throw new Error(`--since ${JSON.stringify(text)}: expected a number and h, d or w, such as 7d`);
-  return Number(m[1]) * { h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'h' | 'd' | 'w'];
+  const value = /[a-z]\s*$/i.test(text) ? ms(text.trim() as ms.StringValue) : undefined;
+  if (value === undefined || !Number.isFinite(value) || value <= 0)
+    throw new Error(`--since ${JSON.stringify(text)}: expected a duration such as 7d, 36h, 2w or 90m`);
+  return value;
 }
 
 const GROUP_FIELD: Record<Exclude<GroupBy, 'day' | 'hour'>, string> = {
-  project: 'codecarbon.project_name', experiment: 'codecarbon.experiment_id', function: 'codecarbon.function',
+  project: 'codecarbon.project_name',
+  experiment: 'codecarbon.experiment_id',
+  function: 'codecarbon.function',
 };
 
-export async function emissionsReport(client: Client, indexPrefix: string, sinceMs: number, by: GroupBy, opts: { now?: Date; timeZone?: string } = {}): Promise<EmissionsReport> {
+export async function emissionsReport(
+  client: Client,
+  indexPrefix: string,
+  sinceMs: number,
+  by: GroupBy,
+  opts: { now?: Date; timeZone?: string } = {},
+): Promise<EmissionsReport> {
   const now = opts.now ?? new Date();
   const from = new Date(now.getTime() - sinceMs);
   const dataset = by === 'function' ? 'codecarbon.function' : 'codecarbon.run';
-  const groups = by === 'day' || by === 'hour'
-    ? { date_histogram: { field: '@timestamp', calendar_interval: by, time_zone: opts.timeZone ?? 'UTC', min_doc_count: 0, extended_bounds: { min: from.getTime(), max: now.getTime() } } }
-    : { terms: { field: GROUP_FIELD[by], size: 1000, missing: '(none)', order: { kg: 'desc' as const } } };
+  const groups =
+    by === 'day' || by === 'hour'
+      ? {
+          date_histogram: {
+            field: '@timestamp',
+            calendar_interval: by,
+            time_zone: opts.timeZone ?? 'UTC',
+            min_doc_count: 0,
+            extended_bounds: { min: from.getTime(), max: now.getTime() },
+          },
+        }
+      : { terms: { field: GROUP_FIELD[by], size: 1000, missing: '(none)', order: { kg: 'desc' as const } } };
   const res = await client.search({
     index: `${indexPrefix}-2*`,
     size: 0,
@@ -77,7 +97,12 @@ export async function emissionsReport(client: Client, indexPrefix: string, since
   });
   const aggs = (res.aggregations ?? {}) as Record<string, { buckets?: Bucket[]; value?: number; doc_count?: number }>;
   const rows: ReportRow[] = (aggs.groups?.buckets ?? []).map((b) => ({
-    key: by === 'day' ? (b.key_as_string ?? new Date(Number(b.key)).toISOString()).slice(0, 10) : by === 'hour' ? hourKey(Number(b.key), opts.timeZone) : String(b.key),
+    key:
+      by === 'day'
+        ? (b.key_as_string ?? new Date(Number(b.key)).toISOString()).slice(0, 10)
+        : by === 'hour'
+          ? hourKey(Number(b.key), opts.timeZone)
+          : String(b.key),
     kg: b.kg.value,
     count: b.doc_count,
   }));
@@ -120,7 +145,11 @@ export async function unusualHours(client: Client, indexPrefix: string, from: Da
 
 /** "2026-12-01 14:00" in the report's zone. */
 function hourKey(ms: number, timeZone = 'UTC'): string {
-  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(ms))
+      .map((x) => [x.type, x.value]),
+  );
   return `${p.year}-${p.month}-${p.day} ${p.hour}:00`;
 }
 
@@ -157,15 +186,21 @@ export function formatReport(report: EmissionsReport): string {
   const head = report.by;
   const width = Math.max(head.length, 'total'.length, ...report.rows.map((r) => r.key.length));
   const amountTitle = `${unit.name} CO2eq`;
-  const line = (key: string, kg: number, count: number) => `${key.padEnd(width)}  ${formatAmount(kg * unit.factor).padStart(12)}  ${String(count).padStart(12)}`;
+  const line = (key: string, kg: number, count: number) =>
+    `${key.padEnd(width)}  ${formatAmount(kg * unit.factor).padStart(12)}  ${String(count).padStart(12)}`;
   const lines = [`${head.padEnd(width)}  ${amountTitle.padStart(12)}  ${countTitle.padStart(12)}`];
-  const flag = (r: ReportRow) => (r.unusual ? `  unusual: ${r.unusual.map((u) => `${u.project} ${u.ratio.toFixed(1)}x its usual hour${report.by === 'day' ? ` at ${u.hour.slice(11, 16)}Z` : ''}`).join(', ')}` : '');
+  const flag = (r: ReportRow) =>
+    r.unusual
+      ? `  unusual: ${r.unusual.map((u) => `${u.project} ${u.ratio.toFixed(1)}x its usual hour${report.by === 'day' ? ` at ${u.hour.slice(11, 16)}Z` : ''}`).join(', ')}`
+      : '';
   for (const r of report.rows) lines.push(line(r.key, r.kg, r.count) + flag(r));
   lines.push(line('total', report.total.kg, report.total.count));
   lines.push('');
   if (report.total.count === 0) lines.push(`no ${report.counted} between ${report.from} and ${report.to}`);
   else if (report.counted === 'runs') {
-    const sources = Object.entries(report.sources).map(([s, n]) => `${n} from ${s}`).join(', ');
+    const sources = Object.entries(report.sources)
+      .map(([s, n]) => `${n} from ${s}`)
+      .join(', ');
     lines.push(`counted: ${report.total.count} codecarbon runs, each once (${sources})`);
     if (report.runsWithoutEmissions > 0) lines.push(`${report.runsWithoutEmissions} of them known only from a BoAmps report, which has no emissions figure`);
   } else lines.push(`counted: ${report.total.count} function measurements from the TTA component's emissions_*.json reports (not added to runs)`);

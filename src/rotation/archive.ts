@@ -80,7 +80,12 @@ export async function archiveFiles(files: string[], target: ArchiveTarget, now: 
     throw err;
   }
   await out.close();
-  if (await lstat(final).then(() => true, () => false)) {
+  if (
+    await lstat(final).then(
+      () => true,
+      () => false,
+    )
+  ) {
     await unlink(tmp);
     throw new UnsafeError(final, 'appeared while the archive was written', 'remove it and run again; originals kept');
   }
@@ -176,6 +181,12 @@ function compare(written: Entry[], read: Entry[]): string | null {
 async function freeName(target: ArchiveTarget, now: Date): Promise<string> {
   for (let n = 1; ; n++) {
     const path = join(target.dir, archiveName(target.prefix, now, n));
-    if (!(await lstat(path).then(() => true, () => false))) return path;
+    if (
+      !(await lstat(path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return path;
   }
 }

@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import escape from 'escape-string-regexp';
+import escapeRegExp from 'escape-string-regexp';
 import { UnsafeError } from './safety.js';
 
 // The rotated copies of a live file, by the names rotation gives them. Anything else
@@ -9,7 +9,7 @@ import { UnsafeError } from './safety.js';
 
 /** carbon.log.N and carbon.log.N.gz by N. */
 export async function numberedCopies(file: string): Promise<Map<number, string>> {
-  const re = new RegExp(`^${escape(basename(file))}\\.(\\d+)(\\.gz)?$`);
+  const re = new RegExp(`^${escapeRegExp(basename(file))}\\.(\\d+)(\\.gz)?$`);
   const out = new Map<number, string>();
   for (const entry of await readdir(dirname(file))) {
     const m = re.exec(entry);
@@ -23,8 +23,11 @@ export async function numberedCopies(file: string): Promise<Map<number, string>>
 
 /** carbon.log-YYYYMMDD[...][.gz], newest first (the suffix sorts by date). */
 export async function datedCopies(file: string): Promise<string[]> {
-  const re = new RegExp(`^${escape(basename(file))}-\\d{8}(?:-\\d{6})?(?:-\\d+)?(\\.gz)?$`);
-  const entries = (await readdir(dirname(file))).filter((e) => re.test(e)).sort().reverse();
+  const re = new RegExp(`^${escapeRegExp(basename(file))}-\\d{8}(?:-\\d{6})?(?:-\\d+)?(\\.gz)?$`);
+  const entries = (await readdir(dirname(file)))
+    .filter((e) => re.test(e))
+    .sort()
+    .reverse();
   const out = entries.map((e) => join(dirname(file), e));
   for (const path of out) await mustBeRegular(path);
   return out;
@@ -32,10 +35,18 @@ export async function datedCopies(file: string): Promise<string[]> {
 
 async function mustBeRegular(path: string): Promise<void> {
   const st = await lstat(path);
-  if (!st.isFile()) throw new UnsafeError(path, `${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} under a name rotation gives its copies`, 'remove it; nothing was rotated');
+  if (!st.isFile())
+    throw new UnsafeError(
+      path,
+      `${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} under a name rotation gives its copies`,
+      'remove it; nothing was rotated',
+    );
 }
 
 /** Anything at `path`, a dangling symlink included. */
 export async function present(path: string): Promise<boolean> {
-  return lstat(path).then(() => true, () => false);
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }

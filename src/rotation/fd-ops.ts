@@ -38,7 +38,7 @@ export async function openChecked(path: string, dir: Stats | undefined, write = 
   const wrong = wrongFile(st, dir);
   if (wrong) {
     await handle.close();
-    throw new UnsafeError(path, wrong, 'rotation acts on files of the directory\'s owner only');
+    throw new UnsafeError(path, wrong, "rotation acts on files of the directory's owner only");
   }
   return { handle, st };
 }
@@ -80,7 +80,7 @@ export async function copyTruncate(file: string, target: string, dir: Stats, tar
 
 async function copyAll(from: FileHandle, to: FileHandle): Promise<void> {
   const buf = Buffer.allocUnsafe(1024 * 1024);
-  for (let position = 0; ;) {
+  for (let position = 0; ; ) {
     const { bytesRead } = await from.read(buf, 0, buf.length, position);
     if (bytesRead === 0) return;
     await to.write(buf, 0, bytesRead);

@@ -50,7 +50,12 @@ export async function gzipFile(path: string, { level = 6, dir }: { level?: numbe
 export async function finishCompression(path: string): Promise<'none' | 'removed-partial' | 'removed-original'> {
   const gz = `${path}.gz`;
   let did: 'none' | 'removed-partial' | 'removed-original' = 'none';
-  if (await lstat(`${gz}.tmp`).then(() => true, () => false)) {
+  if (
+    await lstat(`${gz}.tmp`).then(
+      () => true,
+      () => false,
+    )
+  ) {
     await unlink(`${gz}.tmp`);
     did = 'removed-partial';
   }
@@ -62,7 +67,10 @@ export async function finishCompression(path: string): Promise<'none' | 'removed
 }
 
 async function isRegular(path: string): Promise<boolean> {
-  return lstat(path).then((st) => st.isFile(), () => false);
+  return lstat(path).then(
+    (st) => st.isFile(),
+    () => false,
+  );
 }
 
 function ignoreMissing(err: NodeJS.ErrnoException): void {

@@ -52,7 +52,12 @@ export async function runIndexRetention(
   policy: RetentionPolicy,
   options: { now: Date; dryRun: boolean; onProgress?: (done: number, total: number) => void },
 ): Promise<RetentionResult> {
-  const found = await client.indices.get({ index: `${policy.indexPrefix}-*`, expand_wildcards: ['open', 'closed'], allow_no_indices: true, ignore_unavailable: true });
+  const found = await client.indices.get({
+    index: `${policy.indexPrefix}-*`,
+    expand_wildcards: ['open', 'closed'],
+    allow_no_indices: true,
+    ignore_unavailable: true,
+  });
   const plan = planRetention(Object.keys(found), policy, options.now);
   const deleted: string[] = [];
   if (!options.dryRun) {

@@ -25,7 +25,16 @@ export function maintenanceJobs(config: Config, deps: MaintenanceJobDeps) {
       metrics?.rotationRuns.inc();
       const r = await new Rotator(config, { now: () => new Date(deps.now()), logger }).run();
       if (r.errors.length > 0) metrics?.rotationFailures.inc();
-      logger.info({ rotated: r.rotated, compressed: r.compressed.length, deleted: r.deleted.length, left: r.skipped.filter((x) => x.reason !== 'not due'), errors: r.errors }, 'rotation run');
+      logger.info(
+        {
+          rotated: r.rotated,
+          compressed: r.compressed.length,
+          deleted: r.deleted.length,
+          left: r.skipped.filter((x) => x.reason !== 'not due'),
+          errors: r.errors,
+        },
+        'rotation run',
+      );
       if (r.errors.length > 0) throw new Error(`rotation finished with ${r.errors.length} error(s): ${r.errors.map((e) => e.reason).join('; ')}`);
       return { rotated: r.rotated.length };
     },

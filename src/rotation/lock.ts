@@ -6,7 +6,10 @@ import { open, unlink } from 'node:fs/promises';
 // owner's pid. A lock whose pid no longer runs (kill -9) is stale and taken over.
 
 export class LockedError extends Error {
-  constructor(readonly path: string, readonly pid: number) {
+  constructor(
+    readonly path: string,
+    readonly pid: number,
+  ) {
     super(`another rotation (pid ${pid}) holds ${path}; refusing to run`);
     this.name = 'LockedError';
   }
@@ -28,7 +31,6 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
   }
   throw new LockedError(path, 0);
 }
-
 
 async function readPid(path: string): Promise<string> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);

@@ -32,7 +32,10 @@ export interface RotatorDeps {
 type Options = { dryRun?: boolean; force?: boolean };
 
 export class Rotator {
-  constructor(private readonly config: Config, private readonly deps: RotatorDeps) {}
+  constructor(
+    private readonly config: Config,
+    private readonly deps: RotatorDeps,
+  ) {}
 
   async run(options: Options = {}): Promise<RotationReport> {
     const report: RotationReport = { rotated: [], compressed: [], deleted: [], archived: [], skipped: [], errors: [] };
@@ -68,7 +71,14 @@ export class Rotator {
     return report;
   }
 
-  private async runPolicy(index: number, policy: RotationPolicy, state: RotationState, shipped: ShippedCheck, report: RotationReport, options: Options): Promise<void> {
+  private async runPolicy(
+    index: number,
+    policy: RotationPolicy,
+    state: RotationState,
+    shipped: ShippedCheck,
+    report: RotationReport,
+    options: Options,
+  ): Promise<void> {
     const glob = compileGlob(policy.files);
     const dir = await checkDirectory(glob.dir);
     // Whole files compressed in place stay the policy's until maxage removes them.
@@ -102,7 +112,15 @@ export class Rotator {
     }
   }
 
-  private async rotateIfDue(index: number, file: string, dir: Stats, policy: RotationPolicy, state: RotationState, report: RotationReport, options: Options): Promise<boolean> {
+  private async rotateIfDue(
+    index: number,
+    file: string,
+    dir: Stats,
+    policy: RotationPolicy,
+    state: RotationState,
+    report: RotationReport,
+    options: Options,
+  ): Promise<boolean> {
     const now = this.deps.now();
     const { size } = await lstat(file);
     const last = state.lastRotated[file];
@@ -148,10 +166,18 @@ export class Rotator {
   private async finishJournal(state: RotationState, report: RotationReport): Promise<boolean> {
     const journal = state.journal!;
     const policies = this.config.rotation.policies;
-    const invalid = validateJournal(journal, policies.length, (i) => compileGlob(policies[i]!.files).dir, (i, path) => globMatches(compileGlob(policies[i]!.files), path));
+    const invalid = validateJournal(
+      journal,
+      policies.length,
+      (i) => compileGlob(policies[i]!.files).dir,
+      (i, path) => globMatches(compileGlob(policies[i]!.files), path),
+    );
     const file = statePath(this.config.dataDir);
     if (invalid) {
-      report.errors.push({ path: file, reason: `refusing to resume the rotation journal in ${file}: ${invalid} (remove the "journal" entry once the files are checked)` });
+      report.errors.push({
+        path: file,
+        reason: `refusing to resume the rotation journal in ${file}: ${invalid} (remove the "journal" entry once the files are checked)`,
+      });
       return false;
     }
     this.deps.logger.warn({ file: journal.file, done: journal.done, steps: journal.steps.length }, 'resuming an interrupted rotation');
@@ -165,6 +191,4 @@ export class Rotator {
     await saveRotationState(this.config.dataDir, state);
     return true;
   }
-
-
 }

@@ -19,7 +19,11 @@ import { isRoot } from '../common/fs/safe-open.js';
 //   renames root carries out.
 
 export class UnsafeError extends Error {
-  constructor(readonly path: string, reason: string, fix: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+    fix: string,
+  ) {
     super(`refusing ${path}: ${reason} (${fix})`);
     this.name = 'UnsafeError';
   }
@@ -44,7 +48,8 @@ async function checkAncestors(path: string, fix: string): Promise<void> {
     const st = await lstat(parent);
     const sticky = (st.mode & 0o1000) !== 0 && st.uid === 0;
     if (st.uid !== 0) throw new UnsafeError(path, `its parent ${parent} belongs to uid ${st.uid}, who could replace it`, fix);
-    if (st.mode & 0o022 && !sticky) throw new UnsafeError(path, `its parent ${parent} is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`, fix);
+    if (st.mode & 0o022 && !sticky)
+      throw new UnsafeError(path, `its parent ${parent} is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`, fix);
     if (parent === dirname(parent)) return;
   }
 }
@@ -83,7 +88,8 @@ export async function checkTrustedState(dataDir: string, files: string[]): Promi
       throw err;
     });
     if (!st) continue;
-    if (!st.isFile()) throw new UnsafeError(file, `${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} where rotation keeps state`, `remove it; ${fix}`);
+    if (!st.isFile())
+      throw new UnsafeError(file, `${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} where rotation keeps state`, `remove it; ${fix}`);
     if (st.uid !== 0) throw new UnsafeError(file, `belongs to uid ${st.uid}, not root`, fix);
     if (st.mode & 0o022) throw new UnsafeError(file, `writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`, fix);
   }

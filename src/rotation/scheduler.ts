@@ -45,7 +45,10 @@ export class MaintenanceScheduler {
   /** Finished runs, for metrics and health: name → time. */
   readonly lastSuccess = new Map<string, Date>();
 
-  constructor(private readonly options: ScheduleOptions, private readonly deps: SchedulerDeps) {}
+  constructor(
+    private readonly options: ScheduleOptions,
+    private readonly deps: SchedulerDeps,
+  ) {}
 
   async start(): Promise<void> {
     const names = maintenanceQueues(this.options);
@@ -70,20 +73,30 @@ export class MaintenanceScheduler {
     const lastKey = `${queueName}:last-run:${name}`;
     const client = await queue.client;
     const lastRun = Number(await client.get(lastKey));
-    const previous = cronParser.parseExpression(pattern, { currentDate: new Date(now()), ...(tz && { tz }) }).prev().getTime();
+    const previous = cronParser
+      .parseExpression(pattern, { currentDate: new Date(now()), ...(tz && { tz }) })
+      .prev()
+      .getTime();
     if (lastRun > 0 && lastRun < previous) {
-      this.deps.logger.warn({ name, lastRun: new Date(lastRun).toISOString(), missed: new Date(previous).toISOString() }, 'a scheduled run was missed while down; running it once now');
+      this.deps.logger.warn(
+        { name, lastRun: new Date(lastRun).toISOString(), missed: new Date(previous).toISOString() },
+        'a scheduled run was missed while down; running it once now',
+      );
       await queue.add(name, {}, { ...opts, jobId: `catchup-${id}-${previous}` });
     }
-    const worker = new Worker(queueName, async (job: Job) => {
-      const started = now();
-      const result = await run();
-      const finished = now();
-      await client.set(lastKey, String(finished));
-      this.lastSuccess.set(name, new Date(finished));
-      this.deps.logger.info({ job: job.name, id: job.id, ms: finished - started }, `${name} run finished`);
-      return result;
-    }, { connection: this.deps.connection, concurrency: 1 });
+    const worker = new Worker(
+      queueName,
+      async (job: Job) => {
+        const started = now();
+        const result = await run();
+        const finished = now();
+        await client.set(lastKey, String(finished));
+        this.lastSuccess.set(name, new Date(finished));
+        this.deps.logger.info({ job: job.name, id: job.id, ms: finished - started }, `${name} run finished`);
+        return result;
+      },
+      { connection: this.deps.connection, concurrency: 1 },
+    );
     worker.on('failed', (job, err) => this.deps.logger.error({ job: job?.name, err: err.message }, `${name} run failed`));
     worker.on('error', (err) => this.deps.logger.warn({ err: err.message }, 'maintenance worker error'));
     this.workers.push(worker);

@@ -9,11 +9,17 @@ import { RegistryView } from '../common/registry/registry-view.js';
 // normally.
 
 export class ShippedCheck {
-  private constructor(private readonly registry: RegistryView, private readonly inputs: CompiledGlob[]) {}
+  private constructor(
+    private readonly registry: RegistryView,
+    private readonly inputs: CompiledGlob[],
+  ) {}
 
   static async open(config: Config): Promise<ShippedCheck> {
     const registry = await RegistryView.open(config.dataDir);
-    return new ShippedCheck(registry, config.shipper.inputs.flatMap((i) => i.paths.map(compileGlob)));
+    return new ShippedCheck(
+      registry,
+      config.shipper.inputs.flatMap((i) => i.paths.map(compileGlob)),
+    );
   }
 
   /** Does a shipper input follow `livePath` (the name the file had before rotation)? */

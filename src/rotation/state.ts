@@ -61,19 +61,29 @@ function upgradeStep(step: Step): Step {
  * Null when the journal only touches `policyDir`, the live file `isLive` accepts and
  * copies named after it; otherwise why it must not be carried out.
  */
-export function validateJournal(journal: Journal, policyCount: number, policyDir: (index: number) => string, isLive: (index: number, path: string) => boolean): string | null {
-  if (!Number.isInteger(journal.policy) || journal.policy < 0 || journal.policy >= policyCount) return `it names policy ${String(journal.policy)}, which the configuration does not have`;
+export function validateJournal(
+  journal: Journal,
+  policyCount: number,
+  policyDir: (index: number) => string,
+  isLive: (index: number, path: string) => boolean,
+): string | null {
+  if (!Number.isInteger(journal.policy) || journal.policy < 0 || journal.policy >= policyCount)
+    return `it names policy ${String(journal.policy)}, which the configuration does not have`;
   const dir = policyDir(journal.policy);
   if (typeof journal.file !== 'string' || !isLive(journal.policy, journal.file)) return `its file ${String(journal.file)} is not one the policy rotates`;
-  if (!Array.isArray(journal.steps) || !Number.isInteger(journal.done) || journal.done < 0 || journal.done > journal.steps.length) return 'its steps are malformed';
+  if (!Array.isArray(journal.steps) || !Number.isInteger(journal.done) || journal.done < 0 || journal.done > journal.steps.length)
+    return 'its steps are malformed';
   const live = basename(journal.file);
   const copyOfLive = (p: unknown) => typeof p === 'string' && dirname(p) === dir && basename(p).startsWith(live) && basename(p) !== live;
   for (const step of journal.steps) {
     const ok =
-      step.op === 'rename' ? (step.from === journal.file || copyOfLive(step.from)) && copyOfLive(step.to)
-      : step.op === 'copytruncate' ? step.from === journal.file && copyOfLive(step.to)
-      : step.op === 'create' || step.op === 'record' ? step.path === journal.file
-      : step.op === 'postrotate';
+      step.op === 'rename'
+        ? (step.from === journal.file || copyOfLive(step.from)) && copyOfLive(step.to)
+        : step.op === 'copytruncate'
+          ? step.from === journal.file && copyOfLive(step.to)
+          : step.op === 'create' || step.op === 'record'
+            ? step.path === journal.file
+            : step.op === 'postrotate';
     if (!ok) return `a step leaves the policy's directory or names another file: ${JSON.stringify(step)}`;
   }
   return null;

@@ -34,7 +34,8 @@ export async function renameStep(from: string, to: string): Promise<void> {
 export async function regularAt(path: string): Promise<boolean> {
   const st = await lstat(path).catch(() => null);
   if (!st) return false;
-  if (!st.isFile()) throw new UnsafeError(path, `${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} where rotation writes`, 'remove it; nothing was written');
+  if (!st.isFile())
+    throw new UnsafeError(path, `${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} where rotation writes`, 'remove it; nothing was written');
   return true;
 }
 
@@ -47,7 +48,10 @@ export function describe(step: Step): string {
 }
 
 /** One journal step, carried out; safe to repeat after a crash. */
-export async function runStep(step: Step, ctx: { dir: Stats; policy: RotationPolicy; state: RotationState; report: RotationReport; logger: Logger }): Promise<void> {
+export async function runStep(
+  step: Step,
+  ctx: { dir: Stats; policy: RotationPolicy; state: RotationState; report: RotationReport; logger: Logger },
+): Promise<void> {
   const { dir, policy, state, report } = ctx;
   switch (step.op) {
     case 'rename':

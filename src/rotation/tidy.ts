@@ -10,7 +10,13 @@ import type { ShippedCheck } from './shipped.js';
 // shipper has not finished; that one is reported and tried again next run.
 
 /** Compress (after delaycompress) and prune rotated copies, only those already shipped. */
-export async function tidyCopies(file: string, policy: RotationPolicy, shipped: ShippedCheck, report: RotationReport, ctx: { dir: Stats; now: Date; dryRun: boolean }): Promise<void> {
+export async function tidyCopies(
+  file: string,
+  policy: RotationPolicy,
+  shipped: ShippedCheck,
+  report: RotationReport,
+  ctx: { dir: Stats; now: Date; dryRun: boolean },
+): Promise<void> {
   const { dir } = ctx;
   const copies = policy.dateext ? await datedCopies(file) : [...(await numberedCopies(file)).entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
   const now = ctx.now.getTime();

@@ -25,7 +25,13 @@ export interface WholeFilesContext {
   dryRun: boolean;
 }
 
-export async function tidyWholeFiles(files: string[], policy: RotationPolicy, shipped: ShippedCheck, report: RotationReport, ctx: WholeFilesContext): Promise<void> {
+export async function tidyWholeFiles(
+  files: string[],
+  policy: RotationPolicy,
+  shipped: ShippedCheck,
+  report: RotationReport,
+  ctx: WholeFilesContext,
+): Promise<void> {
   const expired: string[] = [];
   for (const file of files) {
     const age = ctx.now.getTime() - (await lstat(file)).mtimeMs;
@@ -40,10 +46,13 @@ export async function tidyWholeFiles(files: string[], policy: RotationPolicy, sh
     if (isExpired) expired.push(file);
     else if (ctx.dryRun) report.skipped.push({ path: file, reason: 'would compress' });
     else if (!file.endsWith('.gz')) {
-      await gzipFile(file, { level: policy.compressLevel, dir: ctx.dir }).then((gz) => report.compressed.push(gz), (err: unknown) => {
-        if (!(err instanceof UnsafeError)) throw err;
-        report.errors.push({ path: err.path, reason: err.message });
-      });
+      await gzipFile(file, { level: policy.compressLevel, dir: ctx.dir }).then(
+        (gz) => report.compressed.push(gz),
+        (err: unknown) => {
+          if (!(err instanceof UnsafeError)) throw err;
+          report.errors.push({ path: err.path, reason: err.message });
+        },
+      );
     }
   }
   const target: ArchiveTarget = { dir: ctx.archive.dir, prefix: basename(ctx.sourceDir), keepDays: ctx.archive.keepDays };
@@ -60,6 +69,9 @@ export async function tidyWholeFiles(files: string[], policy: RotationPolicy, sh
     report.deleted.push(...(await pruneArchives(target, ctx.now)));
   } catch (err) {
     // Nothing was removed: the originals wait for the next run.
-    report.errors.push({ path: err instanceof UnsafeError ? err.path : target.dir, reason: `archiving before delete failed, nothing deleted: ${(err as Error).message}` });
+    report.errors.push({
+      path: err instanceof UnsafeError ? err.path : target.dir,
+      reason: `archiving before delete failed, nothing deleted: ${(err as Error).message}`,
+    });
   }
 }

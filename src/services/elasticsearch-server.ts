@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { access, chmod, chown, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
-import { ServiceStartError } from './errors.js';
+import { ServiceStartError, startablePort } from './errors.js';
 import { isRoot, livePid, portOpen, readPid, run, stopPidFile, waitFor, which } from './process.js';
 import { elasticsearchHealth } from './probe.js';
 import { ELASTICSEARCH_ARTIFACT, ELASTICSEARCH_MIN_JAVA, ELASTICSEARCH_VERSION } from './versions.js';
@@ -21,22 +21,17 @@ export interface LocalElasticsearch {
   startTimeoutMs: number;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
-
 export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ started: boolean; pid?: number }> {
   const health = await elasticsearchHealth(opts.url);
   if (health.answered) return { started: false };
-  const u = new URL(opts.url);
-  const port = Number(u.port || 9200);
-  if (!LOOPBACK.has(u.hostname)) {
-    throw new ServiceStartError('elasticsearch', `nothing answers at ${u.host}, and only a loopback Elasticsearch can be started here`, 'start that cluster, or unset ELASTICSEARCH_URL to use a local one');
-  }
-  if (await portOpen('127.0.0.1', port)) {
-    throw new ServiceStartError('elasticsearch', `port ${port} is taken by something that is not answering as Elasticsearch`, `stop what listens on ${port} (ss -ltnp 'sport = :${port}') or set ELASTICSEARCH_URL to another port`);
-  }
+  const port = await startablePort('elasticsearch', opts.url, 9200, 'ELASTICSEARCH_URL', portOpen);
   const needMb = opts.heapMb + 512;
   if (freemem() / 1024 / 1024 < needMb) {
-    throw new ServiceStartError('elasticsearch', `only ${Math.round(freemem() / 1048576)} MiB of memory free, ${needMb} MiB needed for a ${opts.heapMb} MiB heap`, 'free memory, or lower the heap with TTA_ES_HEAP_MB');
+    throw new ServiceStartError(
+      'elasticsearch',
+      `only ${Math.round(freemem() / 1048576)} MiB of memory free, ${needMb} MiB needed for a ${opts.heapMb} MiB heap`,
+      'free memory, or lower the heap with TTA_ES_HEAP_MB',
+    );
   }
   const javaHome = opts.javaHome ?? (await findJdk(ELASTICSEARCH_MIN_JAVA));
   const home = await ensureDistribution(opts.distDir ?? opts.dir);
@@ -49,23 +44,42 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
   if (user) await chown(opts.dir, user.uid, user.gid);
   const pidFile = join(opts.dir, 'elasticsearch.pid');
   await rm(pidFile, { force: true });
-  const child = spawn(join(home, 'bin', 'elasticsearch'), [
-    '-d', '-p', pidFile,
-    '-E', 'network.host=127.0.0.1', '-E', `http.port=${port}`, '-E', `transport.port=${port + 100}`,
-    '-E', 'discovery.type=single-node', '-E', `path.data=${data}`, '-E', `path.logs=${logs}`,
-    '-E', 'xpack.security.enabled=false',
-    // A nearly full dev disk must not silently turn indices read-only.
-    '-E', 'cluster.routing.allocation.disk.threshold_enabled=false',
-    '-E', 'cluster.name=tta-carbon-local',
-  ], {
-    cwd: home,
-    env: { ...process.env, ES_JAVA_HOME: javaHome, ES_JAVA_OPTS: `-Xms${opts.heapMb}m -Xmx${opts.heapMb}m`, HOME: opts.dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: Ctrl-C on `npm start` or a test runner's timeout must not
-    // take the shared cluster down with it.
-    detached: true,
-    ...(user && { uid: user.uid, gid: user.gid }),
-  });
+  const child = spawn(
+    join(home, 'bin', 'elasticsearch'),
+    [
+      '-d',
+      '-p',
+      pidFile,
+      '-E',
+      'network.host=127.0.0.1',
+      '-E',
+      `http.port=${port}`,
+      '-E',
+      `transport.port=${port + 100}`,
+      '-E',
+      'discovery.type=single-node',
+      '-E',
+      `path.data=${data}`,
+      '-E',
+      `path.logs=${logs}`,
+      '-E',
+      'xpack.security.enabled=false',
+      // A nearly full dev disk must not silently turn indices read-only.
+      '-E',
+      'cluster.routing.allocation.disk.threshold_enabled=false',
+      '-E',
+      'cluster.name=tta-carbon-local',
+    ],
+    {
+      cwd: home,
+      env: { ...process.env, ES_JAVA_HOME: javaHome, ES_JAVA_OPTS: `-Xms${opts.heapMb}m -Xmx${opts.heapMb}m`, HOME: opts.dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C on `npm start` or a test runner's timeout must not
+      // take the shared cluster down with it.
+      detached: true,
+      ...(user && { uid: user.uid, gid: user.gid }),
+    },
+  );
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-8000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-8000)));
@@ -79,10 +93,14 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
   if (exit !== 0) {
     throw new ServiceStartError('elasticsearch', `failed to start (exit ${exit}):\n${tail(output, 15)}`, `see ${logs}/tta-carbon-local.log`);
   }
-  const ok = await waitFor(async () => {
-    const h = await elasticsearchHealth(opts.url, 2000, '?wait_for_status=yellow&timeout=1s');
-    return h.answered && (h.status === 'yellow' || h.status === 'green');
-  }, opts.startTimeoutMs, 1000);
+  const ok = await waitFor(
+    async () => {
+      const h = await elasticsearchHealth(opts.url, 2000, '?wait_for_status=yellow&timeout=1s');
+      return h.answered && (h.status === 'yellow' || h.status === 'green');
+    },
+    opts.startTimeoutMs,
+    1000,
+  );
   if (!ok) {
     const log = await readFile(join(logs, 'tta-carbon-local.log'), 'utf8').catch(() => output);
     throw new ServiceStartError('elasticsearch', `did not reach yellow within ${opts.startTimeoutMs / 1000}s:\n${tail(log, 15)}`, `see ${logs}`);
@@ -111,7 +129,11 @@ export async function findJdk(minMajor: number, root = '/usr/lib/jvm'): Promise<
   const best = candidates[0];
   if (!best || best.major < minMajor) {
     const seen = candidates.map((c) => `${c.home} (Java ${c.major})`).join(', ') || 'none';
-    throw new ServiceStartError('elasticsearch', `Elasticsearch ${ELASTICSEARCH_VERSION} needs Java ${minMajor}+; JDKs in ${root}: ${seen}`, `install a JDK ${minMajor}+ (e.g. apt-get install openjdk-${minMajor}-jdk-headless) or set TTA_ES_JAVA_HOME`);
+    throw new ServiceStartError(
+      'elasticsearch',
+      `Elasticsearch ${ELASTICSEARCH_VERSION} needs Java ${minMajor}+; JDKs in ${root}: ${seen}`,
+      `install a JDK ${minMajor}+ (e.g. apt-get install openjdk-${minMajor}-jdk-headless) or set TTA_ES_JAVA_HOME`,
+    );
   }
   return best.home;
 }
@@ -124,19 +146,25 @@ async function ensureDistribution(dir: string): Promise<string> {
   const zip = join(dir, `elasticsearch-${ELASTICSEARCH_VERSION}.zip`);
   if (!(await exists(zip))) {
     if (!(await which('mvn'))) {
-      throw new ServiceStartError('elasticsearch', 'Maven (mvn) is needed to fetch the Elasticsearch zip and is not installed', 'apt-get install -y maven, or point ELASTICSEARCH_URL at a running cluster');
+      throw new ServiceStartError(
+        'elasticsearch',
+        'Maven (mvn) is needed to fetch the Elasticsearch zip and is not installed',
+        'apt-get install -y maven, or point ELASTICSEARCH_URL at a running cluster',
+      );
     }
     const r = await run('mvn', ['-B', '-q', 'dependency:copy', `-Dartifact=${ELASTICSEARCH_ARTIFACT}`, `-DoutputDirectory=${dir}`]);
     if (r.code !== 0 || !(await exists(zip))) {
-      throw new ServiceStartError('elasticsearch', `mvn dependency:copy of ${ELASTICSEARCH_ARTIFACT} failed:\n${tail(r.stdout + r.stderr, 15)}`, 'check that Maven Central is reachable (mvn -v; ~/.m2/settings.xml proxies)');
+      throw new ServiceStartError(
+        'elasticsearch',
+        `mvn dependency:copy of ${ELASTICSEARCH_ARTIFACT} failed:\n${tail(r.stdout + r.stderr, 15)}`,
+        'check that Maven Central is reachable (mvn -v; ~/.m2/settings.xml proxies)',
+      );
     }
   }
   const staging = `${home}.unpacking`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
-  const unzip = (await which('unzip'))
-    ? await run('unzip', ['-q', zip, '-d', staging])
-    : await run('python3', ['-m', 'zipfile', '-e', zip, staging]);
+  const unzip = (await which('unzip')) ? await run('unzip', ['-q', zip, '-d', staging]) : await run('python3', ['-m', 'zipfile', '-e', zip, staging]);
   if (unzip.code !== 0) throw new ServiceStartError('elasticsearch', `could not unpack ${zip}: ${unzip.stderr.trim()}`, `delete ${zip} and try again`);
   const inner = join(staging, `elasticsearch-${ELASTICSEARCH_VERSION}`);
   // python's zipfile drops the executable bits that unzip keeps.
@@ -151,7 +179,12 @@ async function runAs(userName: string): Promise<{ uid: number; gid: number } | n
   let id = await run('id', ['-u', userName]);
   if (id.code !== 0) {
     const add = await run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', userName]);
-    if (add.code !== 0) throw new ServiceStartError('elasticsearch', `cannot create the system user ${userName}: ${add.stderr.trim()}`, `create it by hand: useradd --system ${userName}`);
+    if (add.code !== 0)
+      throw new ServiceStartError(
+        'elasticsearch',
+        `cannot create the system user ${userName}: ${add.stderr.trim()}`,
+        `create it by hand: useradd --system ${userName}`,
+      );
     id = await run('id', ['-u', userName]);
   }
   const gid = await run('id', ['-g', userName]);
@@ -164,7 +197,10 @@ async function chownTree(path: string, uid: number, gid: number): Promise<void> 
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function tail(text: string, lines: number): string {

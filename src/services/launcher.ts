@@ -47,19 +47,19 @@ export async function servicesUp(s: ServicesEnv, say: (line: string) => void): P
   say(r.started ? `redis: started (pid ${r.pid}) with AOF and noeviction` : 'redis: already answering, using it');
   say(`elasticsearch: checking ${safe(s.elasticsearchUrl)}`);
   const e = await elasticsearchUp({
-    url: s.elasticsearchUrl, dir: join(s.dir, 'elasticsearch'), heapMb: s.heapMb,
-    javaHome: s.javaHome, runAsUser: 'tta-es', startTimeoutMs: 180_000,
+    url: s.elasticsearchUrl,
+    dir: join(s.dir, 'elasticsearch'),
+    heapMb: s.heapMb,
+    javaHome: s.javaHome,
+    runAsUser: 'tta-es',
+    startTimeoutMs: 180_000,
   });
   say(e.started ? `elasticsearch: started (pid ${e.pid}), cluster is up` : 'elasticsearch: already answering, using it');
 }
 
 export type ServiceName = ServiceState['name'];
 
-export async function servicesDown(
-  s: ServicesEnv,
-  say: (line: string) => void,
-  only: readonly ServiceName[] = ['elasticsearch', 'redis'],
-): Promise<void> {
+export async function servicesDown(s: ServicesEnv, say: (line: string) => void, only: readonly ServiceName[] = ['elasticsearch', 'redis']): Promise<void> {
   if (only.includes('elasticsearch')) {
     say((await elasticsearchDown(join(s.dir, 'elasticsearch'))) ? 'elasticsearch: stopped' : 'elasticsearch: not started by us, left alone');
   }
@@ -71,8 +71,11 @@ export async function servicesStatus(s: ServicesEnv): Promise<ServiceState[]> {
   return [
     { name: 'redis', url: safe(s.redisUrl), answering: await redisAnswers(s.redisUrl), ourPid: await redisPid(join(s.dir, 'redis')) },
     {
-      name: 'elasticsearch', url: safe(s.elasticsearchUrl), answering: es.answered,
-      ourPid: await elasticsearchPid(join(s.dir, 'elasticsearch')), detail: es.status ? `cluster ${es.status}` : es.detail,
+      name: 'elasticsearch',
+      url: safe(s.elasticsearchUrl),
+      answering: es.answered,
+      ourPid: await elasticsearchPid(join(s.dir, 'elasticsearch')),
+      detail: es.status ? `cluster ${es.status}` : es.detail,
     },
   ];
 }

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureCommand } from './debian.js';
-import { ServiceStartError } from './errors.js';
+import { ServiceStartError, startablePort } from './errors.js';
 import { livePid, portOpen, readPid, run, stopPidFile, waitFor } from './process.js';
 import { redisAnswers } from './probe.js';
 
@@ -12,35 +12,47 @@ export interface LocalRedis {
 
 export type UpResult = { started: boolean; pid?: number };
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
 /** Uses the Redis at `url` if it answers; otherwise starts Debian's redis-server on loopback. */
 export async function redisUp({ url, dir }: LocalRedis): Promise<UpResult> {
   if (await redisAnswers(url)) return { started: false };
+  const port = await startablePort('redis', url, 6379, 'REDIS_URL', portOpen);
   const u = new URL(url);
-  const port = Number(u.port || 6379);
-  if (!LOOPBACK.has(u.hostname)) {
-    throw new ServiceStartError('redis', `nothing answers at ${u.host}, and only a loopback Redis can be started here`, 'start that Redis, or unset REDIS_URL to use a local one');
-  }
-  if (await portOpen('127.0.0.1', port)) {
-    throw new ServiceStartError('redis', `port ${port} is taken by something that does not answer Redis PING`, `stop what listens on ${port} (ss -ltnp 'sport = :${port}') or set REDIS_URL to another port`);
-  }
   const binary = await ensureRedisBinary();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const pidFile = join(dir, 'redis.pid');
   const args = [
-    '--bind', '127.0.0.1', '--port', String(port), '--daemonize', 'yes',
-    '--pidfile', pidFile, '--dir', dir, '--logfile', join(dir, 'redis.log'),
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--daemonize',
+    'yes',
+    '--pidfile',
+    pidFile,
+    '--dir',
+    dir,
+    '--logfile',
+    join(dir, 'redis.log'),
     // AOF so a Redis restart keeps queued batches; noeviction because BullMQ requires it.
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
-    '--save', '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--maxmemory-policy',
+    'noeviction',
+    '--save',
+    '',
   ];
   if (u.password) args.push('--requirepass', decodeURIComponent(u.password));
   const r = await run(binary, args);
   if (r.code !== 0) throw new ServiceStartError('redis', `redis-server exited with ${r.code}: ${r.stderr.trim()}`, `see ${join(dir, 'redis.log')}`);
   if (!(await waitFor(() => redisAnswers(url), 15_000, 200))) {
     const log = await readFile(join(dir, 'redis.log'), 'utf8').catch(() => '');
-    throw new ServiceStartError('redis', `started but does not answer on port ${port}:\n${log.split('\n').slice(-10).join('\n')}`, `see ${join(dir, 'redis.log')}`);
+    throw new ServiceStartError(
+      'redis',
+      `started but does not answer on port ${port}:\n${log.split('\n').slice(-10).join('\n')}`,
+      `see ${join(dir, 'redis.log')}`,
+    );
   }
   return { started: true, pid: (await readPid(pidFile)) ?? undefined };
 }

@@ -23,7 +23,10 @@ export class Backpressure {
   private paused = true;
   private lastCheck = -Infinity;
 
-  constructor(private readonly highWaterMark: number, private readonly deps: BackpressureDeps) {}
+  constructor(
+    private readonly highWaterMark: number,
+    private readonly deps: BackpressureDeps,
+  ) {}
 
   async mayRead(): Promise<boolean> {
     if (!this.deps.redisReady()) return this.set(true, 'redis unreachable');

@@ -24,7 +24,11 @@ export class Batcher {
   end: number;
   private startedAt = 0;
 
-  constructor(start: number, private readonly limits: BatchLimits, private readonly now: Clock) {
+  constructor(
+    start: number,
+    private readonly limits: BatchLimits,
+    private readonly now: Clock,
+  ) {
     this.end = start;
   }
 

@@ -36,7 +36,13 @@ export type Verdict =
  * copy's original, held open, whose registry entry is written only with its first
  * batch: a second reader would ship its lines again under another id.
  */
-export async function judgeCompressedCopy(path: string, livePath: string, registry: Registry, dataDir: string, reading: (fp: { fpHash: string; fpLen: number }) => boolean): Promise<Verdict> {
+export async function judgeCompressedCopy(
+  path: string,
+  livePath: string,
+  registry: Registry,
+  dataDir: string,
+  reading: (fp: { fpHash: string; fpLen: number }) => boolean,
+): Promise<Verdict> {
   const gz = await openRegular(path, { singleLink: isRoot() });
   try {
     const st = await gz.stat();

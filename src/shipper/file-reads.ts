@@ -23,7 +23,10 @@ export async function readChunks(handle: FileHandle, queued: BatchJobData): Prom
 export async function firstLine(handle: FileHandle, max: number): Promise<string> {
   const head = await readHead(handle, max);
   const nl = head.indexOf(10);
-  return head.subarray(0, nl === -1 ? head.length : nl).toString('utf8').replace(/\r$/, '');
+  return head
+    .subarray(0, nl === -1 ? head.length : nl)
+    .toString('utf8')
+    .replace(/\r$/, '');
 }
 
 /** Are the bytes of the last line read still where they were (no rewrite in place)? */

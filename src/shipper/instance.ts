@@ -39,7 +39,11 @@ export async function loadInstance(dataDir: string, hostName: string, now: () =>
   const loaded = await readState(instancePath(dataDir), codec);
   if (loaded && loaded.state.hostName === hostName) return loaded.state;
   const instance: Instance = { version: INSTANCE_VERSION, id: randomBytes(6).toString('hex'), hostName, createdAt: now().toISOString() };
-  if (loaded) logger.warn({ previous: loaded.state.id, previousHost: loaded.state.hostName, id: instance.id, hostName }, 'data directory made on another host (copied?); shipping under a new instance id');
+  if (loaded)
+    logger.warn(
+      { previous: loaded.state.id, previousHost: loaded.state.hostName, id: instance.id, hostName },
+      'data directory made on another host (copied?); shipping under a new instance id',
+    );
   await writeState(instancePath(dataDir), codec, instance, 0o600);
   return instance;
 }

@@ -21,7 +21,11 @@ export class RegistrySaver {
   /** Saves that failed. */
   failures = 0;
 
-  constructor(private readonly registry: Registry, private readonly cleanupMs: number, private readonly deps: { logger: Logger; now: Clock }) {
+  constructor(
+    private readonly registry: Registry,
+    private readonly cleanupMs: number,
+    private readonly deps: { logger: Logger; now: Clock },
+  ) {
     this.throttle = new LogThrottle(deps.now);
   }
 
@@ -44,7 +48,11 @@ export class RegistrySaver {
       this.failures++;
       this.failing = true;
       const due = this.throttle.due();
-      if (due) this.deps.logger.error({ err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, file: this.registry.file, ...due }, 'cannot save the registry; shipping goes on, offsets kept in memory');
+      if (due)
+        this.deps.logger.error(
+          { err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, file: this.registry.file, ...due },
+          'cannot save the registry; shipping goes on, offsets kept in memory',
+        );
     }
   }
 }

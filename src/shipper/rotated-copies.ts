@@ -144,13 +144,18 @@ export class RotatedCopies {
     if (this.settled.get(path) === signature) return;
     // Set first: while it is read, later discoveries must not adopt it again.
     this.settled.set(path, signature);
-    const verdict = await judgeCompressedCopy(path, livePath, this.deps.registry, this.deps.dataDir, (fp) => tailer.readsFileStartingWith(fp)).catch((err: unknown) => {
-      this.settled.delete(path);
-      throw err;
-    });
+    const verdict = await judgeCompressedCopy(path, livePath, this.deps.registry, this.deps.dataDir, (fp) => tailer.readsFileStartingWith(fp)).catch(
+      (err: unknown) => {
+        this.settled.delete(path);
+        throw err;
+      },
+    );
     if (verdict.action === 'wait') this.settled.delete(path);
     if (verdict.action !== 'adopt') return;
-    this.deps.logger.info({ path, fileId: verdict.key, offset: verdict.offset }, 'a copy compressed by another rotator before it was shipped: reading the rest from the gzip stream');
+    this.deps.logger.info(
+      { path, fileId: verdict.key, offset: verdict.offset },
+      'a copy compressed by another rotator before it was shipped: reading the rest from the gzip stream',
+    );
     await tailer.adoptRotated(path, verdict.handle, verdict.id, verdict.key, verdict.offset);
   }
 }
@@ -158,7 +163,7 @@ export class RotatedCopies {
 async function findByInode(dir: string, dev: number, ino: number): Promise<string | null> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const st = await lstat(join(dir, name)).catch(() => null);
-    if (st && st.isFile() && st.ino === ino && st.dev === dev) return join(dir, name);
+    if (st?.isFile() && st.ino === ino && st.dev === dev) return join(dir, name);
   }
   return null;
 }

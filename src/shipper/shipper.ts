@@ -45,7 +45,10 @@ export class Shipper {
   private readonly saver: RegistrySaver;
   private readonly backlog: BacklogProgress;
 
-  constructor(private readonly config: Config, private readonly deps: ShipperDeps) {
+  constructor(
+    private readonly config: Config,
+    private readonly deps: ShipperDeps,
+  ) {
     this.now = deps.now ?? systemClock;
     const clocked = { logger: deps.logger, now: this.now };
     this.fileErrors = new LogThrottle(this.now);
@@ -57,8 +60,22 @@ export class Shipper {
     this.streams = inputs.filter((i) => i.kind !== 'report').flatMap((i) => i.paths.map((p) => ({ glob: compileGlob(p), kind: i.kind as 'log' | 'csv' })));
     this.reportGlobs = inputs.filter((i) => i.kind === 'report').flatMap((i) => i.paths.map(compileGlob));
     this.reports = new ReportWatcher(
-      { host: config.hostName, environment: config.environment, source: deps.source, settleMs: config.shipper.reportSettleMs, batchMaxRecords: config.shipper.batch.maxRecords, followSymlinks: config.shipper.followSymlinks },
-      { registry: deps.registry, enqueue: deps.enqueue, logger: deps.logger, now: this.now, refuse: (path, what) => this.refuse(path, what), clear: (path) => this.refused.delete(path) },
+      {
+        host: config.hostName,
+        environment: config.environment,
+        source: deps.source,
+        settleMs: config.shipper.reportSettleMs,
+        batchMaxRecords: config.shipper.batch.maxRecords,
+        followSymlinks: config.shipper.followSymlinks,
+      },
+      {
+        registry: deps.registry,
+        enqueue: deps.enqueue,
+        logger: deps.logger,
+        now: this.now,
+        refuse: (path, what) => this.refuse(path, what),
+        clear: (path) => this.refused.delete(path),
+      },
     );
   }
 
@@ -98,14 +115,20 @@ export class Shipper {
   /** Running totals since start (for /metrics: counters, so they only grow). */
   stats(): ShipperStats {
     const tailers = [...this.tailers.values()].map((t) => t.counters);
-    const sum = (k: keyof typeof tailers[number]) => tailers.reduce((n, c) => n + c[k], 0);
+    const sum = (k: keyof (typeof tailers)[number]) => tailers.reduce((n, c) => n + c[k], 0);
     const reports = this.reports.counters;
     return {
       linesRead: sum('linesRead'),
       bytesRead: sum('bytesRead'),
       recordsEnqueued: sum('recordsEnqueued') + reports.recordsEnqueued,
       batchesEnqueued: sum('batchesEnqueued') + reports.batchesEnqueued,
-      problems: { unreadable: this.problemCounts.unreadable, registry_write: this.saver.failures, refused: this.problemCounts.refused, invalid_report: reports.invalidReports, line_truncated: sum('linesTruncated') },
+      problems: {
+        unreadable: this.problemCounts.unreadable,
+        registry_write: this.saver.failures,
+        refused: this.problemCounts.refused,
+        invalid_report: reports.invalidReports,
+        line_truncated: sum('linesTruncated'),
+      },
     };
   }
 
@@ -166,7 +189,11 @@ export class Shipper {
       }
       this.problemCounts.unreadable++;
       const due = this.fileErrors.due(tailer.path);
-      if (due) this.deps.logger.error({ err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, path: tailer.path, ...due }, 'cannot read file; other files go on, this one is retried');
+      if (due)
+        this.deps.logger.error(
+          { err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, path: tailer.path, ...due },
+          'cannot read file; other files go on, this one is retried',
+        );
       return false;
     }
   }

@@ -64,4 +64,3 @@ export interface OpenFile {
   /** Set once the path names another file: read to the end, then close. */
   rotatedAt?: number;
 }
-

@@ -33,7 +33,11 @@ export class FileTailer {
   private pendingSince = 0;
   readonly counters: TailerCounters = { linesRead: 0, bytesRead: 0, recordsEnqueued: 0, batchesEnqueued: 0, linesTruncated: 0 };
 
-  constructor(readonly path: string, private readonly options: TailerOptions, private readonly deps: TailerDeps) {}
+  constructor(
+    readonly path: string,
+    private readonly options: TailerOptions,
+    private readonly deps: TailerDeps,
+  ) {}
 
   /** Is this file (by device and inode) the one followed, or one being read to its end? */
   follows(dev: number, ino: number): boolean {
@@ -184,11 +188,19 @@ export class FileTailer {
 
   private async freshState(handle: FileHandle, path: string, id: FileIdentity, key: string, offset: number): Promise<OpenFile> {
     const { maxLineBytes, multiline, batch } = this.options;
-    const builder = builderFor(this.options.kind, offset, { maxLineBytes, startPattern: multiline.startPattern, chunkBytes: batch.maxBytes, pool: this.deps.buffers });
+    const builder = builderFor(this.options.kind, offset, {
+      maxLineBytes,
+      startPattern: multiline.startPattern,
+      chunkBytes: batch.maxBytes,
+      pool: this.deps.buffers,
+    });
     // A CSV resumed past its header still needs the header's column names.
     if (offset > 0 && builder.needsHeader) builder.primeHeader(await firstLine(handle, CHUNK));
     return {
-      handle, path, id, key,
+      handle,
+      path,
+      id,
+      key,
       committed: offset,
       builder,
       batch: new Batcher(offset, batch, this.deps.now),
@@ -228,7 +240,10 @@ export class FileTailer {
     file.batch.add(built);
     if ('truncated' in built.record && built.record.truncated) {
       this.counters.linesTruncated++;
-      this.deps.logger.warn({ path: file.path, offset: built.record.offset, bytes: built.end - built.record.offset, kept: this.options.maxLineBytes }, 'line longer than maxLineBytes; shipped cut, the rest skipped');
+      this.deps.logger.warn(
+        { path: file.path, offset: built.record.offset, bytes: built.end - built.record.offset, kept: this.options.maxLineBytes },
+        'line longer than maxLineBytes; shipped cut, the rest skipped',
+      );
     }
   }
 
@@ -254,7 +269,10 @@ export class FileTailer {
     // A job left from before a crash, cut elsewhere, stood in for this batch: read on
     // from where that job ends.
     if (covered !== batch.end) {
-      this.deps.logger.info({ path: file.path, fileId: file.key, covered, read: batch.end }, 'batch was already queued before a restart; reading on from its end');
+      this.deps.logger.info(
+        { path: file.path, fileId: file.key, covered, read: batch.end },
+        'batch was already queued before a restart; reading on from its end',
+      );
       await this.rewind(file);
     }
   }
@@ -279,5 +297,4 @@ export class FileTailer {
     this.file = null;
     return true;
   }
-
 }

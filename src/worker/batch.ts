@@ -34,11 +34,7 @@ export interface Slice {
  * older than retention are refused here: indexing them would recreate an index that
  * retention deleted.
  */
-export function buildRequests(
-  batch: BatchJobData,
-  ctx: BatchContext,
-  payload: Buffer | null = null,
-): Slice {
+export function buildRequests(batch: BatchJobData, ctx: BatchContext, payload: Buffer | null = null): Slice {
   return requestsFor(batch, batchRecords(batch, payload), ctx);
 }
 
@@ -46,12 +42,7 @@ export function buildRequests(
  * The same, a slice of records at a time: a megabyte of raw lines is ~10,000 events,
  * and building every document of a job at once held hundreds of megabytes per worker.
  */
-export function* requestSlices(
-  batch: BatchJobData,
-  ctx: BatchContext,
-  payload: Buffer | null,
-  sliceSize: number,
-): Generator<Slice> {
+export function* requestSlices(batch: BatchJobData, ctx: BatchContext, payload: Buffer | null, sliceSize: number): Generator<Slice> {
   let slice: RawRecord[] = [];
   for (const record of eachBatchRecord(batch, payload)) {
     slice.push(record);
@@ -68,8 +59,13 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
   const tally = newTally();
   const days = new DayIndex(ctx.indexPrefix, retentionCutoff(ctx.now, ctx.retentionDays));
   const eventCtx: EventContext = {
-    environment: ctx.environment, hostName: batch.host, path: batch.path,
-    ingestedAt: ctx.now.toISOString(), fallbackTime: ctx.queuedAt, timeZone: ctx.timeZone, projectName: ctx.projectName,
+    environment: ctx.environment,
+    hostName: batch.host,
+    path: batch.path,
+    ingestedAt: ctx.now.toISOString(),
+    fallbackTime: ctx.queuedAt,
+    timeZone: ctx.timeZone,
+    projectName: ctx.projectName,
   };
   const kind = batch.kind === 'lines' ? 'log' : batch.kind;
   for (const record of records) {
@@ -95,7 +91,11 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
     const run = runRequestOf(doc);
     if (days.olderThanRetention(at)) {
       refused.push({
-        id, targetIndex: index, json, attempts: 0, type: 'older_than_retention',
+        id,
+        targetIndex: index,
+        json,
+        attempts: 0,
+        type: 'older_than_retention',
         reason: `event time ${at} is older than the ${ctx.retentionDays}-day retention`,
       });
     } else {
@@ -116,7 +116,14 @@ const RAW_SLICE = 4096;
 function undecodable(record: RawRecord, eventCtx: EventContext, ctx: BatchContext, id: string, err: Error): DeadLetter {
   const raw = 'text' in record ? record.text : JSON.stringify(record).slice(0, RAW_SLICE);
   const doc = finishDocument({ message: ctx.sanitizer.sanitizeString(raw.slice(0, RAW_SLICE)).text }, eventCtx, 'carbon.log', record.offset, null);
-  return { id, targetIndex: dailyIndex(ctx.indexPrefix, doc['@timestamp']), json: JSON.stringify(doc), attempts: 0, type: 'decode_error', reason: `${err.name}: ${err.message}` };
+  return {
+    id,
+    targetIndex: dailyIndex(ctx.indexPrefix, doc['@timestamp']),
+    json: JSON.stringify(doc),
+    attempts: 0,
+    type: 'decode_error',
+    reason: `${err.name}: ${err.message}`,
+  };
 }
 
 function decode(kind: 'log' | 'report' | 'csv', record: RawRecord, ctx: EventContext, patterns: readonly RegExp[]): Document {

@@ -4,7 +4,10 @@ import { UnrecoverableError } from 'bullmq';
 
 /** Some documents could not be indexed yet (outage, 429, 5xx): BullMQ retries the job. */
 export class RetryLaterError extends Error {
-  constructor(readonly remaining: number, readonly reason: string) {
+  constructor(
+    readonly remaining: number,
+    readonly reason: string,
+  ) {
     super(`${remaining} document(s) not indexed yet: ${reason}`);
     this.name = 'RetryLaterError';
   }

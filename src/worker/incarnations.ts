@@ -44,7 +44,10 @@ export async function deadIncarnations(dataDir: string, me: Incarnation, alive: 
   const out: Incarnation[] = [];
   for (const name of await readdir(dirOf(dataDir)).catch(() => [] as string[])) {
     const file = join(dirOf(dataDir), name);
-    const found = await readFile(file, 'utf8').then((t) => JSON.parse(t) as Incarnation, () => null);
+    const found = await readFile(file, 'utf8').then(
+      (t) => JSON.parse(t) as Incarnation,
+      () => null,
+    );
     if (!found || typeof found.name !== 'string' || typeof found.pid !== 'number') continue;
     if (found.host === me.host && found.queue === me.queue && found.name !== me.name && !alive(found.pid)) out.push(found);
   }

@@ -52,21 +52,37 @@ export async function retireFailedJob(job: Job, err: Error, deps: RetireDeps): P
   await deps.indexer.index([], letters);
   const d = isBatchJobData(job.data) ? job.data : undefined;
   const stub: RetiredJobData = {
-    retired: true, reason, deadLettered: letters.length,
+    retired: true,
+    reason,
+    deadLettered: letters.length,
     ...(d && { kind: d.kind, host: d.host, path: d.path, fileId: d.fileId, endOffset: d.endOffset }),
   };
   await job.updateData(stub as never);
   await deps.connection.hdel(key, PAYLOAD_FIELD);
-  deps.logger.warn({ jobId: job.id, deadLettered: letters.length, reason }, 'failed batch retired: its records are in the dead-letter index, its bytes removed from Redis');
+  deps.logger.warn(
+    { jobId: job.id, deadLettered: letters.length, reason },
+    'failed batch retired: its records are in the dead-letter index, its bytes removed from Redis',
+  );
 }
 
 /** One sanitized dead letter per line (carbon.log) or record (the other kinds). */
-export function failedBatchLetters(data: unknown, payload: Buffer | null, reason: string, job: Pick<Job, 'id' | 'timestamp'>, deps: Omit<RetireDeps, 'connection' | 'indexer' | 'logger'>): DeadLetter[] {
+export function failedBatchLetters(
+  data: unknown,
+  payload: Buffer | null,
+  reason: string,
+  job: Pick<Job, 'id' | 'timestamp'>,
+  deps: Omit<RetireDeps, 'connection' | 'indexer' | 'logger'>,
+): DeadLetter[] {
   const now = deps.now();
   const letter = (batch: Partial<BatchJobData>, id: string, offset: number, text: string): DeadLetter => {
     const ctx: EventContext = {
-      environment: deps.environment, hostName: String(batch.host ?? 'unknown'), path: String(batch.path ?? 'unknown'),
-      ingestedAt: now.toISOString(), fallbackTime: new Date(job.timestamp), timeZone: deps.timeZone, projectName: deps.projectName,
+      environment: deps.environment,
+      hostName: String(batch.host ?? 'unknown'),
+      path: String(batch.path ?? 'unknown'),
+      ingestedAt: now.toISOString(),
+      fallbackTime: new Date(job.timestamp),
+      timeZone: deps.timeZone,
+      projectName: deps.projectName,
     };
     const doc = finishDocument({ message: deps.sanitizer.sanitizeString(text.slice(0, RAW_SLICE)).text }, ctx, 'carbon.log', offset, null);
     return { id, targetIndex: dailyIndex(deps.indexPrefix, doc['@timestamp']), json: JSON.stringify(doc), attempts: 0, type: 'batch_failed', reason };
@@ -83,7 +99,7 @@ export function failedBatchLetters(data: unknown, payload: Buffer | null, reason
     const bytes = payload?.subarray(at, at + chunk.end - chunk.offset);
     at += chunk.end - chunk.offset;
     if (!bytes || bytes.length === 0) continue;
-    for (let start = 0; start < bytes.length;) {
+    for (let start = 0; start < bytes.length; ) {
       const nl = bytes.indexOf(10, start);
       const end = nl === -1 ? bytes.length : nl;
       out.push(letter(data, documentId(streamId(data), chunk.offset + start, 0), chunk.offset + start, bytes.subarray(start, end).toString('utf8')));

@@ -60,16 +60,42 @@ export function eventTemplate(prefix: string) {
 // Numbers codecarbon writes (reports and emissions.csv columns), mapped up front so the
 // first document cannot make them strings; other columns fall to keyword dynamically.
 const CODECARBON_DOUBLES = [
-  'emissions', 'total_emissions', 'duration', 'emissions_rate', 'cpu_power', 'gpu_power', 'ram_power',
-  'cpu_energy', 'gpu_energy', 'ram_energy', 'energy_consumed', 'longitude', 'latitude', 'ram_total_size',
-  'pue', 'cpu_count', 'gpu_count', 'water_consumed', 'cpu_utilization_percent', 'gpu_utilization_percent',
-  'ram_utilization_percent', 'ram_used_gb', 'wue',
+  'emissions',
+  'total_emissions',
+  'duration',
+  'emissions_rate',
+  'cpu_power',
+  'gpu_power',
+  'ram_power',
+  'cpu_energy',
+  'gpu_energy',
+  'ram_energy',
+  'energy_consumed',
+  'longitude',
+  'latitude',
+  'ram_total_size',
+  'pue',
+  'cpu_count',
+  'gpu_count',
+  'water_consumed',
+  'cpu_utilization_percent',
+  'gpu_utilization_percent',
+  'ram_utilization_percent',
+  'ram_used_gb',
+  'wue',
 ];
 
 function codecarbonProperties(): Record<string, unknown> {
   const props: Record<string, unknown> = {
-    project_name: keyword, function: keyword, measurement: keyword, unit: keyword, run_id: keyword, source: keyword,
-    experiment_id: keyword, report_timestamp: { type: 'date' }, on_cloud: { type: 'boolean' },
+    project_name: keyword,
+    function: keyword,
+    measurement: keyword,
+    unit: keyword,
+    run_id: keyword,
+    source: keyword,
+    experiment_id: keyword,
+    report_timestamp: { type: 'date' },
+    on_cloud: { type: 'boolean' },
   };
   for (const name of CODECARBON_DOUBLES) props[name] = { type: 'double' };
   return props;

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { defaultIndexPrefix, ENVIRONMENT_NAME, type Config } from '../common/config/index.js';
+import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import type { Metrics } from '../common/metrics/metrics.js';
 import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
@@ -12,7 +12,7 @@ import { requestSlices } from './batch.js';
 import { RunIndexPins } from './runs/run-index.js';
 import { backoffMs as backoff } from '../common/backoff.js';
 import { EmissionsGauge } from './emissions-gauge.js';
-import { BulkIndexer, type IndexReport } from './bulk/indexer.js';
+import type { BulkIndexer, IndexReport } from './bulk/indexer.js';
 import { UnsafeRegexError } from '../common/regex/safe-regex.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
 import { retireFailedJob } from './retire.js';
@@ -20,7 +20,7 @@ import { pidAlive } from '../common/os/pid.js';
 import { deadIncarnations, newIncarnation, reclaim, register } from './incarnations.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
 import { applyTally, type Tally } from './tally.js';
-import { installTemplates } from './template.js';
+import { Targets } from './targets.js';
 
 export interface WorkerDeps {
   /** Also reads the bytes beside carbon.log jobs (common/queue/payload.ts). */
@@ -47,53 +47,25 @@ export class CarbonWorker {
   private readonly stopping = new AbortController();
   private unregister: (() => Promise<void>) | undefined;
   private gauge: EmissionsGauge | undefined;
-  /** One indexer per environment served: each writes its own indices and dead letters. */
-  private readonly indexers = new Map<string, BulkIndexer>();
-  /** Index prefixes whose templates are installed. */
-  private readonly templated = new Set<string>();
+  private readonly targets: Targets;
   private readonly sanitizer: Sanitizer;
   private readonly logPatterns: RegExp[];
   private readonly now: () => Date;
   readonly totals: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
 
-  constructor(private readonly config: Config, private readonly deps: WorkerDeps) {
+  constructor(
+    private readonly config: Config,
+    private readonly deps: WorkerDeps,
+  ) {
     this.now = deps.now ?? (() => new Date());
     this.sanitizer = new Sanitizer(config.sanitizer);
+    this.targets = new Targets(config, {
+      elasticsearch: deps.elasticsearch,
+      logger: deps.logger,
+      now: this.now,
+      clean: (text) => this.sanitizer.sanitizeString(text).text,
+    });
     this.logPatterns = config.worker.logPatterns.map((p) => new RegExp(p, 's'));
-  }
-
-  /**
-   * Where a batch's documents go: under the environment of the shipper that read them
-   * (contract v2), so one worker pool serves every environment on its queue and never
-   * stamps its own on another's data; a v1 batch carries none and gets the worker's.
-   */
-  private target(batch: Partial<BatchJobData>): { environment: string; indexPrefix: string; indexer: BulkIndexer } {
-    const environment = batch.environment ?? this.config.environment;
-    if (!ENVIRONMENT_NAME.test(environment)) throw new UnrecoverableError(`the batch names environment ${JSON.stringify(environment.slice(0, 64))}, which is no valid environment name`);
-    const indexPrefix = environment === this.config.environment ? this.config.elasticsearch.indexPrefix : defaultIndexPrefix(environment);
-    let indexer = this.indexers.get(environment);
-    if (!indexer) {
-      indexer = new BulkIndexer(
-        this.deps.elasticsearch,
-        { indexPrefix, environment, attemptsPerJob: 5, baseDelayMs: 200, maxDelayMs: 5_000, maxBulkBytes: 5 * 1024 * 1024 },
-        this.deps.logger,
-        this.now,
-        (text) => this.sanitizer.sanitizeString(text).text,
-      );
-      this.indexers.set(environment, indexer);
-    }
-    return { environment, indexPrefix, indexer };
-  }
-
-  /** Templates of another environment's indices, installed before its first document. */
-  private async ensureTemplates(indexPrefix: string): Promise<void> {
-    if (this.templated.has(indexPrefix)) return;
-    try {
-      await installTemplates(this.deps.elasticsearch, indexPrefix);
-    } catch (err) {
-      throw new RetryLaterError(0, `cannot install the index templates of ${indexPrefix}: ${(err as Error).message}`);
-    }
-    this.templated.add(indexPrefix);
   }
 
   /**
@@ -102,7 +74,7 @@ export class CarbonWorker {
    * indexing before the templates exist would create indices with guessed mappings.
    */
   async start(): Promise<void> {
-    await this.installTemplatesPatiently();
+    await this.targets.installPatiently(() => this.stopped, this.stopping.signal);
     if (this.stopped) return;
     const me = newIncarnation(hostname(), process.pid, this.config.redis.queue);
     await this.reclaimFromDeadIncarnations(me);
@@ -121,16 +93,27 @@ export class CarbonWorker {
     });
     this.worker.on('failed', (job, err) => {
       const final = job && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
-      this.deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, final ? 'batch failed for good' : 'batch not finished; BullMQ will retry it');
+      this.deps.logger.warn(
+        { jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
+        final ? 'batch failed for good' : 'batch not finished; BullMQ will retry it',
+      );
       if (final) void this.retire(job, err);
     });
     this.worker.on('error', (err) => this.deps.logger.error({ err }, 'worker error'));
     this.worker.on('stalled', (jobId) => this.deps.logger.warn({ jobId }, 'batch stalled (its worker died or froze); it goes to another worker'));
     if (this.deps.metrics) {
       this.gauge = new EmissionsGauge({
-        client: this.deps.elasticsearch, indexPrefix: this.config.elasticsearch.indexPrefix,
-        gauges: { emissionsKg: this.deps.metrics.emissionsKg, lastHourKg: this.deps.metrics.lastHourKg, usualHourKg: this.deps.metrics.usualHourKg, unusualRatio: this.deps.metrics.unusualRatio },
-        logger: this.deps.logger, now: this.now, intervalMs: EMISSIONS_REFRESH_MS,
+        client: this.deps.elasticsearch,
+        indexPrefix: this.config.elasticsearch.indexPrefix,
+        gauges: {
+          emissionsKg: this.deps.metrics.emissionsKg,
+          lastHourKg: this.deps.metrics.lastHourKg,
+          usualHourKg: this.deps.metrics.usualHourKg,
+          unusualRatio: this.deps.metrics.unusualRatio,
+        },
+        logger: this.deps.logger,
+        now: this.now,
+        intervalMs: EMISSIONS_REFRESH_MS,
       });
       this.gauge.start();
     }
@@ -147,23 +130,12 @@ export class CarbonWorker {
       if (moved > 0) this.deps.logger.info({ moved, from: dead.map((d) => d.name) }, 'batches a killed worker of this host held are back in the queue');
       this.unregister = await register(this.config.dataDir, me);
     } catch (err) {
-      this.deps.logger.warn({ err: (err as Error).message, dataDir: this.config.dataDir }, 'cannot record this worker in the data directory; a crash will be recovered by the stalled check alone');
+      this.deps.logger.warn(
+        { err: (err as Error).message, dataDir: this.config.dataDir },
+        'cannot record this worker in the data directory; a crash will be recovered by the stalled check alone',
+      );
     } finally {
       await queue.close();
-    }
-  }
-
-  private async installTemplatesPatiently(): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      try {
-        await installTemplates(this.deps.elasticsearch, this.config.elasticsearch.indexPrefix);
-        this.templated.add(this.config.elasticsearch.indexPrefix);
-        return;
-      } catch (err) {
-        const delay = backoff(attempt, this.config.worker.backoffMs, this.config.worker.maxBackoffMs);
-        this.deps.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot install index templates yet; waiting for Elasticsearch');
-        await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-      }
     }
   }
 
@@ -198,15 +170,22 @@ export class CarbonWorker {
     const { timeZone } = this.config;
     try {
       // A batch naming an invalid environment is dead-lettered under the worker's own.
-      let where = this.target({});
+      let where = this.targets.of({});
       try {
-        where = this.target(job.data as Partial<BatchJobData>);
+        where = this.targets.of(job.data as Partial<BatchJobData>);
       } catch {
         // keeps the worker's own
       }
       await retireFailedJob(job, err, {
-        connection: this.deps.connection, indexer: where.indexer, sanitizer: this.sanitizer, logger: this.deps.logger,
-        environment: where.environment, timeZone, indexPrefix: where.indexPrefix, projectName: this.config.project.name, now: this.now,
+        connection: this.deps.connection,
+        indexer: where.indexer,
+        sanitizer: this.sanitizer,
+        logger: this.deps.logger,
+        environment: where.environment,
+        timeZone,
+        indexPrefix: where.indexPrefix,
+        projectName: this.config.project.name,
+        now: this.now,
       });
       this.deps.metrics?.deadLettered.inc((job.data as { deadLettered?: number }).deadLettered ?? 0);
     } catch (retireErr) {
@@ -245,8 +224,8 @@ export class CarbonWorker {
     // After a crash between adding the job and attaching its bytes, the shipper attaches
     // them when it restarts: wait for that without spending an attempt.
     if (job.data.kind === 'lines' && !payload) throw new PayloadPendingError(job.id);
-    const { environment, indexPrefix, indexer } = this.target(job.data);
-    await this.ensureTemplates(indexPrefix);
+    const { environment, indexPrefix, indexer } = this.targets.of(job.data);
+    await this.targets.ensureTemplates(indexPrefix);
     const ctx = {
       environment,
       indexPrefix,
@@ -269,7 +248,13 @@ export class CarbonWorker {
     return report;
   }
 
-  private async indexSlices(job: Job<BatchJobData, IndexReport>, ctx: Parameters<typeof requestSlices>[1], indexer: BulkIndexer, payload: Buffer | null, report: IndexReport): Promise<void> {
+  private async indexSlices(
+    job: Job<BatchJobData, IndexReport>,
+    ctx: Parameters<typeof requestSlices>[1],
+    indexer: BulkIndexer,
+    payload: Buffer | null,
+    report: IndexReport,
+  ): Promise<void> {
     // Slice by slice, so a worker holds a few thousand documents, not a whole job's. A
     // slice that must wait hands the job back; the slices already indexed come back as
     // duplicates (same ids) on the next try.

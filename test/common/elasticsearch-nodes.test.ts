@@ -13,7 +13,13 @@ describe('elasticsearch.nodes', () => {
     const client = await createElasticsearch(config.elasticsearch);
     try {
       const outcomes: boolean[] = [];
-      for (let i = 0; i < 8; i++) outcomes.push(await client.cluster.health().then(() => true, () => false));
+      for (let i = 0; i < 8; i++)
+        outcomes.push(
+          await client.cluster.health().then(
+            () => true,
+            () => false,
+          ),
+        );
       expect(outcomes.filter((ok) => !ok).length).toBeLessThanOrEqual(1);
       expect(outcomes.slice(-4)).toEqual([true, true, true, true]);
     } finally {

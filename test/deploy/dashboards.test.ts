@@ -7,7 +7,11 @@ import { eventTemplate } from '../../src/worker/template.js';
 // No Grafana or Kibana here: the dashboards are checked against what they depend on,
 // the metric names our processes export and the fields our index template maps.
 
-const exported = new Set(createMetrics({ environment: 'x', role: 'x' }).registry.getMetricsAsArray().map((m) => m.name));
+const exported = new Set(
+  createMetrics({ environment: 'x', role: 'x' })
+    .registry.getMetricsAsArray()
+    .map((m) => m.name),
+);
 
 function mappedFields(props: Record<string, any>, prefix = ''): string[] {
   return Object.entries(props).flatMap(([k, v]) => (v.properties ? mappedFields(v.properties, `${prefix}${k}.`) : [`${prefix}${k}`]));
@@ -31,7 +35,10 @@ describe('Grafana dashboard', () => {
 });
 
 describe('Kibana saved objects', () => {
-  const objects = readFileSync('deploy/kibana/tta-carbon.ndjson', 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const objects = readFileSync('deploy/kibana/tta-carbon.ndjson', 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
   it('a data view on tta-<env>-carbon-*, three visualizations, a saved search, a dashboard', () => {
     expect(objects.map((o) => o.type).sort()).toEqual(['dashboard', 'index-pattern', 'search', 'visualization', 'visualization', 'visualization']);
@@ -60,7 +67,18 @@ describe('Kibana saved objects', () => {
       const query = source ? (JSON.parse(source).query.query as string) : '';
       for (const m of query.matchAll(/([\w.@]+) :/g)) used.add(m[1]!);
     }
-    expect([...used].sort()).toEqual(['@timestamp', 'codecarbon.emissions', 'codecarbon.function', 'codecarbon.project_name', 'error.type', 'event.dataset', 'host.name', 'log.level', 'log.logger', 'message']);
+    expect([...used].sort()).toEqual([
+      '@timestamp',
+      'codecarbon.emissions',
+      'codecarbon.function',
+      'codecarbon.project_name',
+      'error.type',
+      'event.dataset',
+      'host.name',
+      'log.level',
+      'log.logger',
+      'message',
+    ]);
     for (const f of used) expect(fields.has(f), f).toBe(true);
   });
 

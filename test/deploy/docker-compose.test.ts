@@ -8,14 +8,14 @@ import { ELASTICSEARCH_VERSION } from '../../src/services/versions.js';
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'));
 const svc = compose.services;
-const envOf = (name: string): Record<string, string> =>
-  Object.fromEntries((svc[name].environment as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
+const envOf = (name: string): Record<string, string> => Object.fromEntries((svc[name].environment as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
 // Compose interpolation with an empty environment: ${VAR:-default} becomes default.
 const interpolate = (v: string) => v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
-const mounts = (name: string) => (svc[name].volumes as string[]).map((v) => {
-  const [source, target] = interpolate(v).split(':');
-  return { source: source!, target: target! };
-});
+const mounts = (name: string) =>
+  (svc[name].volumes as string[]).map((v) => {
+    const [source, target] = interpolate(v).split(':');
+    return { source: source!, target: target! };
+  });
 const clientVersion: string = JSON.parse(readFileSync('node_modules/@elastic/elasticsearch/package.json', 'utf8')).version;
 
 describe('docker-compose.yml', () => {

@@ -27,9 +27,17 @@ describe('alert rules', () => {
     expect(r.code).toBe(0);
   });
 
-  it('names the guide\'s alerts and the pipeline ones', () => {
+  it("names the guide's alerts and the pipeline ones", () => {
     const text = readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8');
-    for (const name of ['CarbonComponentDown', 'HighCarbonEmissions', 'UnusualCarbonEmissions', 'CarbonQueueBacklogGrowing', 'CarbonDeadLetters', 'CarbonShipperLagging', 'CarbonNothingIndexed']) {
+    for (const name of [
+      'CarbonComponentDown',
+      'HighCarbonEmissions',
+      'UnusualCarbonEmissions',
+      'CarbonQueueBacklogGrowing',
+      'CarbonDeadLetters',
+      'CarbonShipperLagging',
+      'CarbonNothingIndexed',
+    ]) {
       expect(text).toContain(`alert: ${name}`);
     }
   });
@@ -43,7 +51,13 @@ describe('alert rules', () => {
     writeFileSync(file, readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8').replace('(carbon_emissions_kg) > 1.0', '(carbon_emissions_kg) > 1.1'));
     expect(promtool(['test', 'rules', 'tta-carbon-rules.test.yml'], dir).code).not.toBe(0);
     // A fixed threshold on the ratio's input instead of the ratio fires for the steady kilogram project.
-    writeFileSync(file, readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8').replace('max by (project) (carbon_emissions_unusual_ratio) >= 5', 'max by (project) (carbon_emissions_last_hour_kg) > 0.01'));
+    writeFileSync(
+      file,
+      readFileSync('deploy/prometheus/tta-carbon-rules.yml', 'utf8').replace(
+        'max by (project) (carbon_emissions_unusual_ratio) >= 5',
+        'max by (project) (carbon_emissions_last_hour_kg) > 0.01',
+      ),
+    );
     expect(promtool(['test', 'rules', 'tta-carbon-rules.test.yml'], dir).code).not.toBe(0);
   });
 });

@@ -28,7 +28,15 @@ describe('systemd units', () => {
   it('each runs as tta-user, restarts, reloads with SIGHUP and is hardened', () => {
     for (const u of units) {
       const text = readFileSync(join('deploy/systemd', u), 'utf8');
-      for (const line of ['User=tta-user', 'Restart=always', 'ExecReload=/bin/kill -HUP $MAINPID', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes', 'CapabilityBoundingSet=']) {
+      for (const line of [
+        'User=tta-user',
+        'Restart=always',
+        'ExecReload=/bin/kill -HUP $MAINPID',
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        'PrivateTmp=yes',
+        'CapabilityBoundingSet=',
+      ]) {
         expect(text, `${u}: ${line}`).toContain(`\n${line}\n`);
       }
     }

@@ -41,7 +41,8 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), Number.MIN_VALUE);
 
 beforeAll(async () => {
-  for (const p of [py3, py2]) if (!existsSync(p)) throw new Error(`${p} missing: the test setup installs codecarbon from PyPI (see test/helpers/codecarbon.ts)`);
+  for (const p of [py3, py2])
+    if (!existsSync(p)) throw new Error(`${p} missing: the test setup installs codecarbon from PyPI (see test/helpers/codecarbon.ts)`);
   dir = await tempDir('ccreal');
   ccDir = join(dir, 'log', 'codecarbon');
   mkdirSync(ccDir, { recursive: true });
@@ -70,12 +71,19 @@ describe('real codecarbon output, end to end', () => {
     const ids = Object.keys(expected);
     expect(ids).toHaveLength(6);
     const want = sum(Object.values(expected).map((r) => r.emissions));
-    const docs = await waitFor(async () => {
+    const docs = await waitFor(
+      async () => {
+        const d = await runDocs();
+        return d.length === ids.length && relErr(sum(d.map((x) => x._source.codecarbon.emissions ?? 0)), want) <= 1e-12 ? d : null;
+      },
+      60_000,
+      `${ids.length} run documents summing to ${want}`,
+      500,
+    ).catch(async (err) => {
       const d = await runDocs();
-      return d.length === ids.length && relErr(sum(d.map((x) => x._source.codecarbon.emissions ?? 0)), want) <= 1e-12 ? d : null;
-    }, 60_000, `${ids.length} run documents summing to ${want}`, 500).catch(async (err) => {
-      const d = await runDocs();
-      throw new Error(`${(err as Error).message}; have ${d.length}: ${JSON.stringify(d.map((x) => [x._id, x._source.codecarbon.source, x._source.codecarbon.emissions]))}`);
+      throw new Error(
+        `${(err as Error).message}; have ${d.length}: ${JSON.stringify(d.map((x) => [x._id, x._source.codecarbon.source, x._source.codecarbon.emissions]))}`,
+      );
     });
     // Nothing more arrives later (no second document of a rewritten or renamed file).
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -102,16 +110,28 @@ describe('real codecarbon output, end to end', () => {
       const mapping = await es.indices.getMapping({ index: `${names.indexPrefix}-2*` });
       for (const m of Object.values(mapping)) {
         const cc = (m.mappings.properties!.codecarbon as { properties: Record<string, { type: string }> }).properties;
-        for (const field of ['pue', 'wue', 'water_consumed', 'cpu_utilization_percent', 'ram_used_gb', 'gpu_energy', 'emissions']) expect([field, cc[field]?.type]).toEqual([field, 'double']);
+        for (const field of ['pue', 'wue', 'water_consumed', 'cpu_utilization_percent', 'ram_used_gb', 'gpu_energy', 'emissions'])
+          expect([field, cc[field]?.type]).toEqual([field, 'double']);
         expect(cc.on_cloud!.type).toBe('boolean');
       }
       const res = await es.search({
-        index: `${names.indexPrefix}-2*`, size: 0, query: { term: { 'event.dataset': 'codecarbon.run' } },
-        aggs: { maxPue: { max: { field: 'codecarbon.pue' } }, avgPue: { avg: { field: 'codecarbon.pue' } }, maxWue: { max: { field: 'codecarbon.wue' } }, avgWue: { avg: { field: 'codecarbon.wue' } } },
+        index: `${names.indexPrefix}-2*`,
+        size: 0,
+        query: { term: { 'event.dataset': 'codecarbon.run' } },
+        aggs: {
+          maxPue: { max: { field: 'codecarbon.pue' } },
+          avgPue: { avg: { field: 'codecarbon.pue' } },
+          maxWue: { max: { field: 'codecarbon.wue' } },
+          avgWue: { avg: { field: 'codecarbon.wue' } },
+        },
       });
       const aggs = res.aggregations as Record<string, { value: number }>;
-      const pue = Object.values(expected).map((r) => r.pue).filter((v): v is number => v !== null);
-      const wue = Object.values(expected).map((r) => r.wue).filter((v): v is number => v !== null);
+      const pue = Object.values(expected)
+        .map((r) => r.pue)
+        .filter((v): v is number => v !== null);
+      const wue = Object.values(expected)
+        .map((r) => r.wue)
+        .filter((v): v is number => v !== null);
       expect(aggs.maxPue!.value).toBe(Math.max(...pue));
       expect(aggs.maxWue!.value).toBe(1.8);
       expect(aggs.maxWue!.value).toBe(Math.max(...wue));
@@ -122,10 +142,19 @@ describe('real codecarbon output, end to end', () => {
     }
   });
 
-  it('report --json counts each run once and its totals are the files\' sums', async () => {
-    const r = await runCli(['report', '--since', '2d', '--by', 'project', '--json'], { TTA_ENV: names.environment, ELASTICSEARCH_URL: services.elasticsearchUrl, TZ });
+  it("report --json counts each run once and its totals are the files' sums", async () => {
+    const r = await runCli(['report', '--since', '2d', '--by', 'project', '--json'], {
+      TTA_ENV: names.environment,
+      ELASTICSEARCH_URL: services.elasticsearchUrl,
+      TZ,
+    });
     expect(r.code, r.out).toBe(0);
-    const report = JSON.parse(r.stdout) as { total: { kg: number; count: number }; rows: { key: string; kg: number; count: number }[]; sources: Record<string, number>; counted: string };
+    const report = JSON.parse(r.stdout) as {
+      total: { kg: number; count: number };
+      rows: { key: string; kg: number; count: number }[];
+      sources: Record<string, number>;
+      counted: string;
+    };
     const runs = Object.values(expected);
     expect(report.counted).toBe('runs');
     expect(report.total.count).toBe(runs.length);

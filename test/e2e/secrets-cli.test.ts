@@ -24,7 +24,12 @@ describe('a secret in an input path', () => {
     mkdirSync(join(dir, 'log'));
     const file = join(dir, 'log', `upload-${token}.log`);
     writeFileSync(file, '');
-    run = await startCliProcess('run', names, dir, `inputs:\n  - kind: log\n    paths: [${join(dir, 'log', '*.log')}]\npollIntervalMs: 50\ndiscoveryIntervalMs: 200`);
+    run = await startCliProcess(
+      'run',
+      names,
+      dir,
+      `inputs:\n  - kind: log\n    paths: [${join(dir, 'log', '*.log')}]\npollIntervalMs: 50\ndiscoveryIntervalMs: 200`,
+    );
     appendFileSync(file, 'INFO:a:one\nINFO:a:two\n');
     await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`)) >= 2, 30_000, 'the two lines');
     const port = Number(/"port":(\d+),"msg":"metrics and health listening"/.exec(run.output())?.[1]);

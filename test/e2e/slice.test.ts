@@ -30,10 +30,15 @@ describe('one line end to end', () => {
     const now = new Date();
     await appendFile(logFile, `${asctime(now)} - src.components.carbon_component - INFO - ${marker}\n`);
     const written = Date.now();
-    const docs = await waitFor(async () => {
-      const found = await allDocs(`${names.indexPrefix}-*`);
-      return found.length > 0 ? found : null;
-    }, 5_000, 'the document to be searchable', 250);
+    const docs = await waitFor(
+      async () => {
+        const found = await allDocs(`${names.indexPrefix}-*`);
+        return found.length > 0 ? found : null;
+      },
+      5_000,
+      'the document to be searchable',
+      250,
+    );
     const elapsed = Date.now() - written;
     expect(docs).toHaveLength(1);
     const doc = docs[0]!;
@@ -58,21 +63,40 @@ describe('one line end to end', () => {
     await mk(join(dir, 'log', 'codecarbon'), { recursive: true });
     const now = new Date();
     const t = (ms: number) => new Date(now.getTime() - ms).toISOString().slice(0, 19);
-    await wf(join(dir, 'log', 'codecarbon', 'emissions_20990101_000000.json'), JSON.stringify({
-      project_name: 'TTA-Staging', timestamp: t(0), total_emissions: 0.0125, unit: 'kg CO2eq',
-      functions: {
-        [`plan_arc_${t(60_000)}`]: { function: 'plan_arc', timestamp: t(60_000), emissions: 0.005, unit: 'kg CO2eq' },
-        [`plan_arc_${t(30_000)}`]: { function: 'plan_arc', timestamp: t(30_000), emissions: 0.0075, unit: 'kg CO2eq' },
-      },
-    }, null, 2));
+    await wf(
+      join(dir, 'log', 'codecarbon', 'emissions_20990101_000000.json'),
+      JSON.stringify(
+        {
+          project_name: 'TTA-Staging',
+          timestamp: t(0),
+          total_emissions: 0.0125,
+          unit: 'kg CO2eq',
+          functions: {
+            [`plan_arc_${t(60_000)}`]: { function: 'plan_arc', timestamp: t(60_000), emissions: 0.005, unit: 'kg CO2eq' },
+            [`plan_arc_${t(30_000)}`]: { function: 'plan_arc', timestamp: t(30_000), emissions: 0.0075, unit: 'kg CO2eq' },
+          },
+        },
+        null,
+        2,
+      ),
+    );
     // The run itself, as codecarbon writes it: what carbon_emissions_kg counts.
-    await wf(join(dir, 'log', 'codecarbon', 'emissions.csv'), `timestamp,project_name,run_id,duration,emissions\n${t(0)},TTA-Staging,7d3c1f0e-5b1a-4c1e-9a57-0c9d2b1e4f10,90.5,0.0125\n`);
+    await wf(
+      join(dir, 'log', 'codecarbon', 'emissions.csv'),
+      `timestamp,project_name,run_id,duration,emissions\n${t(0)},TTA-Staging,7d3c1f0e-5b1a-4c1e-9a57-0c9d2b1e4f10,90.5,0.0125\n`,
+    );
     const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const text = await waitFor(async () => {
-      const body = await scrape();
-      const done = /carbon_emissions_kg\{[^}]*project="TTA-Staging"[^}]*\} 0\.0125/.test(body) && /^tta_carbon_documents_indexed_total\{[^}]*\} 5$/m.test(body);
-      return done ? body : null;
-    }, 20_000, 'carbon_emissions_kg and every document in /metrics', 500);
+    const text = await waitFor(
+      async () => {
+        const body = await scrape();
+        const done =
+          /carbon_emissions_kg\{[^}]*project="TTA-Staging"[^}]*\} 0\.0125/.test(body) && /^tta_carbon_documents_indexed_total\{[^}]*\} 5$/m.test(body);
+        return done ? body : null;
+      },
+      20_000,
+      'carbon_emissions_kg and every document in /metrics',
+      500,
+    );
     expect(text).toMatch(/^up\{[^}]*\} 1$/m);
     expect(text).toMatch(/carbon_function_emissions_kg_total\{[^}]*function="plan_arc"[^}]*\} 0\.0125/);
     // 1 log line + 1 report summary + 2 function events + 1 run.

@@ -31,12 +31,18 @@ describe('one Redis, many hosts', () => {
     const file = join(dir, 'log', 'carbon.log');
     writeFileSync(file, '');
     const worker = await startTestWorker(names);
-    teardown.push(() => worker.stop(), () => cleanup(names, [dir]));
+    teardown.push(
+      () => worker.stop(),
+      () => cleanup(names, [dir]),
+    );
     const yaml = 'pollIntervalMs: 50\nbatch:\n  lingerMs: 20';
     const start = (host: string) => startCliProcess('shipper', names, dir, yaml, { TTA_HOST_NAME: host, TTA_DATA_DIR: join(dir, `data-${host}`) });
     let a: ShipperProcess = await start('host-a');
     let b: ShipperProcess = await start('host-b');
-    teardown.push(() => a.stop('SIGKILL'), () => b.stop('SIGKILL'));
+    teardown.push(
+      () => a.stop('SIGKILL'),
+      () => b.stop('SIGKILL'),
+    );
     const pattern = `${names.indexPrefix}-2*`;
     lines(file, 0, 300);
     await waitFor(async () => (await perHost(pattern, 'host-a')) >= 300 && (await perHost(pattern, 'host-b')) >= 300, 60_000, '300 lines under each host');
@@ -71,11 +77,18 @@ describe('one queue, two environments', () => {
     writeFileSync(join(dir, 'b', 'log', 'carbon.log'), '');
     // The worker belongs to environment a; it serves b's batches all the same.
     const worker = await startTestWorker(a);
-    teardown.push(() => worker.stop(), () => cleanup(a, [dir]), () => cleanup(b));
+    teardown.push(
+      () => worker.stop(),
+      () => cleanup(a, [dir]),
+      () => cleanup(b),
+    );
     const yaml = 'pollIntervalMs: 50\nbatch:\n  lingerMs: 20';
     const sa = await startCliProcess('shipper', a, join(dir, 'a'), yaml);
     const sb = await startCliProcess('shipper', b, join(dir, 'b'), yaml);
-    teardown.push(() => sa.stop(), () => sb.stop());
+    teardown.push(
+      () => sa.stop(),
+      () => sb.stop(),
+    );
     lines(join(dir, 'a', 'log', 'carbon.log'), 0, 150);
     lines(join(dir, 'b', 'log', 'carbon.log'), 0, 250);
     // A batch from a shipper of the previous contract names no environment: the worker's.

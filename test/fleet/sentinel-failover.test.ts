@@ -44,11 +44,28 @@ describe('Redis Sentinel failover', () => {
     const [p, r1, r2, s1, s2, s3] = (await Promise.all(Array.from({ length: 6 }, () => freePort()))) as [number, number, number, number, number, number];
     const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
     const primary = redisServer(['--port', String(p), ...common, '--dbfilename', 'p.rdb']);
-    for (const [port, n] of [[r1, 1], [r2, 2]] as const) redisServer(['--port', String(port), ...common, '--dbfilename', `r${n}.rdb`, '--replicaof', '127.0.0.1', String(p)]);
-    for (const port of [r1, r2]) await waitFor(async () => /master_link_status:up/.test(await client(port).info('replication').catch(() => '')), 30_000, `replica ${port} in sync`);
+    for (const [port, n] of [
+      [r1, 1],
+      [r2, 2],
+    ] as const)
+      redisServer(['--port', String(port), ...common, '--dbfilename', `r${n}.rdb`, '--replicaof', '127.0.0.1', String(p)]);
+    for (const port of [r1, r2])
+      await waitFor(
+        async () =>
+          /master_link_status:up/.test(
+            await client(port)
+              .info('replication')
+              .catch(() => ''),
+          ),
+        30_000,
+        `replica ${port} in sync`,
+      );
     for (const port of [s1, s2, s3]) {
       const conf = join(dir, `sentinel-${port}.conf`);
-      writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${MASTER} 127.0.0.1 ${p} 2\nsentinel down-after-milliseconds ${MASTER} 1000\nsentinel failover-timeout ${MASTER} 5000\nsentinel parallel-syncs ${MASTER} 2\n`);
+      writeFileSync(
+        conf,
+        `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${MASTER} 127.0.0.1 ${p} 2\nsentinel down-after-milliseconds ${MASTER} 1000\nsentinel failover-timeout ${MASTER} 5000\nsentinel parallel-syncs ${MASTER} 2\n`,
+      );
       redisServer([conf, '--sentinel']);
     }
     const sentinel = client(s1);
@@ -61,7 +78,10 @@ describe('Redis Sentinel failover', () => {
     const file = join(dir, 'log', 'carbon.log');
     writeFileSync(file, '');
     run = await startCliProcess('run', names, dir, 'pollIntervalMs: 50\nbatch:\n  lingerMs: 20', {
-      REDIS_URL: `redis://127.0.0.1:${p}`, REDIS_SENTINELS: [s1, s2, s3].map((s) => `127.0.0.1:${s}`).join(','), REDIS_SENTINEL_NAME: MASTER, TTA_REDIS_MIN_REPLICAS: '1',
+      REDIS_URL: `redis://127.0.0.1:${p}`,
+      REDIS_SENTINELS: [s1, s2, s3].map((s) => `127.0.0.1:${s}`).join(','),
+      REDIS_SENTINEL_NAME: MASTER,
+      TTA_REDIS_MIN_REPLICAS: '1',
     });
     let written = 0;
     const write = (n: number) => {
@@ -78,18 +98,32 @@ describe('Redis Sentinel failover', () => {
     await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`)) >= 2_000, 60_000, 'the first lines');
     const killedAt = Date.now();
     primary.kill('SIGKILL');
-    const promoted = await waitFor(async () => {
-      const addr = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', MASTER).catch(() => null)) as string[] | null;
-      return addr && Number(addr[1]) !== p ? Number(addr[1]) : null;
-    }, 60_000, 'a replica to be promoted', 100);
+    const promoted = await waitFor(
+      async () => {
+        const addr = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', MASTER).catch(() => null)) as string[] | null;
+        return addr && Number(addr[1]) !== p ? Number(addr[1]) : null;
+      },
+      60_000,
+      'a replica to be promoted',
+      100,
+    );
     const failoverSeconds = (Date.now() - killedAt) / 1000;
     await writer;
     await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`)) >= LINES, 120_000, `all ${LINES} lines`, 500).catch(async (err) => {
-      throw new Error(`${(err as Error).message}: ${await countDocs(`${names.indexPrefix}-2*`)} indexed\n${run!.output().split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-10).join('\n')}`);
+      throw new Error(
+        `${(err as Error).message}: ${await countDocs(`${names.indexPrefix}-2*`)} indexed\n${run!
+          .output()
+          .split('\n')
+          .filter((l) => /"level":[45]0/.test(l))
+          .slice(-10)
+          .join('\n')}`,
+      );
     });
     await new Promise((r) => setTimeout(r, 1500));
     const messages = await allMessages(`${names.indexPrefix}-2*`);
-    console.log(`sentinel failover: primary killed, replica on ${promoted} promoted after ${failoverSeconds.toFixed(1)} s; ${LINES} lines written, ${messages.length} documents, ${new Set(messages).size} distinct`);
+    console.log(
+      `sentinel failover: primary killed, replica on ${promoted} promoted after ${failoverSeconds.toFixed(1)} s; ${LINES} lines written, ${messages.length} documents, ${new Set(messages).size} distinct`,
+    );
     expect(new Set(messages).size).toBe(LINES);
     expect(messages).toHaveLength(LINES);
     sentinel.disconnect();

@@ -28,7 +28,9 @@ export function createAttacker(): Attacker {
   const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
   return {
-    name, uid, gid,
+    name,
+    uid,
+    gid,
     sh(script, cwd) {
       const r = spawnSync('/bin/sh', ['-c', script], { uid, gid, cwd, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`attacker's script failed (${r.status}): ${r.stderr}`);

@@ -17,7 +17,9 @@ export function codecarbonPython(version: CodecarbonVersion, dir = servicesEnv()
 /** Creates the virtualenv and installs codecarbon==version when it is not there yet. */
 export async function ensureCodecarbon(version: CodecarbonVersion): Promise<{ python: string } | { error: string }> {
   const python = codecarbonPython(version);
-  const ready = async () => existsSync(python) && (await run(python, ['-c', 'import codecarbon, sys; sys.exit(0 if codecarbon.__version__ == sys.argv[1] else 1)', version])).code === 0;
+  const ready = async () =>
+    existsSync(python) &&
+    (await run(python, ['-c', 'import codecarbon, sys; sys.exit(0 if codecarbon.__version__ == sys.argv[1] else 1)', version])).code === 0;
   if (await ready()) return { python };
   const venv = join(python, '..', '..');
   let r = await run('python3', ['-m', 'venv', '--clear', venv]);

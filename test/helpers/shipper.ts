@@ -21,7 +21,8 @@ export function recordingConsumer(queue: string, redisUrl = services.redisUrl) {
     queue,
     async (job) => {
       // The shipper attaches a job's bytes just after adding it: wait for them.
-      const payload = job.data.kind === 'lines' ? await waitFor(() => readPayload(connection, payloadKey(job.queueQualifiedName, job.id!)), 10_000, 'the job payload') : null;
+      const payload =
+        job.data.kind === 'lines' ? await waitFor(() => readPayload(connection, payloadKey(job.queueQualifiedName, job.id!)), 10_000, 'the job payload') : null;
       payloads.set(job.data, payload);
       batches.push(job.data);
     },
@@ -31,9 +32,13 @@ export function recordingConsumer(queue: string, redisUrl = services.redisUrl) {
   return {
     batches,
     /** Every record that arrived; carbon.log chunks as the events a worker makes of them. */
-    records: () => batches.flatMap((b) => batchRecords(b, payloads.get(b) ?? null).map((r) => ({ ...r, kind: b.kind === 'lines' ? 'log' : b.kind, path: b.path, fileId: b.fileId }))),
+    records: () =>
+      batches.flatMap((b) =>
+        batchRecords(b, payloads.get(b) ?? null).map((r) => ({ ...r, kind: b.kind === 'lines' ? 'log' : b.kind, path: b.path, fileId: b.fileId })),
+      ),
     /** The text of every carbon.log event that arrived, in arrival order. */
-    logTexts: () => batches.flatMap((b) => (b.kind === 'lines' || b.kind === 'log' ? (batchRecords(b, payloads.get(b) ?? null) as LogRecord[]).map((r) => r.text) : [])),
+    logTexts: () =>
+      batches.flatMap((b) => (b.kind === 'lines' || b.kind === 'log' ? (batchRecords(b, payloads.get(b) ?? null) as LogRecord[]).map((r) => r.text) : [])),
     async close() {
       await worker.close();
       await connection.quit();
@@ -48,7 +53,12 @@ export interface ShipperProcess {
 }
 
 /** The real CLI `shipper` as its own OS process, on a test's queue, dirs and settings. */
-export function startShipperProcess(names: ReturnType<typeof uniqueNames>, dir: string, shipperYaml: string, env: Record<string, string> = {}): Promise<ShipperProcess> {
+export function startShipperProcess(
+  names: ReturnType<typeof uniqueNames>,
+  dir: string,
+  shipperYaml: string,
+  env: Record<string, string> = {},
+): Promise<ShipperProcess> {
   return startCliProcess('shipper', names, dir, shipperYaml, env);
 }
 
@@ -66,8 +76,15 @@ export async function startCliProcess(
   await writeFile(configFile, `redis:\n  queue: ${names.queue}\n${shipperYaml ? `shipper:\n${shipperYaml.replace(/^/gm, '  ')}\n` : ''}`);
   const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, role], {
     env: {
-      ...process.env, TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'),
-      REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, TTA_METRICS_PORT: '0', CARBON_LOG_LEVEL: 'info', ...env,
+      ...process.env,
+      TTA_ENV: names.environment,
+      TTA_LOG_DIR: join(dir, 'log'),
+      TTA_DATA_DIR: join(dir, 'data'),
+      REDIS_URL: services.redisUrl,
+      ELASTICSEARCH_URL: services.elasticsearchUrl,
+      TTA_METRICS_PORT: '0',
+      CARBON_LOG_LEVEL: 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...as,

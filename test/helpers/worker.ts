@@ -11,7 +11,9 @@ import { esClient, redisClient, services, waitFor, type uniqueNames } from './se
 /** A real worker on a test's own queue and index prefix, plus the queue to feed it. */
 export async function startTestWorker(names: ReturnType<typeof uniqueNames>, tweak: (c: Config) => void = () => undefined, extra: Partial<WorkerDeps> = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'tta-worker-'));
-  const config = loadConfig({ env: { TTA_ENV: names.environment, TTA_DATA_DIR: dataDir, REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl } });
+  const config = loadConfig({
+    env: { TTA_ENV: names.environment, TTA_DATA_DIR: dataDir, REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl },
+  });
   config.redis.queue = names.queue;
   tweak(config);
   const connection = redisClient();
@@ -64,9 +66,13 @@ export function csvBatch(fileId: string, rows: Record<string, string>[], startOf
   return { v: CONTRACT_VERSION, kind: 'csv', host: 'test-host', path: '/cc/emissions.csv', fileId, endOffset: startOffset + rows.length * 500, records };
 }
 
-export function reportBatch(fileId: string, report: { project_name: string; timestamp: string; total_emissions: number; unit: string; functions: Record<string, unknown> }): BatchJobData {
+export function reportBatch(
+  fileId: string,
+  report: { project_name: string; timestamp: string; total_emissions: number; unit: string; functions: Record<string, unknown> },
+): BatchJobData {
   const { functions, ...summary } = report;
   const records: ReportRecord[] = [{ offset: 0, report: { part: 'summary', fields: summary } }];
-  Object.entries(functions).forEach(([key, entry], i) => records.push({ offset: 100 + i * 100, report: { part: 'function', key, project: report.project_name, entry } }));
+  for (const [i, [key, entry]] of Object.entries(functions).entries())
+    records.push({ offset: 100 + i * 100, report: { part: 'function', key, project: report.project_name, entry } });
   return { v: CONTRACT_VERSION, kind: 'report', host: 'test-host', path: `/cc/${fileId}.json`, fileId, endOffset: 100 + records.length * 100, records };
 }

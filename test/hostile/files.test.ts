@@ -77,7 +77,15 @@ afterAll(async () => {
 
 describe('hostile files under a running pipeline', () => {
   afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.log(pipeline.output().split('\n').filter((l) => /"level":[456]0/.test(l)).slice(-20).join('\n'));
+    if (ctx.task.result?.state === 'fail')
+      console.log(
+        pipeline
+          .output()
+          .split('\n')
+          .filter((l) => /"level":[456]0/.test(l))
+          .slice(-20)
+          .join('\n'),
+      );
   });
 
   it('a file without read permission: logged with EACCES, counted, the others flow', async () => {
@@ -92,13 +100,20 @@ describe('hostile files under a running pipeline', () => {
     writeFileSync(join(cc, 'emissions_truncated.json'), '{"project_name": "P", "functions": {"a": {"emis');
     writeFileSync(join(cc, 'emissions_empty.json'), '');
     writeFileSync(join(cc, 'emissions_array.json'), '[1, 2, 3]');
-    writeFileSync(join(cc, 'emissions_good.json'), JSON.stringify({ project_name: 'hostile', timestamp: new Date().toISOString(), total_emissions: 0.5, unit: 'kg', functions: {} }));
+    writeFileSync(
+      join(cc, 'emissions_good.json'),
+      JSON.stringify({ project_name: 'hostile', timestamp: new Date().toISOString(), total_emissions: 0.5, unit: 'kg', functions: {} }),
+    );
     good(100);
     await goodArrived();
-    const reports = await waitFor(async () => {
-      const docs = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => d._source.event?.dataset === 'codecarbon.report');
-      return docs.length >= 4 ? docs : null;
-    }, 30_000, 'four report documents');
+    const reports = await waitFor(
+      async () => {
+        const docs = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => d._source.event?.dataset === 'codecarbon.report');
+        return docs.length >= 4 ? docs : null;
+      },
+      30_000,
+      'four report documents',
+    );
     expect(reports.filter((d) => d._source.tags?.includes('invalid_report'))).toHaveLength(3);
     expect(reports.find((d) => d._source.codecarbon?.project_name === 'hostile')?._source.codecarbon.total_emissions).toBe(0.5);
     expect((await problems()).invalid_report).toBe(3);

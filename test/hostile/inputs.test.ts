@@ -19,7 +19,7 @@ const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}
 const HOSTILE: [string, Buffer | string][] = [
   ['random binary', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256).filter((b) => b !== 10))],
   ['NUL bytes', `INFO:x:nul\u0000in\u0000the\u0000middle`],
-  ['a 50 MB line', 'INFO:x:' + 'y'.repeat(50 * 1024 * 1024)],
+  ['a 50 MB line', `INFO:x:${'y'.repeat(50 * 1024 * 1024)}`],
   ['JSON nested 10,000 deep', `{"timestamp":"${new Date().toISOString()}","message":"deep","deep":${nested(10_000)}}`],
   ['huge numbers', `{"message":"huge","n":1e400,"m":-123456789012345678901234567890,"timestamp":"${new Date().toISOString()}"}`],
   ['duplicate keys', `{"message":"first","message":"second","timestamp":"${new Date().toISOString()}"}`],
@@ -52,12 +52,27 @@ describe('hostile input with good data around it', () => {
     appendFileSync(file, good(n++));
     const expectedRecords = n + HOSTILE.length;
     let seen: Awaited<ReturnType<typeof allDocs>> = [];
-    const docs = await waitFor(async () => {
-      seen = await allDocs(`${names.indexPrefix}-*`);
-      return seen.length >= expectedRecords ? seen : null;
-    }, 90_000, `${expectedRecords} documents (indexed or dead-lettered)`, 1000).catch((err) => {
-      console.log(`arrived: ${seen.map((d) => `${d._index.includes('deadletter') ? 'DLQ ' : ''}${String(d._source.message ?? d._source.error?.type).slice(0, 40)}`).join(' | ')}`);
-      console.log(pipeline.output().split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-15).join('\n').slice(0, 5000));
+    const docs = await waitFor(
+      async () => {
+        seen = await allDocs(`${names.indexPrefix}-*`);
+        return seen.length >= expectedRecords ? seen : null;
+      },
+      90_000,
+      `${expectedRecords} documents (indexed or dead-lettered)`,
+      1000,
+    ).catch((err) => {
+      console.log(
+        `arrived: ${seen.map((d) => `${d._index.includes('deadletter') ? 'DLQ ' : ''}${String(d._source.message ?? d._source.error?.type).slice(0, 40)}`).join(' | ')}`,
+      );
+      console.log(
+        pipeline
+          .output()
+          .split('\n')
+          .filter((l) => /"level":[45]0/.test(l))
+          .slice(-15)
+          .join('\n')
+          .slice(0, 5000),
+      );
       throw err;
     });
     expect(pipeline.child.exitCode).toBeNull();

@@ -28,7 +28,11 @@ ${dir}/*.log ${dir}/other.txt
 
 describe('a logrotate configuration beside tta-carbon', () => {
   it('reads the patterns before each block, not the words of its scripts', () => {
-    expect(logrotatePatterns(guide('/var/log/tta/staging'))).toEqual(['/var/log/tta/staging/*.log', '/var/log/tta/staging/other.txt', '/var/log/other app/*.log']);
+    expect(logrotatePatterns(guide('/var/log/tta/staging'))).toEqual([
+      '/var/log/tta/staging/*.log',
+      '/var/log/tta/staging/other.txt',
+      '/var/log/other app/*.log',
+    ]);
   });
 
   it('health names the logrotate file that covers an input (degraded), and says nothing without one', async () => {
@@ -40,7 +44,9 @@ describe('a logrotate configuration beside tta-carbon', () => {
     await mkdir(etc);
     await writeFile(join(etc, 'tta-staging'), guide(log));
     await writeFile(join(etc, 'unrelated'), '/var/log/syslog {\n daily\n}\n');
-    const config = loadConfig({ env: { TTA_LOG_DIR: log, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl } });
+    const config = loadConfig({
+      env: { TTA_LOG_DIR: log, TTA_DATA_DIR: join(dir, 'data'), REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl },
+    });
     const check = (await runHealth(config, { logrotateConfigs: [join(dir, 'logrotate.conf'), etc] })).find((c) => c.name === 'Other rotators')!;
     expect(check.status).toBe('degraded');
     expect(check.detail).toContain(`${join(etc, 'tta-staging')} (${join(log, 'carbon.log')})`);

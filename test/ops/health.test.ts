@@ -12,8 +12,12 @@ let dir: string;
 
 function health(env: Record<string, string>, json = false) {
   return runCli(['health', ...(json ? ['--json'] : [])], {
-    TTA_ENV: names.environment, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'),
-    REDIS_URL: services.redisUrl, ELASTICSEARCH_URL: services.elasticsearchUrl, ...env,
+    TTA_ENV: names.environment,
+    TTA_LOG_DIR: join(dir, 'log'),
+    TTA_DATA_DIR: join(dir, 'data'),
+    REDIS_URL: services.redisUrl,
+    ELASTICSEARCH_URL: services.elasticsearchUrl,
+    ...env,
   });
 }
 
@@ -32,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('tta-carbon health', () => {
-  it('exits 0 when all is well, in the guide\'s form', async () => {
+  it("exits 0 when all is well, in the guide's form", async () => {
     const r = await health({});
     expect(r.out).toContain('✅ Configuration: Valid');
     expect(r.out).toContain(`✅ Output directory writable: ${join(dir, 'log', 'codecarbon')}`);

@@ -19,8 +19,10 @@ const DAY = 86_400_000;
 const now = Date.now();
 const naive = (ms: number) => new Date(ms).toISOString().slice(0, 19);
 const functions: [string, number, number][] = [
-  ['generate_narrative', 0.004, 2 * DAY], ['embed_scene', 0.001, 2 * DAY + 60_000],
-  ['generate_narrative', 0.002, DAY], ['generate_narrative', 0.003, 600_000],
+  ['generate_narrative', 0.004, 2 * DAY],
+  ['embed_scene', 0.001, 2 * DAY + 60_000],
+  ['generate_narrative', 0.002, DAY],
+  ['generate_narrative', 0.003, 600_000],
 ];
 // run id, project, experiment, kg, age
 const runs: [string, string, string, number, number][] = [
@@ -29,7 +31,13 @@ const runs: [string, string, string, number, number][] = [
   ['0b0c8a52-0000-4000-8000-000000000003', 'TTA-Training', 'exp-b', 0.0000302, 600_000],
 ];
 const row = (id: string, project: string, experiment: string, kg: number, age: number, duration: number) => ({
-  timestamp: naive(now - age), project_name: project, run_id: id, experiment_id: experiment, duration: String(duration), emissions: String(kg), pue: '1.0',
+  timestamp: naive(now - age),
+  project_name: project,
+  run_id: id,
+  experiment_id: experiment,
+  duration: String(duration),
+  emissions: String(kg),
+  pue: '1.0',
 });
 let dir: string;
 
@@ -40,12 +48,26 @@ function report(args: string[], env = names) {
 beforeAll(async () => {
   dir = await tempDir('report');
   const pipeline = await startTestWorker(names, (c) => (c.timeZone = 'UTC'));
-  const fns = Object.fromEntries(functions.map(([fn, kg, age]) => [`${fn}_${naive(now - age)}`, { function: fn, timestamp: naive(now - age), emissions: kg, unit: 'kg CO2eq' }]));
-  await pipeline.add(reportBatch('report-known', { project_name: 'TTA-Staging', timestamp: naive(now), total_emissions: 0.01, unit: 'kg CO2eq', functions: fns }));
+  const fns = Object.fromEntries(
+    functions.map(([fn, kg, age]) => [`${fn}_${naive(now - age)}`, { function: fn, timestamp: naive(now - age), emissions: kg, unit: 'kg CO2eq' }]),
+  );
+  await pipeline.add(
+    reportBatch('report-known', { project_name: 'TTA-Staging', timestamp: naive(now), total_emissions: 0.01, unit: 'kg CO2eq', functions: fns }),
+  );
   // Each run first as an early flush (half its emissions), then final; the last run a
   // third time from a second file, as a .bak copy of the same rows would be.
-  await pipeline.add(csvBatch('csv-early', runs.map(([id, p, e, kg, age]) => row(id, p, e, kg / 2, age, 1))));
-  await pipeline.add(csvBatch('csv-final', runs.map(([id, p, e, kg, age]) => row(id, p, e, kg, age, 3))));
+  await pipeline.add(
+    csvBatch(
+      'csv-early',
+      runs.map(([id, p, e, kg, age]) => row(id, p, e, kg / 2, age, 1)),
+    ),
+  );
+  await pipeline.add(
+    csvBatch(
+      'csv-final',
+      runs.map(([id, p, e, kg, age]) => row(id, p, e, kg, age, 3)),
+    ),
+  );
   await pipeline.drained();
   const [id, p, e, kg, age] = runs[2]!;
   await pipeline.add(csvBatch('csv-bak', [row(id, p, e, kg / 2, age, 1), row(id, p, e, kg, age, 3)]));
@@ -77,7 +99,10 @@ describe('tta-carbon report', () => {
     expect(json.counted).toBe('runs');
     expect(json.total.count).toBe(3);
     expect(json.total.kg).toBeCloseTo(0.0000511, 15);
-    expect(json.rows).toEqual([{ key: 'exp-b', kg: 0.0000302, count: 1 }, { key: 'exp-a', kg: 0.0000088 + 0.0000121, count: 2 }]);
+    expect(json.rows).toEqual([
+      { key: 'exp-b', kg: 0.0000302, count: 1 },
+      { key: 'exp-a', kg: 0.0000088 + 0.0000121, count: 2 },
+    ]);
     const byDay = JSON.parse((await report(['--since', '7d', '--by', 'day', '--json'])).stdout);
     const day = (age: number) => new Date(now - age).toISOString().slice(0, 10);
     for (const [, , , kg, age] of runs) expect(byDay.rows.find((x: { key: string }) => x.key === day(age)).kg).toBeCloseTo(kg, 15);
@@ -145,7 +170,11 @@ describe('tta-carbon report', () => {
     expect((await report(['--since', 'yesterday'])).code).toBe(2);
     expect((await report(['--by', 'color'])).code).toBe(2);
     expect((await report(['--chart', join(dir, 'x.png')])).code).toBe(2);
-    expect(() => parseSince('3x')).toThrow(/expected a number and h, d or w/);
+    for (const bad of ['3x', '7', '-2d', '0d', '']) expect(() => parseSince(bad)).toThrow(/expected a duration such as 7d/);
+    expect(parseSince('7d')).toBe(7 * 86_400_000);
+    expect(parseSince('36h')).toBe(36 * 3_600_000);
+    expect(parseSince('2w')).toBe(14 * 86_400_000);
+    expect(parseSince('90m')).toBe(90 * 60_000);
   });
 
   it('formats amounts with four significant digits', () => {

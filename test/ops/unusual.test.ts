@@ -6,6 +6,7 @@ import { emissionsReport, formatReport } from '../../src/ops/report.js';
 import { EmissionsGauge } from '../../src/worker/emissions-gauge.js';
 import { cleanup, esClient, uniqueNames } from '../helpers/services.js';
 import { csvBatch, startTestWorker } from '../helpers/worker.js';
+import { seededRandom } from '../helpers/random.js';
 
 // Issue #20: unusual emissions, judged against the project's own week (see
 // src/common/emissions/unusual.ts). Eight simulated days of runs shaped like real ones,
@@ -17,12 +18,16 @@ const now = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 const spike3d = now - 3 * DAY + 10 * HOUR_MS - (now % DAY); // 10:00 UTC three days ago
 let seq = 0;
 // Deterministic noise, so a failure can be replayed.
-let state = 20261202;
-const noise = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 0.4 + 0.8;
+const random = seededRandom(20261202);
+const noise = () => random() * 0.4 + 0.8;
 
 type Row = Record<string, string>;
 const run = (project: string, at: number, kg: number): Row => ({
-  timestamp: new Date(at).toISOString().slice(0, 19), project_name: project, run_id: `0e5a1000-0000-4000-8000-${String(++seq).padStart(12, '0')}`, duration: '3', emissions: String(kg),
+  timestamp: new Date(at).toISOString().slice(0, 19),
+  project_name: project,
+  run_id: `0e5a1000-0000-4000-8000-${String(++seq).padStart(12, '0')}`,
+  duration: '3',
+  emissions: String(kg),
 });
 
 function history(): Row[] {
@@ -60,7 +65,12 @@ describe('unusual emissions', () => {
     const steady = Array.from({ length: 48 }, (_, i) => (i % 2 ? 0 : 3e-6));
     expect(judgeHour(3e-6, steady)).toMatchObject({ ratio: 1, unusual: false, activeHours: 24 });
     expect(judgeHour(3e-5, steady)).toMatchObject({ ratio: 10, unusual: true });
-    expect(judgeHour(2000, steady.map((v) => v * 1e9 / 3))).toMatchObject({ unusual: false });
+    expect(
+      judgeHour(
+        2000,
+        steady.map((v) => (v * 1e9) / 3),
+      ),
+    ).toMatchObject({ unusual: false });
     expect(judgeHour(1, Array(MIN_ACTIVE_HOURS - 1).fill(1e-6))).toMatchObject({ ratio: null, unusual: false });
   });
 
@@ -69,12 +79,17 @@ describe('unusual emissions', () => {
     try {
       const report = await emissionsReport(es, names.indexPrefix, 4 * DAY, 'hour', { now: new Date(now), timeZone: 'UTC' });
       const flagged = report.rows.filter((r) => r.unusual).map((r) => [r.key, r.unusual!.map((u) => u.project)]);
-      const key = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace('T', ' ') + ':00';
-      expect(flagged).toEqual([[key(spike3d), ['TTA-Staging']], [key(now - HOUR_MS), ['TTA-Staging']]]);
+      const key = (ms: number) => `${new Date(ms).toISOString().slice(0, 13).replace('T', ' ')}:00`;
+      expect(flagged).toEqual([
+        [key(spike3d), ['TTA-Staging']],
+        [key(now - HOUR_MS), ['TTA-Staging']],
+      ]);
       for (const r of report.rows.filter((x) => x.unusual)) expect(r.unusual![0]!.ratio).toBeGreaterThan(5);
       expect(formatReport(report)).toMatch(new RegExp(`^${key(spike3d)} .*unusual: TTA-Staging \\d+\\.\\dx its usual hour$`, 'm'));
       const byDay = await emissionsReport(es, names.indexPrefix, 4 * DAY, 'day', { now: new Date(now), timeZone: 'UTC' });
-      expect(byDay.rows.filter((r) => r.unusual).map((r) => r.key)).toEqual([new Date(spike3d).toISOString().slice(0, 10), new Date(now - HOUR_MS).toISOString().slice(0, 10)].filter((d, i, a) => a.indexOf(d) === i));
+      expect(byDay.rows.filter((r) => r.unusual).map((r) => r.key)).toEqual(
+        [new Date(spike3d).toISOString().slice(0, 10), new Date(now - HOUR_MS).toISOString().slice(0, 10)].filter((d, i, a) => a.indexOf(d) === i),
+      );
     } finally {
       await es.close();
     }
@@ -85,7 +100,14 @@ describe('unusual emissions', () => {
     try {
       const metrics = createMetrics({ environment: names.environment, role: 'worker' });
       const { emissionsKg, lastHourKg, usualHourKg, unusualRatio } = metrics;
-      await new EmissionsGauge({ client: es, indexPrefix: names.indexPrefix, gauges: { emissionsKg, lastHourKg, usualHourKg, unusualRatio }, logger: createLogger({ level: 'silent' }), now: () => new Date(now), intervalMs: 60_000 }).refresh();
+      await new EmissionsGauge({
+        client: es,
+        indexPrefix: names.indexPrefix,
+        gauges: { emissionsKg, lastHourKg, usualHourKg, unusualRatio },
+        logger: createLogger({ level: 'silent' }),
+        now: () => new Date(now),
+        intervalMs: 60_000,
+      }).refresh();
       const ratio = Object.fromEntries((await unusualRatio.get()).values.map((v) => [v.labels.project, v.value]));
       const report = await emissionsReport(es, names.indexPrefix, HOUR_MS, 'hour', { now: new Date(now), timeZone: 'UTC' });
       const last = report.rows.find((r) => r.unusual)!.unusual![0]!;

@@ -148,7 +148,8 @@ describe('archive before delete', () => {
       const seen = `${existsSync(backup) && readdirSync(backup).some((n) => n.includes('.tmp-')) ? 'half archive left' : 'no half archive'}, ${finished.length} finished, ${readdirSync(cc).length} originals`;
       outcomes[seen] = (outcomes[seen] ?? 0) + 1;
       for (const name of finished) await listAt(join(backup, name));
-      for (const name of existsSync(backup) ? readdirSync(backup) : []) expect(name).toMatch(/\.tar\.gz(\.tmp-\d+)?$|^codecarbon-\d{8}(-\d+)?\.tar\.gz\.tmp-\d+$/);
+      for (const name of existsSync(backup) ? readdirSync(backup) : [])
+        expect(name).toMatch(/\.tar\.gz(\.tmp-\d+)?$|^codecarbon-\d{8}(-\d+)?\.tar\.gz\.tmp-\d+$/);
       const inArchives = new Set<string>();
       for (const name of finished) for (const e of await listAt(join(backup, name))) inArchives.add(e.name);
       for (const [name] of originals) expect(existsSync(join(cc, name)) || inArchives.has(name), `${name} lost after kill ${kills}`).toBe(true);

@@ -29,7 +29,9 @@ describe('rotation journal', () => {
     // Planned: .2.gz -> .3.gz, .1 -> .2, live -> .1, create, record. The crash came after
     // the first two renames, before the journal recorded the second.
     state.journal = {
-      policy: 0, file: log, done: 1,
+      policy: 0,
+      file: log,
+      done: 1,
       steps: [
         { op: 'rename', from: `${log}.2.gz`, to: `${log}.3.gz` },
         { op: 'rename', from: `${log}.1`, to: `${log}.2` },

@@ -13,6 +13,7 @@ import { Registry } from '../../src/shipper/registry.js';
 import { identify, identityKey } from '../../src/common/registry/identity.js';
 import { cleanup, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
 import { recordingConsumer, startShipperProcess, type ShipperProcess } from '../helpers/shipper.js';
+import { seededRandom } from '../helpers/random.js';
 
 const DAY = 86_400_000;
 const logger = createLogger({ level: 'silent' });
@@ -32,7 +33,10 @@ async function committed(dir: string, file: string): Promise<number> {
   try {
     const reg = JSON.parse(await readFile(join(dir, 'data', 'registry.json'), 'utf8'));
     const ino = statSync(file).ino;
-    return (Object.values(reg.entries) as { ino: number; offset: number; goneSince?: number }[]).find((e) => e.ino === ino && e.goneSince === undefined)?.offset ?? -1;
+    return (
+      (Object.values(reg.entries) as { ino: number; offset: number; goneSince?: number }[]).find((e) => e.ino === ino && e.goneSince === undefined)?.offset ??
+      -1
+    );
   } catch {
     return -1;
   }
@@ -143,8 +147,7 @@ describe('gzip under kill -9', () => {
     const dir = await tempDir('gzkill');
     const file = join(dir, 'carbon.log.2');
     const content = Buffer.from(Array.from({ length: 400_000 }, (_, i) => `INFO:x:line ${i} ${'y'.repeat(i % 50)}\n`).join(''));
-    let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = seededRandom(7);
     const outcomes = new Map<string, number>();
     for (let k = 0; k < 20; k++) {
       writeFileSync(file, content);

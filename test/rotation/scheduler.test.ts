@@ -35,7 +35,8 @@ describe('maintenance scheduler', () => {
       const s = new MaintenanceScheduler(
         { queuePrefix: names.queue, hostName: host, rotatePattern: '*/2 * * * * *', retentionPattern: '*/2 * * * * *', timeZone: 'UTC' },
         {
-          connection: connections[i]!, logger: createLogger({ level: 'silent' }),
+          connection: connections[i]!,
+          logger: createLogger({ level: 'silent' }),
           rotate: async () => void rotateRuns[host].push(Date.now()),
           retention: async () => void retentionRuns.push(Date.now()),
         },
@@ -60,10 +61,11 @@ describe('after downtime', () => {
   it('a missed run happens once, not once per missed period', async () => {
     const n = uniqueNames('downtime');
     const runs: number[] = [];
-    const make = (connection: ReturnType<typeof redisClient>) => new MaintenanceScheduler(
-      { queuePrefix: n.queue, hostName: 'h', rotatePattern: '0 0 1 1 *', retentionPattern: '* * * * * *', timeZone: 'UTC' },
-      { connection, logger: createLogger({ level: 'silent' }), rotate: async () => undefined, retention: async () => void runs.push(Date.now()) },
-    );
+    const make = (connection: ReturnType<typeof redisClient>) =>
+      new MaintenanceScheduler(
+        { queuePrefix: n.queue, hostName: 'h', rotatePattern: '0 0 1 1 *', retentionPattern: '* * * * * *', timeZone: 'UTC' },
+        { connection, logger: createLogger({ level: 'silent' }), rotate: async () => undefined, retention: async () => void runs.push(Date.now()) },
+      );
     const first = make(connections[0]!);
     await first.start();
     await waitFor(() => runs.length >= 1, 10_000, 'a first run');

@@ -31,7 +31,10 @@ describe.skipIf(!isRoot)('archiving as root over a directory tta-user owns', () 
     const cc = join(l.base, 'codecarbon');
     mkdirSync(cc, { mode: 0o755 });
     chownSync(cc, attacker.uid, attacker.gid);
-    attacker.sh(`printf '{"project_name":"TTA"}' > emissions_good.json && ln -s ${l.victim} emissions_link.json && mkfifo emissions_fifo.json && touch -h -d '40 days ago' emissions_good.json emissions_link.json emissions_fifo.json`, cc);
+    attacker.sh(
+      `printf '{"project_name":"TTA"}' > emissions_good.json && ln -s ${l.victim} emissions_link.json && mkfifo emissions_fifo.json && touch -h -d '40 days ago' emissions_good.json emissions_link.json emissions_fifo.json`,
+      cc,
+    );
     const config = join(l.base, 'tta.yaml');
     await writeFile(config, `shipper:\n  inputs:\n    - kind: log\n      paths: [${join(l.log, 'carbon.log')}]\n`);
     const r = await runCli(['--config', config, 'rotate'], { TTA_LOG_DIR: l.log, CARBON_OUTPUT_DIR: cc, TTA_DATA_DIR: l.data, CARBON_LOG_LEVEL: 'silent' });

@@ -64,8 +64,14 @@ describe('hostile patterns are refused at load', () => {
 
   it("a batch's own start pattern is checked before a worker runs it", () => {
     const batch: BatchJobData = {
-      v: CONTRACT_VERSION, kind: 'lines', host: 'h', path: '/p', fileId: 'f', endOffset: 4,
-      records: [{ offset: 0, end: 4 }], grouping: { startPattern: '^(a+)+$', maxLines: 10, maxBytes: 1000 },
+      v: CONTRACT_VERSION,
+      kind: 'lines',
+      host: 'h',
+      path: '/p',
+      fileId: 'f',
+      endOffset: 4,
+      records: [{ offset: 0, end: 4 }],
+      grouping: { startPattern: '^(a+)+$', maxLines: 10, maxBytes: 1000 },
     } as BatchJobData;
     expect(() => [...eachBatchRecord(batch, Buffer.from('aaa\n'))]).toThrow(UnsafeRegexError);
   });

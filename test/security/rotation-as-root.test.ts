@@ -27,7 +27,10 @@ async function setup(label: string, options: { userData?: boolean; copytruncate?
   dirs.push(l.base);
   const live = join(l.log, 'carbon.log');
   const config = join(l.base, 'tta.yaml');
-  await writeFile(config, `rotation:\n  policies:\n    - files: ${live}\n      frequency: daily\n      rotate: 5\n      copytruncate: ${options.copytruncate ?? false}\n      missingok: true\n`);
+  await writeFile(
+    config,
+    `rotation:\n  policies:\n    - files: ${live}\n      frequency: daily\n      rotate: 5\n      copytruncate: ${options.copytruncate ?? false}\n      missingok: true\n`,
+  );
   return { ...l, config, live };
 }
 
@@ -70,8 +73,17 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
     const marker = join(l.base, 'pwned');
     attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
     const journal = {
-      version: 1, lastRotated: {},
-      journal: { policy: 0, file: l.live, done: 0, steps: [{ op: 'postrotate', command: `touch ${marker}` }, { op: 'rename', from: l.victim, to: join(l.log, 'stolen') }] },
+      version: 1,
+      lastRotated: {},
+      journal: {
+        policy: 0,
+        file: l.live,
+        done: 0,
+        steps: [
+          { op: 'postrotate', command: `touch ${marker}` },
+          { op: 'rename', from: l.victim, to: join(l.log, 'stolen') },
+        ],
+      },
     };
     attacker.sh(`cat > rotation-state.json <<'JSON'\n${JSON.stringify(journal)}\nJSON`, l.data);
     const r = await rotate(l);
@@ -108,7 +120,11 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
   it('a journal whose steps leave the policy directory (trusted state, changed config): refused, nothing renamed', async () => {
     const l = await setup('journalscope');
     attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
-    const journal = { version: 1, lastRotated: {}, journal: { policy: 0, file: l.live, done: 0, steps: [{ op: 'rename', from: l.victim, to: `${l.live}.1` }] } };
+    const journal = {
+      version: 1,
+      lastRotated: {},
+      journal: { policy: 0, file: l.live, done: 0, steps: [{ op: 'rename', from: l.victim, to: `${l.live}.1` }] },
+    };
     writeFileSync(join(l.data, 'rotation-state.json'), JSON.stringify(journal), { mode: 0o600 });
     const r = await rotate(l);
     expect(r.code).toBe(1);
@@ -142,7 +158,7 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
     expect(existsSync(`${nested}/carbon.log.1`)).toBe(false);
   });
 
-  it('an ordinary rotation in tta-user\'s directory still works as root: copy renamed, new file with the configured mode', async () => {
+  it("an ordinary rotation in tta-user's directory still works as root: copy renamed, new file with the configured mode", async () => {
     const l = await setup('ordinary');
     attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
     const r = await rotate(l);

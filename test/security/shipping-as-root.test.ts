@@ -24,31 +24,52 @@ function good(count: number): void {
   appendFileSync(join(l.log, 'good.log'), text);
 }
 
-const refusals = (path: string) => pipeline.output().split('\n').filter((line) => line.includes('input refused') && line.includes(`"path":"${path}"`)).length;
+const refusals = (path: string) =>
+  pipeline
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('input refused') && line.includes(`"path":"${path}"`)).length;
 
 beforeAll(async () => {
   if (!isRoot) return;
   attacker = createAttacker();
   l = await layout(attacker, 'rootship');
-  attacker.sh([
-    `ln -s ${l.victim} carbon.log`,
-    'mkfifo fifo.log',
-    'ln -s /dev/zero zero.log',
-    `ln -s ${l.victim} codecarbon/emissions_20251008_090000.json`,
-    `ln -s ${l.victim} codecarbon/emissions.csv`,
-    ': > good.log',
-  ].join(' && '), l.log);
+  attacker.sh(
+    [
+      `ln -s ${l.victim} carbon.log`,
+      'mkfifo fifo.log',
+      'ln -s /dev/zero zero.log',
+      `ln -s ${l.victim} codecarbon/emissions_20251008_090000.json`,
+      `ln -s ${l.victim} codecarbon/emissions.csv`,
+      ': > good.log',
+    ].join(' && '),
+    l.log,
+  );
   // Recent: an event older than retention would go to the dead-letter index instead.
   const at = new Date().toISOString().slice(0, 19);
-  const report = { project_name: 'TTA-Staging', timestamp: at, total_emissions: 0.001, unit: 'kg CO2eq', functions: { [`fn_${at}`]: { function: 'fn', timestamp: at, emissions: 0.001, unit: 'kg CO2eq' } } };
+  const report = {
+    project_name: 'TTA-Staging',
+    timestamp: at,
+    total_emissions: 0.001,
+    unit: 'kg CO2eq',
+    functions: { [`fn_${at}`]: { function: 'fn', timestamp: at, emissions: 0.001, unit: 'kg CO2eq' } },
+  };
   writeFileSync(join(l.codecarbon, 'emissions_20251008_120000.json'), JSON.stringify(report, null, 2));
   const yaml = `inputs:\n  - kind: log\n    paths: [${l.log}/*.log]\n  - kind: csv\n    paths: [${l.codecarbon}/emissions.csv]\n  - kind: report\n    paths: [${l.codecarbon}/emissions_*.json]\npollIntervalMs: 50\ndiscoveryIntervalMs: 200\nreportSettleMs: 300\nbatch:\n  lingerMs: 20`;
   pipeline = await startCliProcess('run', names, l.base, yaml, { TTA_LOG_DIR: l.log, TTA_DATA_DIR: l.data, CARBON_OUTPUT_DIR: l.codecarbon });
 }, 60_000);
 
 afterAll(async () => {
-  if (process.env.DEBUG_SEC) console.log(pipeline?.output().split("\n").filter((x) => /report|refused|"level":[56]0/.test(x)).slice(-20).join("\n"));
-  await pipeline?.stop("SIGKILL");
+  if (process.env.DEBUG_SEC)
+    console.log(
+      pipeline
+        ?.output()
+        .split('\n')
+        .filter((x) => /report|refused|"level":[56]0/.test(x))
+        .slice(-20)
+        .join('\n'),
+    );
+  await pipeline?.stop('SIGKILL');
   if (l) await cleanup(names, [l.base]);
   attacker?.remove();
 });
@@ -57,7 +78,11 @@ describe.skipIf(!isRoot)('shipping as root over a directory tta-user owns', () =
   it('ships the good inputs beside the plants, and no byte of the root-only file', async () => {
     good(200);
     await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`, { term: { 'log.logger': 'good' } })) >= 200, 60_000, '200 good lines');
-    await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`, { term: { 'event.dataset': 'codecarbon.function' } })) >= 1, 30_000, 'the good report');
+    await waitFor(
+      async () => (await countDocs(`${names.indexPrefix}-2*`, { term: { 'event.dataset': 'codecarbon.function' } })) >= 1,
+      30_000,
+      'the good report',
+    );
     good(100);
     await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`, { term: { 'log.logger': 'good' } })) >= 300, 60_000, '300 good lines');
     const docs = await allDocs(`${names.indexPrefix}*`);
@@ -68,7 +93,11 @@ describe.skipIf(!isRoot)('shipping as root over a directory tta-user owns', () =
   }, 120_000);
 
   it('reports each plant once, by path and kind, in the log and on /metrics', async () => {
-    for (const [name, what] of [['carbon.log', 'a symbolic link'], ['fifo.log', 'a FIFO'], ['zero.log', 'a symbolic link']] as const) {
+    for (const [name, what] of [
+      ['carbon.log', 'a symbolic link'],
+      ['fifo.log', 'a FIFO'],
+      ['zero.log', 'a symbolic link'],
+    ] as const) {
       expect(refusals(join(l.log, name)), name).toBe(1);
       expect(pipeline.output()).toContain(`"path":"${join(l.log, name)}","what":"${what}`);
     }

@@ -64,7 +64,11 @@ describe('services up failures', () => {
 describe('findJdk', () => {
   it('picks the newest JDK that is new enough', async () => {
     const root = await tempDir('jvm');
-    for (const [name, version] of [['jdk17', '17.0.15'], ['jdk25', '25.0.3'], ['jdk21', '21.0.1']] as const) {
+    for (const [name, version] of [
+      ['jdk17', '17.0.15'],
+      ['jdk25', '25.0.3'],
+      ['jdk21', '21.0.1'],
+    ] as const) {
       await mkdir(join(root, name, 'bin'), { recursive: true });
       await writeFile(join(root, name, 'release'), `JAVA_VERSION="${version}"\n`);
       await writeFile(join(root, name, 'bin', 'java'), '');

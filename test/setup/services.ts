@@ -7,7 +7,12 @@ import { servicesDown, servicesEnv, servicesStatus, servicesUp, type ServiceName
 let startedHere: ServiceName[] = [];
 
 // Debian tools the tests run against, installed like redis-server when missing.
-const TOOLS: [command: string, pkg: string][] = [['promtool', 'prometheus'], ['systemd-analyze', 'systemd'], ['logrotate', 'logrotate'], ['strace', 'strace']];
+const TOOLS: [command: string, pkg: string][] = [
+  ['promtool', 'prometheus'],
+  ['systemd-analyze', 'systemd'],
+  ['logrotate', 'logrotate'],
+  ['strace', 'strace'],
+];
 
 export async function setup(): Promise<void> {
   for (const [command, pkg] of TOOLS) {

@@ -27,7 +27,10 @@ describe('unreadable inputs', () => {
     mkdirSync(join(log, 'broken.log'));
     mkdirSync(join(log, 'codecarbon', 'emissions_bad.json'));
     writeFileSync(join(log, 'good.log'), 'INFO:good:one\n');
-    writeFileSync(join(log, 'codecarbon', 'emissions_good.json'), JSON.stringify({ project_name: 'P', timestamp: '2026-01-01T00:00:00', total_emissions: 1, unit: 'kg CO2eq', functions: {} }));
+    writeFileSync(
+      join(log, 'codecarbon', 'emissions_good.json'),
+      JSON.stringify({ project_name: 'P', timestamp: '2026-01-01T00:00:00', total_emissions: 1, unit: 'kg CO2eq', functions: {} }),
+    );
     const inputs = `inputs:\n  - kind: log\n    paths: [${log}/*.log]\n  - kind: report\n    paths: [${log}/codecarbon/emissions_*.json]\nreportSettleMs: 200\npollIntervalMs: 50\ndiscoveryIntervalMs: 200\nbatch:\n  lingerMs: 20\n`;
     shipper = await startShipperProcess(names, dir, inputs);
     await waitFor(() => consumer.logTexts().includes('INFO:good:one'), 15_000, 'the good log line');
@@ -41,7 +44,9 @@ describe('unreadable inputs', () => {
     }
     expect(shipper.child.exitCode).toBeNull();
     // Refused once each, not once per poll, saying what is there.
-    expect(shipper.output().match(/broken\.log","what":"a directory","msg":"input refused: not a regular file; skipped, the other inputs go on"/g)).toHaveLength(1);
+    expect(
+      shipper.output().match(/broken\.log","what":"a directory","msg":"input refused: not a regular file; skipped, the other inputs go on"/g),
+    ).toHaveLength(1);
     expect(shipper.output().match(/emissions_bad\.json","what":"a directory","msg":"input refused/g)).toHaveLength(1);
   });
 });

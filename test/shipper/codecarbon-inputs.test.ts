@@ -58,7 +58,13 @@ describe('codecarbon inputs', () => {
     expect(csvRows()[0]!.row).toMatchObject({ project_name: 'TTA-Staging', run_id: 'run-1' });
     await appendFile(join(cc, 'emissions.csv'), 'timestamp,project_name,run_id,emissions,water_consumed\n2025-10-09T09:00:00,TTA-Staging,run-99,0.5,1.25\n');
     await waitFor(() => csvRows().length === sampleRows + 1, 15_000, 'the row after the new header');
-    expect(csvRows().at(-1)!.row).toEqual({ timestamp: '2025-10-09T09:00:00', project_name: 'TTA-Staging', run_id: 'run-99', emissions: '0.5', water_consumed: '1.25' });
+    expect(csvRows().at(-1)!.row).toEqual({
+      timestamp: '2025-10-09T09:00:00',
+      project_name: 'TTA-Staging',
+      run_id: 'run-99',
+      emissions: '0.5',
+      water_consumed: '1.25',
+    });
   });
 
   it('the same content rewritten (new inode) is not shipped again; different content is', async () => {
@@ -76,7 +82,11 @@ describe('codecarbon inputs', () => {
     const text = await readFile(join(samples, 'emissions_20251008_120000.json'), 'utf8');
     await writeFile(join(cc, 'emissions_20251008_130000.json'), text.slice(0, 150));
     await copyFile(join(samples, 'emissions_20251008_120000.json'), join(cc, 'emissions_20251008_120000.json'));
-    await waitFor(() => reportsOf('emissions_20251008_130000.json').length === 1 && reportsOf('emissions_20251008_120000.json').length > 1, 15_000, 'both reports');
+    await waitFor(
+      () => reportsOf('emissions_20251008_130000.json').length === 1 && reportsOf('emissions_20251008_120000.json').length > 1,
+      15_000,
+      'both reports',
+    );
     expect(reportsOf('emissions_20251008_130000.json')[0]!.report).toMatchObject({ part: 'invalid', raw: text.slice(0, 150) });
     await barrier();
     expect(reportsOf('emissions_20251008_130000.json')).toHaveLength(1);

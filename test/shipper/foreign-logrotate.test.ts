@@ -33,7 +33,11 @@ describe("beside the guide's logrotate", () => {
     mkdirSync(join(dir, 'log'), { mode: 0o755 });
     writeFileSync(join(dir, 'log', 'carbon.log'), '');
     const conf = join(dir, 'tta-staging');
-    writeFileSync(conf, `${join(dir, 'log')}/carbon.log {\n    daily\n    rotate 30\n    compress\n    delaycompress\n    missingok\n    notifempty\n    create 0644 root root\n}\n`, { mode: 0o644 });
+    writeFileSync(
+      conf,
+      `${join(dir, 'log')}/carbon.log {\n    daily\n    rotate 30\n    compress\n    delaycompress\n    missingok\n    notifempty\n    create 0644 root root\n}\n`,
+      { mode: 0o644 },
+    );
     const logrotate = () => execFileSync('logrotate', ['-f', '-s', join(dir, 'logrotate.state'), conf]);
     const yaml = 'pollIntervalMs: 50\ndiscoveryIntervalMs: 200\nrotatedGraceMs: 300\nbatch:\n  lingerMs: 20';
     run = await startCliProcess('run', names, dir, yaml);
@@ -56,7 +60,13 @@ describe("beside the guide's logrotate", () => {
       const missing: number[] = [];
       for (let i = 0; i < next; i++) if (!have.has(i)) missing.push(i);
       console.log('missing', missing.length, missing.slice(0, 3), missing.slice(-3));
-      console.log(run!.output().split('\n').filter((l) => /copy|rotated|level":[45]0/.test(l)).join('\n'));
+      console.log(
+        run!
+          .output()
+          .split('\n')
+          .filter((l) => /copy|rotated|level":[45]0/.test(l))
+          .join('\n'),
+      );
       throw err;
     });
     // Nothing more comes (a second reading of a copy would add documents).

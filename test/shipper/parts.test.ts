@@ -22,7 +22,15 @@ describe('Backpressure', () => {
     let waiting = 0;
     let asked = 0;
     const { logger, lines } = recordingLogger();
-    const bp = new Backpressure(100, { redisReady: () => ready, backlog: async () => (asked++, waiting), logger, now: () => now });
+    const bp = new Backpressure(100, {
+      redisReady: () => ready,
+      backlog: async () => {
+        asked++;
+        return waiting;
+      },
+      logger,
+      now: () => now,
+    });
     expect(await bp.mayRead()).toBe(false);
     ready = true;
     expect(await bp.mayRead()).toBe(true);

@@ -27,15 +27,26 @@ describe('report parsing', () => {
   it('a pretty-printed report: one summary without functions, one record per entry', async () => {
     const records = await parse(sample);
     expect(records).toHaveLength(4);
-    expect(records[0]!.report).toEqual({ part: 'summary', fields: { project_name: 'TTA-Staging', timestamp: '2025-10-08T09:00:00', total_emissions: 0.015077989, unit: 'kg CO2eq' } });
+    expect(records[0]!.report).toEqual({
+      part: 'summary',
+      fields: { project_name: 'TTA-Staging', timestamp: '2025-10-08T09:00:00', total_emissions: 0.015077989, unit: 'kg CO2eq' },
+    });
     expect(records.slice(1).map((r) => r.offset)).toEqual([1, 2, 3]);
-    expect(records[1]!.report).toMatchObject({ part: 'function', key: 'generate_narrative_2025-10-08T08:38:50', project: 'TTA-Staging', entry: { function: 'generate_narrative', emissions: 0.00294943 } });
+    expect(records[1]!.report).toMatchObject({
+      part: 'function',
+      key: 'generate_narrative_2025-10-08T08:38:50',
+      project: 'TTA-Staging',
+      entry: { function: 'generate_narrative', emissions: 0.00294943 },
+    });
   });
 
   it('a large report streams every entry', async () => {
     const functions: Record<string, unknown> = {};
-    for (let i = 0; i < 20_000; i++) functions[`f${i}_2025-10-08T00:00:00`] = { function: `f${i}`, timestamp: '2025-10-08T00:00:00', emissions: i / 1e6, unit: 'kg CO2eq' };
-    const records = await parse(JSON.stringify({ project_name: 'P', timestamp: '2025-10-08T00:00:00', total_emissions: 1, unit: 'kg CO2eq', functions }, null, 2));
+    for (let i = 0; i < 20_000; i++)
+      functions[`f${i}_2025-10-08T00:00:00`] = { function: `f${i}`, timestamp: '2025-10-08T00:00:00', emissions: i / 1e6, unit: 'kg CO2eq' };
+    const records = await parse(
+      JSON.stringify({ project_name: 'P', timestamp: '2025-10-08T00:00:00', total_emissions: 1, unit: 'kg CO2eq', functions }, null, 2),
+    );
     expect(records).toHaveLength(20_001);
     expect((records[20_000]!.report as { key: string }).key).toBe('f19999_2025-10-08T00:00:00');
   });
@@ -66,9 +77,17 @@ describe('CSV rows', () => {
   it('takes columns from the header and follows a new header', () => {
     const rows = new CsvRows();
     expect(rows.push(line('timestamp,project_name,emissions'))).toBeNull();
-    expect(rows.push(line('2025-10-08T09:00:00,TTA,0.1', 40))).toEqual({ offset: 40, row: { timestamp: '2025-10-08T09:00:00', project_name: 'TTA', emissions: '0.1' } });
+    expect(rows.push(line('2025-10-08T09:00:00,TTA,0.1', 40))).toEqual({
+      offset: 40,
+      row: { timestamp: '2025-10-08T09:00:00', project_name: 'TTA', emissions: '0.1' },
+    });
     expect(rows.push(line('timestamp,project_name,emissions,water_consumed'))).toBeNull();
-    expect(rows.push(line('2025-10-09T09:00:00,TTA,0.2,1.5', 90))!.row).toEqual({ timestamp: '2025-10-09T09:00:00', project_name: 'TTA', emissions: '0.2', water_consumed: '1.5' });
+    expect(rows.push(line('2025-10-09T09:00:00,TTA,0.2,1.5', 90))!.row).toEqual({
+      timestamp: '2025-10-09T09:00:00',
+      project_name: 'TTA',
+      emissions: '0.2',
+      water_consumed: '1.5',
+    });
   });
 
   it('a resumed file is primed with its header', () => {

@@ -4,7 +4,16 @@ import type { RegistryEntry } from '../../src/common/registry/registry-file.js';
 import { Batcher } from '../../src/shipper/batcher.js';
 import { decideStart } from '../../src/shipper/start-decision.js';
 
-const entry = (offset: number, goneSince?: number): RegistryEntry => ({ dev: 1, ino: 2, fpLen: 10, fpHash: 'a'.repeat(64), path: '/x', offset, updatedAt: 0, goneSince });
+const entry = (offset: number, goneSince?: number): RegistryEntry => ({
+  dev: 1,
+  ino: 2,
+  fpLen: 10,
+  fpHash: 'a'.repeat(64),
+  path: '/x',
+  offset,
+  updatedAt: 0,
+  goneSince,
+});
 
 describe('decideStart', () => {
   it('reads a file never seen from the beginning, or from its end with startAt: end', () => {

@@ -11,8 +11,15 @@ import { tempDir } from '../helpers/services.js';
 // Redis would have been given (the queue itself is tested against Redis elsewhere).
 
 const options: TailerOptions = {
-  kind: 'log', host: 'h', environment: 'test', source: 's', startAt: 'beginning', followSymlinks: false,
-  maxLineBytes: 1024 * 1024, partialLineTimeoutMs: 5000, rotatedGraceMs: 2000,
+  kind: 'log',
+  host: 'h',
+  environment: 'test',
+  source: 's',
+  startAt: 'beginning',
+  followSymlinks: false,
+  maxLineBytes: 1024 * 1024,
+  partialLineTimeoutMs: 5000,
+  rotatedGraceMs: 2000,
   multiline: { startPattern: /^\d{4}-\d\d-\d\d /, maxLines: 500, maxBytes: 1024 * 1024, flushTimeoutMs: 1000 },
   batch: { maxRecords: 1000, maxBytes: 1024 * 1024, lingerMs: 100 },
 };
@@ -43,7 +50,7 @@ describe('FileTailer in process', () => {
 
   it('ships complete lines when the batch has lingered, and moves the registry with Redis', async () => {
     const { path, clock, registry, tailer, batches, shipped } = await setup();
-    await writeFile(path, line(1) + line(2) + '2026-12-02 partial');
+    await writeFile(path, `${line(1) + line(2)}2026-12-02 partial`);
     await tailer.poll();
     expect(batches).toHaveLength(0);
     clock.now += 100;
@@ -106,10 +113,19 @@ describe('FileTailer in process', () => {
     await first.tailer.poll();
     await first.tailer.close();
     await appendFile(first.path, line(2) + line(3));
-    const again = new FileTailer(first.path, { ...options, startAt: 'end' }, {
-      registry: first.registry, logger: createLogger({ level: 'silent' }), now: () => first.clock.now,
-      enqueue: async (batch, payload = []) => (first.batches.push({ batch, text: Buffer.concat(payload).toString() }), batch.endOffset),
-    });
+    const again = new FileTailer(
+      first.path,
+      { ...options, startAt: 'end' },
+      {
+        registry: first.registry,
+        logger: createLogger({ level: 'silent' }),
+        now: () => first.clock.now,
+        enqueue: async (batch, payload = []) => {
+          first.batches.push({ batch, text: Buffer.concat(payload).toString() });
+          return batch.endOffset;
+        },
+      },
+    );
     for (let i = 0; i < 3; i++) {
       first.clock.now += 2000;
       await again.poll();

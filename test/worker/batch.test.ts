@@ -5,13 +5,25 @@ import { Sanitizer } from '../../src/worker/sanitize/sanitizer.js';
 
 describe('buildRequests', () => {
   const ctx = {
-    environment: 'staging', indexPrefix: 'tta-staging-carbon', timeZone: 'UTC', retentionDays: 30, now: new Date(), queuedAt: new Date(),
-    sanitizer: new Sanitizer({ enabled: true, extraKeys: [], extraPatterns: [], location: 'round' as const, emails: true }), logPatterns: [], projectName: 'P',
+    environment: 'staging',
+    indexPrefix: 'tta-staging-carbon',
+    timeZone: 'UTC',
+    retentionDays: 30,
+    now: new Date(),
+    queuedAt: new Date(),
+    sanitizer: new Sanitizer({ enabled: true, extraKeys: [], extraPatterns: [], location: 'round' as const, emails: true }),
+    logPatterns: [],
+    projectName: 'P',
   };
 
   it('a record that cannot be decoded becomes a dead letter; the rest of the batch goes on', () => {
     const batch = {
-      v: CONTRACT_VERSION, kind: 'csv', host: 'h', path: '/cc/emissions.csv', fileId: 'f', endOffset: 100,
+      v: CONTRACT_VERSION,
+      kind: 'csv',
+      host: 'h',
+      path: '/cc/emissions.csv',
+      fileId: 'f',
+      endOffset: 100,
       records: [
         { offset: 10, row: { timestamp: new Date().toISOString().slice(0, 19), emissions: '0.5' } },
         { offset: 40, row: null },

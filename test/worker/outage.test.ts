@@ -97,12 +97,23 @@ describe('Elasticsearch outage', () => {
     expect(workerLog).toContain('waits for Elasticsearch');
 
     await elasticsearchUp(node);
-    await waitFor(async () => (await queue.getJobCounts('wait', 'active', 'delayed')).wait === 0 &&
-      (await queue.getJobCounts('active')).active === 0 && (await queue.getJobCounts('delayed')).delayed === 0, 180_000, 'the backlog to drain', 1000);
+    await waitFor(
+      async () =>
+        (await queue.getJobCounts('wait', 'active', 'delayed')).wait === 0 &&
+        (await queue.getJobCounts('active')).active === 0 &&
+        (await queue.getJobCounts('delayed')).delayed === 0,
+      180_000,
+      'the backlog to drain',
+      1000,
+    );
 
     expect(await count()).toBe(TOTAL);
     // Every event number exactly once: the distinct count of `n` equals the total.
-    const res = await es.search({ index: `${names.indexPrefix}-2*`, size: 0, aggs: { n: { cardinality: { field: 'n', precision_threshold: 40_000 } }, max: { max: { field: 'n' } }, min: { min: { field: 'n' } } } });
+    const res = await es.search({
+      index: `${names.indexPrefix}-2*`,
+      size: 0,
+      aggs: { n: { cardinality: { field: 'n', precision_threshold: 40_000 } }, max: { max: { field: 'n' } }, min: { min: { field: 'n' } } },
+    });
     const aggs = res.aggregations as Record<string, { value: number }>;
     expect(aggs.min!.value).toBe(0);
     expect(aggs.max!.value).toBe(TOTAL - 1);

@@ -33,8 +33,14 @@ describe('permanently failed batches', () => {
   it('a carbon.log batch whose start pattern no worker may run: its lines dead-lettered sanitized, its bytes gone', async () => {
     const text = 'INFO:a:login password=hunter2 ok\nINFO:a:second line\n';
     const data = {
-      v: CONTRACT_VERSION, kind: 'lines', host: 'host-a', path: '/logs/carbon.log', fileId: 'hostilegrouping', endOffset: text.length,
-      records: [{ offset: 0, end: text.length }], grouping: { startPattern: '^(a+)+$', maxLines: 100, maxBytes: 100_000 },
+      v: CONTRACT_VERSION,
+      kind: 'lines',
+      host: 'host-a',
+      path: '/logs/carbon.log',
+      fileId: 'hostilegrouping',
+      endOffset: text.length,
+      records: [{ offset: 0, end: text.length }],
+      grouping: { startPattern: '^(a+)+$', maxLines: 100, maxBytes: 100_000 },
     } as BatchJobData;
     const job = await w.queue.add(BATCH_JOB, data, { jobId: 'hostilegrouping_0' });
     await attachPayload(redis, payloadKey(w.queue.qualifiedName, job.id!), [Buffer.from(text)]);
@@ -52,7 +58,11 @@ describe('permanently failed batches', () => {
   });
 
   it('a job of an unknown contract is not retried: its data dead-lettered sanitized, then dropped from Redis', async () => {
-    const job = await w.queue.add(BATCH_JOB, { v: 99, token: 'Bearer abcdefghijklmnop1234', note: 'from a newer shipper' } as never, { jobId: 'unknowncontract', attempts: 5, backoff: { type: 'fixed', delay: 10 } });
+    const job = await w.queue.add(BATCH_JOB, { v: 99, token: 'Bearer abcdefghijklmnop1234', note: 'from a newer shipper' } as never, {
+      jobId: 'unknowncontract',
+      attempts: 5,
+      backoff: { type: 'fixed', delay: 10 },
+    });
     const hash = await retired(job.id!);
     expect(JSON.stringify(hash)).not.toContain('abcdefghijklmnop1234');
     expect((await w.queue.getJob(job.id!))!.attemptsMade).toBe(1);

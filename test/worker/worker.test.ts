@@ -31,8 +31,14 @@ describe('worker against real services', () => {
     const { queue } = pipeline;
     const text = (tag: string) => Buffer.from(`INFO:carbon:${tag} one\nINFO:carbon:${tag} two\n`);
     const lines = (fileId: string, bytes: Buffer): BatchJobData => ({
-      v: CONTRACT_VERSION, kind: 'lines', host: 'h', path: '/logs/carbon.log', fileId, endOffset: bytes.length,
-      records: [{ offset: 0, end: bytes.length }], grouping: { startPattern: '^INFO', maxLines: 10, maxBytes: 4096 },
+      v: CONTRACT_VERSION,
+      kind: 'lines',
+      host: 'h',
+      path: '/logs/carbon.log',
+      fileId,
+      endOffset: bytes.length,
+      records: [{ offset: 0, end: bytes.length }],
+      grouping: { startPattern: '^INFO', maxLines: 10, maxBytes: 4096 },
     });
     const late = async (fileId: string, delayMs: number) => {
       const bytes = text(fileId);
@@ -76,10 +82,14 @@ describe('worker against real services', () => {
       `{"timestamp":"${iso(0)}","message":"after the poison"}`,
     ]);
     await pipeline.add(data);
-    const dead = await waitFor(async () => {
-      const found = await allDocs(`${names.indexPrefix}-deadletter-*`);
-      return found.length > 0 ? found : null;
-    }, 20_000, 'the dead letter');
+    const dead = await waitFor(
+      async () => {
+        const found = await allDocs(`${names.indexPrefix}-deadletter-*`);
+        return found.length > 0 ? found : null;
+      },
+      20_000,
+      'the dead letter',
+    );
     expect(dead).toHaveLength(1);
     expect(dead[0]!._source.error.type).toBe('document_parsing_exception');
     expect(JSON.parse(dead[0]!._source.document).message).toBe('poison');
@@ -89,10 +99,14 @@ describe('worker against real services', () => {
 
   it('dead-letters events older than retention instead of recreating a deleted index', async () => {
     await pipeline.add(batch('old', ['{"timestamp":"2001-01-01T00:00:00Z","message":"ancient"}']));
-    const dead = await waitFor(async () => {
-      const found = (await allDocs(`${names.indexPrefix}-deadletter-*`)).filter((d) => d._id.startsWith('old.'));
-      return found.length > 0 ? found : null;
-    }, 20_000, 'the dead letter');
+    const dead = await waitFor(
+      async () => {
+        const found = (await allDocs(`${names.indexPrefix}-deadletter-*`)).filter((d) => d._id.startsWith('old.'));
+        return found.length > 0 ? found : null;
+      },
+      20_000,
+      'the dead letter',
+    );
     expect(dead[0]!._source.error.type).toBe('older_than_retention');
     const created = await es.indices.exists({ index: `${names.indexPrefix}-2001.01.01` });
     expect(created).toBe(false);

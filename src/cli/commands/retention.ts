@@ -9,15 +9,11 @@ export async function retentionCommand(config: Config, logger: Logger, dryRun: b
   const client = await createElasticsearch(config.elasticsearch);
   const bar = progress('deleting expired indices', logger);
   try {
-    const result = await runIndexRetention(
-      client,
-      retentionPolicy(config),
-      {
-        now: new Date(),
-        dryRun,
-        onProgress: (done, total) => bar.update(done, total),
-      },
-    );
+    const result = await runIndexRetention(client, retentionPolicy(config), {
+      now: new Date(),
+      dryRun,
+      onProgress: (done, total) => bar.update(done, total),
+    });
     bar.finish();
     for (const name of result.delete) console.log(`${dryRun ? 'would delete' : 'deleted'} ${name}`);
     console.log(

@@ -27,7 +27,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, merged, env)), file);
+    throw new ConfigError(
+      result.error.issues.map((issue) => describeIssue(issue, merged, env)),
+      file,
+    );
   }
   return absolutePaths(resolveDefaults(result.data), options.cwd ?? process.cwd());
 }
@@ -50,7 +53,11 @@ function readYaml(file: string): Record<string, unknown> {
     throw new ConfigError(['the top level must be a mapping of keys to values'], file);
   }
   const forbidden = forbiddenKeys(doc);
-  if (forbidden.length > 0) throw new ConfigError(forbidden.map((k) => `${k}: unknown key (no configuration key has this name)`), file);
+  if (forbidden.length > 0)
+    throw new ConfigError(
+      forbidden.map((k) => `${k}: unknown key (no configuration key has this name)`),
+      file,
+    );
   return withoutNulls(doc as Record<string, unknown>);
 }
 

@@ -30,13 +30,10 @@ const environmentName = z.string().regex(ENVIRONMENT_NAME, { message: 'expected 
 export function defaultIndexPrefix(environment: string): string {
   return `tta-${environment}-carbon`;
 }
-const queueName = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]+$/, { message: 'expected letters, digits, ".", "-" or "_" (BullMQ refuses ":")' });
+const queueName = z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'expected letters, digits, ".", "-" or "_" (BullMQ refuses ":")' });
 
 // A line that starts a new carbon.log record: JSON, `LEVEL:logger:` or an asctime stamp.
-export const DEFAULT_START_PATTERN =
-  '^(?:[{\\[]|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET):|\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2})';
+export const DEFAULT_START_PATTERN = '^(?:[{\\[]|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET):|\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2})';
 
 // Every pattern an operator writes is proved linear-time at load (common/regex): a
 // pattern that backtracks catastrophically hangs the process on one hostile line.
@@ -60,7 +57,10 @@ const timeZone = z.string().refine(
 );
 
 const createSchema = z.strictObject({
-  mode: z.string().regex(/^0?[0-7]{3}$/, { message: 'expected an octal mode such as "0644"' }).default('0644'),
+  mode: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, { message: 'expected an octal mode such as "0644"' })
+    .default('0644'),
   // Applied only when running as root (like logrotate's create MODE OWNER GROUP).
   owner: z.string().min(1).optional(),
   group: z.string().min(1).optional(),
@@ -118,7 +118,10 @@ export const configSchema = z.strictObject({
       minReplicas: z.number().int().min(0).default(0),
       // Redis Sentinel: the sentinels to ask for the current primary of `name`; `url`
       // then gives only the password, database and TLS of the primary.
-      sentinels: z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, { message: 'expected host:port' })).min(1).optional(),
+      sentinels: z
+        .array(z.string().regex(/^[^:\s]+:\d{1,5}$/, { message: 'expected host:port' }))
+        .min(1)
+        .optional(),
       name: z.string().min(1).default('mymaster'),
       sentinelPassword: z.string().min(1).optional(),
       replicaTimeoutMs: positiveInt.default(2_000),

@@ -13,10 +13,17 @@ export async function emissionsByProject(client: Client, indexPrefix: string, to
     size: 0,
     ignore_unavailable: true,
     allow_no_indices: true,
-    query: { bool: { filter: [{ term: { 'event.dataset': RUN_DATASET } }, { range: { '@timestamp': { gt: new Date(to.getTime() - windowMs).toISOString(), lte: to.toISOString() } } }] } },
+    query: {
+      bool: {
+        filter: [
+          { term: { 'event.dataset': RUN_DATASET } },
+          { range: { '@timestamp': { gt: new Date(to.getTime() - windowMs).toISOString(), lte: to.toISOString() } } },
+        ],
+      },
+    },
     aggs: { projects: { terms: { field: 'codecarbon.project_name', size: 1000 }, aggs: { kg: { sum: { field: 'codecarbon.emissions' } } } } },
   });
-  const buckets = ((res.aggregations?.projects as { buckets?: { key: string; kg: { value: number } }[] } | undefined)?.buckets ?? []);
+  const buckets = (res.aggregations?.projects as { buckets?: { key: string; kg: { value: number } }[] } | undefined)?.buckets ?? [];
   return new Map(buckets.map((b) => [String(b.key), b.kg.value]));
 }
 
@@ -36,12 +43,17 @@ export async function hourlyByProject(client: Client, indexPrefix: string, from:
     aggs: {
       projects: {
         terms: { field: 'codecarbon.project_name', size: 1000 },
-        aggs: { hours: { date_histogram: { field: '@timestamp', fixed_interval: '1h', offset: `${offset}ms`, min_doc_count: 1 }, aggs: { kg: { sum: { field: 'codecarbon.emissions' } } } } },
+        aggs: {
+          hours: {
+            date_histogram: { field: '@timestamp', fixed_interval: '1h', offset: `${offset}ms`, min_doc_count: 1 },
+            aggs: { kg: { sum: { field: 'codecarbon.emissions' } } },
+          },
+        },
       },
     },
   });
   type Hour = { key: number; kg: { value: number } };
-  const projects = ((res.aggregations?.projects as { buckets?: { key: string; hours: { buckets: Hour[] } }[] } | undefined)?.buckets ?? []);
+  const projects = (res.aggregations?.projects as { buckets?: { key: string; hours: { buckets: Hour[] } }[] } | undefined)?.buckets ?? [];
   const out = new Map<string, number[]>();
   for (const p of projects) {
     const series = new Array<number>(hours).fill(0);

@@ -23,7 +23,11 @@ export interface LoadedState<T> {
 
 export async function readState<T>(path: string, codec: StateCodec<T>): Promise<LoadedState<T> | null> {
   const rejected: LoadedState<T>['rejected'] = [];
-  for (const [suffix, from] of [['.tmp', 'tmp'], ['', 'main'], ['.prev', 'prev']] as const) {
+  for (const [suffix, from] of [
+    ['.tmp', 'tmp'],
+    ['', 'main'],
+    ['.prev', 'prev'],
+  ] as const) {
     const file = path + suffix;
     let text: string;
     try {

@@ -53,5 +53,8 @@ export async function expandGlob(glob: CompiledGlob, { compressed = false } = {}
     throw err;
   }
   const matches = (n: string) => glob.test(n) || (compressed && n.endsWith('.gz') && glob.test(n.slice(0, -3)));
-  return names.filter(matches).sort().map((n) => `${glob.dir}/${n}`);
+  return names
+    .filter(matches)
+    .sort()
+    .map((n) => `${glob.dir}/${n}`);
 }

@@ -13,7 +13,10 @@ import { lstat, open, type FileHandle } from 'node:fs/promises';
 /** Why a path is not opened: it is not a regular file we may read. */
 export class NotRegularFileError extends Error {
   readonly code = 'ENOTREG';
-  constructor(readonly path: string, readonly what: string) {
+  constructor(
+    readonly path: string,
+    readonly what: string,
+  ) {
     super(`${path} is ${what}; only regular files are read`);
     this.name = 'NotRegularFileError';
   }

@@ -18,7 +18,10 @@ export class LineSplitter {
   private lineStart: number;
   private pos: number;
 
-  constructor(startOffset: number, private readonly maxLineBytes: number) {
+  constructor(
+    startOffset: number,
+    private readonly maxLineBytes: number,
+  ) {
     this.lineStart = startOffset;
     this.pos = startOffset;
   }

@@ -4,8 +4,16 @@ export type { Logger };
 
 // Keys whose values never reach our own logs, wherever a caller puts them.
 const REDACT_PATHS = [
-  'password', '*.password', 'apiKey', '*.apiKey', 'authorization', '*.authorization',
-  'headers.authorization', '*.headers.authorization', 'token', '*.token',
+  'password',
+  '*.password',
+  'apiKey',
+  '*.apiKey',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'token',
+  '*.token',
 ];
 
 export interface LoggerOptions {

@@ -15,7 +15,11 @@ export interface ProgressOptions {
   now?: Clock;
 }
 
-export function progress(label: string, logger: Logger, { stream = process.stderr, everyMs = 10_000, now: clock = systemClock }: ProgressOptions = {}): Progress {
+export function progress(
+  label: string,
+  logger: Logger,
+  { stream = process.stderr, everyMs = 10_000, now: clock = systemClock }: ProgressOptions = {},
+): Progress {
   const tty = Boolean(stream.isTTY);
   let last = 0;
   let shown = false;

@@ -9,7 +9,10 @@ export class LogThrottle {
   private readonly last = new Map<string, number>();
   private readonly held = new Map<string, number>();
 
-  constructor(private readonly now: Clock, private readonly everyMs = 60_000) {}
+  constructor(
+    private readonly now: Clock,
+    private readonly everyMs = 60_000,
+  ) {}
 
   /**
    * May `key` be logged now? If so, returns fields for the log line: how many were held

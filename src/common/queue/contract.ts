@@ -128,8 +128,14 @@ export function isBatchJobData(data: unknown): data is BatchJobData {
   if (typeof data !== 'object' || data === null) return false;
   const d = data as Partial<BatchJobData>;
   return (
-    READABLE_VERSIONS.includes(d.v as number) && typeof d.fileId === 'string' && Array.isArray(d.records) &&
-    (d.environment === undefined || typeof d.environment === 'string') && (d.source === undefined || typeof d.source === 'string') &&
-    (d.kind === 'log' || d.kind === 'report' || d.kind === 'csv' || (d.kind === 'lines' && typeof (d as { grouping?: LineGrouping }).grouping?.startPattern === 'string'))
+    READABLE_VERSIONS.includes(d.v as number) &&
+    typeof d.fileId === 'string' &&
+    Array.isArray(d.records) &&
+    (d.environment === undefined || typeof d.environment === 'string') &&
+    (d.source === undefined || typeof d.source === 'string') &&
+    (d.kind === 'log' ||
+      d.kind === 'report' ||
+      d.kind === 'csv' ||
+      (d.kind === 'lines' && typeof (d as { grouping?: LineGrouping }).grouping?.startPattern === 'string'))
   );
 }

@@ -18,7 +18,11 @@ export interface BatchQueueOptions {
 
 /** Fewer replicas than required hold a batch: it is on the primary, but not safe yet. */
 export class ReplicationError extends Error {
-  constructor(readonly acked: number, readonly wanted: number, timeoutMs: number) {
+  constructor(
+    readonly acked: number,
+    readonly wanted: number,
+    timeoutMs: number,
+  ) {
     super(`batch reached ${acked} of ${wanted} Redis replicas within ${timeoutMs} ms; the offset stays until it does`);
     this.name = 'ReplicationError';
   }

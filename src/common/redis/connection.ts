@@ -9,12 +9,12 @@ import { safeUrl } from '../logging/logger.js';
 export function createRedis(config: Config['redis'], extra: RedisOptions = {}): Redis {
   const sentinel: RedisOptions = config.sentinels
     ? {
-      // BullMQ's guidance for Sentinel: ioredis finds the primary and follows failovers.
-      sentinels: config.sentinels.map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) })),
-      name: config.name,
-      ...(config.sentinelPassword && { sentinelPassword: config.sentinelPassword }),
-      sentinelRetryStrategy: (times: number) => Math.min(times * 200, 5_000),
-    }
+        // BullMQ's guidance for Sentinel: ioredis finds the primary and follows failovers.
+        sentinels: config.sentinels.map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) })),
+        name: config.name,
+        ...(config.sentinelPassword && { sentinelPassword: config.sentinelPassword }),
+        sentinelRetryStrategy: (times: number) => Math.min(times * 200, 5_000),
+      }
     : {};
   return new Redis(config.url, {
     ...sentinel,

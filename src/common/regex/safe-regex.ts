@@ -59,7 +59,10 @@ export function safeRegExp(source: string, flags = '', what = 'pattern'): RegExp
 }
 
 export class UnsafeRegexError extends Error {
-  constructor(readonly what: string, readonly reason: string) {
+  constructor(
+    readonly what: string,
+    readonly reason: string,
+  ) {
     super(`${what}: ${reason}`);
     this.name = 'UnsafeRegexError';
   }

@@ -8,7 +8,10 @@ import { registryCodec, registryPath, type RegistryEntry } from './registry-file
  * written. What a file's bytes have reached in Redis is decided here and nowhere else.
  */
 export class RegistryView {
-  private constructor(readonly file: string, private readonly entries: ReadonlyMap<string, RegistryEntry>) {}
+  private constructor(
+    readonly file: string,
+    private readonly entries: ReadonlyMap<string, RegistryEntry>,
+  ) {}
 
   static async open(dataDir: string): Promise<RegistryView> {
     const file = registryPath(dataDir);

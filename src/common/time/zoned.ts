@@ -40,8 +40,14 @@ function offsetMs(instant: number, timeZone: string): number {
   if (!zone) {
     zone = {
       fmt: new Intl.DateTimeFormat('en-US', {
-        timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-        hour: '2-digit', minute: '2-digit', second: '2-digit',
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
       }),
       byHour: new Map(),
     };
@@ -83,8 +89,13 @@ export function parseTimestamp(text: string, timeZone: string): Date | null {
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac] = m;
   const w: WallClock = {
-    year: Number(y), month: Number(mo), day: Number(d), hour: Number(h), minute: Number(mi),
-    second: Number(s ?? 0), millisecond: frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0,
+    year: Number(y),
+    month: Number(mo),
+    day: Number(d),
+    hour: Number(h),
+    minute: Number(mi),
+    second: Number(s ?? 0),
+    millisecond: frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0,
   };
   if (w.month < 1 || w.month > 12 || w.day < 1 || w.day > 31 || w.hour > 23 || w.minute > 59 || w.second > 60) return null;
   const date = wallClockToDate(w, timeZone);

@@ -55,7 +55,10 @@ export class LineChunker {
   private readonly referenced = new Set<Buffer>();
   private readonly pool: BufferPool;
 
-  constructor(offset: number, private readonly options: ChunkerOptions) {
+  constructor(
+    offset: number,
+    private readonly options: ChunkerOptions,
+  ) {
     this.start = offset;
     this.pos = offset;
     this.pool = options.pool ?? new BufferPool(1);

@@ -26,13 +26,16 @@ function passOver(handle: FileHandle) {
 export async function hashFile(handle: FileHandle): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  await pipeline(passOver(handle), new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb();
-    },
-  }));
+  await pipeline(
+    passOver(handle),
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb();
+      },
+    }),
+  );
   return { sha256: hash.digest('hex'), size };
 }
 

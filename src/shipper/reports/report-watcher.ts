@@ -41,7 +41,10 @@ export class ReportWatcher {
   private readonly seen = new Map<string, Seen>();
   readonly counters = { reportsShipped: 0, recordsEnqueued: 0, batchesEnqueued: 0, invalidReports: 0 };
 
-  constructor(private readonly options: ReportWatcherOptions, private readonly deps: ReportWatcherDeps) {}
+  constructor(
+    private readonly options: ReportWatcherOptions,
+    private readonly deps: ReportWatcherDeps,
+  ) {}
 
   /** Looks at the current matching paths; ships those that have settled. */
   async poll(paths: string[]): Promise<boolean> {
@@ -113,7 +116,17 @@ export class ReportWatcher {
     const flush = async (last: boolean) => {
       if (batch.length === 0) return;
       const { host, environment, source } = this.options;
-      const data: BatchJobData = { v: CONTRACT_VERSION, kind: 'report', host, environment, source, path, fileId: key, endOffset: last ? size : 0, records: batch };
+      const data: BatchJobData = {
+        v: CONTRACT_VERSION,
+        kind: 'report',
+        host,
+        environment,
+        source,
+        path,
+        fileId: key,
+        endOffset: last ? size : 0,
+        records: batch,
+      };
       await this.deps.enqueue(data);
       shipped += batch.length;
       this.counters.batchesEnqueued++;

@@ -3,10 +3,7 @@
 // channels of elasticsearch-js's bulk helper (retry, drop-with-reason, abort), except
 // that nothing is dropped: "drop" here means the dead-letter index.
 
-export type Outcome =
-  | { kind: 'indexed'; duplicate: boolean }
-  | { kind: 'retry'; reason: string }
-  | { kind: 'dead'; reason: string; type: string };
+export type Outcome = { kind: 'indexed'; duplicate: boolean } | { kind: 'retry'; reason: string } | { kind: 'dead'; reason: string; type: string };
 
 export interface BulkItemResult {
   status: number;

@@ -151,7 +151,7 @@ export class BulkIndexer {
         document: d.json,
       },
     ]);
-    let res;
+    let res: Awaited<ReturnType<Client['bulk']>>;
     try {
       res = await this.client.bulk({ operations });
     } catch (err) {

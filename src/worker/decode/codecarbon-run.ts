@@ -55,7 +55,22 @@ export function isBoAmpsReport(obj: Record<string, unknown>): boolean {
 const BOOLEAN_TEXT: Record<string, boolean> = { true: true, false: false, y: true, n: false, yes: true, no: false };
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 // Columns that are text even when they look like numbers.
-const TEXT_COLUMNS = new Set(['run_id', 'experiment_id', 'project_name', 'python_version', 'codecarbon_version', 'os', 'region', 'cloud_region', 'country_iso_code', 'country_name', 'cpu_model', 'gpu_model', 'tracking_mode', 'cloud_provider']);
+const TEXT_COLUMNS = new Set([
+  'run_id',
+  'experiment_id',
+  'project_name',
+  'python_version',
+  'codecarbon_version',
+  'os',
+  'region',
+  'cloud_region',
+  'country_iso_code',
+  'country_name',
+  'cpu_model',
+  'gpu_model',
+  'tracking_mode',
+  'cloud_provider',
+]);
 
 /** A CSV cell or a JSON value as the template maps it: numbers as numbers, Y/N as booleans. */
 export function typedValue(column: string, value: unknown): unknown {
@@ -76,7 +91,13 @@ export function typedValue(column: string, value: unknown): unknown {
  * The document of one version of a run from a full record (a CSV row or a LoggerOutput
  * line): every column under `codecarbon.*`, typed; empty cells and nulls left out.
  */
-export function runDocument(record: Record<string, unknown>, source: Exclude<RunSource, 'boamps'>, ctx: EventContext, offset: number, time: Date | null): Document {
+export function runDocument(
+  record: Record<string, unknown>,
+  source: Exclude<RunSource, 'boamps'>,
+  ctx: EventContext,
+  offset: number,
+  time: Date | null,
+): Document {
   const cc: Record<string, unknown> = {};
   for (const [column, raw] of Object.entries(record)) {
     if (column === '' || raw === null || raw === undefined || (typeof raw === 'string' && raw.trim() === '')) continue;

@@ -44,7 +44,11 @@ export function normaliseReportRecord(record: ReportRecord, ctx: EventContext): 
   }
   return finishDocument(
     { message: r.raw.slice(0, MAX_RAW), error: { type: 'report_parse_error', message: r.error } },
-    ctx, 'codecarbon.report', record.offset, null, ['invalid_report'],
+    ctx,
+    'codecarbon.report',
+    record.offset,
+    null,
+    ['invalid_report'],
   );
 }
 
@@ -62,9 +66,23 @@ export function normaliseCsvRecord(record: CsvRecord, ctx: EventContext): Docume
   delete cc.timestamp;
   if (record.cells) {
     const error = { type: 'csv_cell_count', message: `${record.cells.row} cells where the header has ${record.cells.header}` };
-    return finishDocument({ message: `codecarbon CSV row that does not fit its header: ${error.message}`, codecarbon: cc, error }, ctx, 'codecarbon.csv', record.offset, time, ['malformed_row']);
+    return finishDocument(
+      { message: `codecarbon CSV row that does not fit its header: ${error.message}`, codecarbon: cc, error },
+      ctx,
+      'codecarbon.csv',
+      record.offset,
+      time,
+      ['malformed_row'],
+    );
   }
-  return finishDocument({ message: `codecarbon row without a run_id: ${cc.emissions ?? '?'} kg CO2eq`, codecarbon: cc }, ctx, 'codecarbon.csv', record.offset, time, ['no_run_id']);
+  return finishDocument(
+    { message: `codecarbon row without a run_id: ${cc.emissions ?? '?'} kg CO2eq`, codecarbon: cc },
+    ctx,
+    'codecarbon.csv',
+    record.offset,
+    time,
+    ['no_run_id'],
+  );
 }
 
 function timeOf(value: unknown, ctx: EventContext): Date | null {

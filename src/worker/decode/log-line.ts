@@ -51,10 +51,7 @@ export function decodeLogRecord(text: string, timeZone: string, patterns: readon
   if (basic) return withError({ timestamp: null, level: basic[1]!.toLowerCase(), logger: basic[2]!, message: basic[3]! }, stack);
   const asc = ASCTIME.exec(head);
   if (asc) {
-    return withError(
-      { timestamp: parseTimestamp(asc[1]!, timeZone), logger: asc[2]!, level: asc[3]!.toLowerCase(), message: asc[4]! },
-      stack,
-    );
+    return withError({ timestamp: parseTimestamp(asc[1]!, timeZone), logger: asc[2]!, level: asc[3]!.toLowerCase(), message: asc[4]! }, stack);
   }
   return withError({ timestamp: null, message: head }, stack);
 }

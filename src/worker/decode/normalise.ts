@@ -9,7 +9,19 @@ export type { Document, EventContext };
 // names, which are ours: a clashing key is kept under `json.<key>` instead, so a log
 // line can never overwrite the environment, host, offset or time of its event.
 export const RESERVED_FIELDS = new Set([
-  '@timestamp', 'message', 'log', 'event', 'host', 'environment', 'component', 'error', 'tags', 'json', 'ecs', 'sanitizer', 'codecarbon',
+  '@timestamp',
+  'message',
+  'log',
+  'event',
+  'host',
+  'environment',
+  'component',
+  'error',
+  'tags',
+  'json',
+  'ecs',
+  'sanitizer',
+  'codecarbon',
 ]);
 
 export function normaliseLogRecord(record: LogRecord, ctx: EventContext, patterns: readonly RegExp[] = []): Document {
@@ -25,7 +37,8 @@ export function normaliseLogRecord(record: LogRecord, ctx: EventContext, pattern
   let json: Record<string, unknown> | undefined;
   for (const key of Object.keys(fields)) {
     if (!RESERVED_FIELDS.has(key)) continue;
-    (json ??= {})[key] = fields[key];
+    json ??= {};
+    json[key] = fields[key];
     delete fields[key];
   }
   fields.message = decoded.message;

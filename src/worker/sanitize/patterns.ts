@@ -5,9 +5,30 @@
 // `accessToken` match while `token_count` and `password_hint` do not.
 
 export const SENSITIVE_KEYS = [
-  'password', 'passwd', 'pwd', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'auth',
-  'cookie', 'set-cookie', 'session', 'private_key', 'access_key', 'secret_key', 'credentials',
-  'client_secret', 'session_id', 'sessionid', 'access_token', 'refresh_token', 'id_token', 'passphrase', 'pass',
+  'password',
+  'passwd',
+  'pwd',
+  'secret',
+  'token',
+  'api_key',
+  'apikey',
+  'authorization',
+  'auth',
+  'cookie',
+  'set-cookie',
+  'session',
+  'private_key',
+  'access_key',
+  'secret_key',
+  'credentials',
+  'client_secret',
+  'session_id',
+  'sessionid',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'passphrase',
+  'pass',
 ] as const;
 
 export interface StringRule {
@@ -93,7 +114,12 @@ export const STRING_RULES: StringRule[] = [
   // line took 49 s).
   { name: 'jwt', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}', groups: 0, replace: () => R },
   { name: 'bearer', pattern: '\\b(Bearer|Token)\\s+([A-Za-z0-9\\-._~+/]{8,}=*)', groups: 2, replace: (_m, g) => (tokenLike(g[1]!) ? `${g[0]} ${R}` : null) },
-  { name: 'basic_auth_header', pattern: '\\b(Basic)\\s+([A-Za-z0-9+/]{8,}={0,2})', groups: 2, replace: (_m, g) => (basicCredential(g[1]!) ? `${g[0]} ${R}` : null) },
+  {
+    name: 'basic_auth_header',
+    pattern: '\\b(Basic)\\s+([A-Za-z0-9+/]{8,}={0,2})',
+    groups: 2,
+    replace: (_m, g) => (basicCredential(g[1]!) ? `${g[0]} ${R}` : null),
+  },
   // Azure SAS tokens and other signed URLs: the signature is the credential.
   { name: 'url_signature', pattern: '([?&](?:sig|signature|X-Amz-Signature)=)([A-Za-z0-9%+/=_.-]{16,})', groups: 2, replace: (_m, g) => `${g[0]}${R}` },
   {
@@ -139,5 +165,10 @@ export const STRING_RULES: StringRule[] = [
     replace: () => R,
   },
   // RFC 5321 limits (64-byte local part, 63-byte labels) double as the linear-time bound.
-  { name: 'email', pattern: '(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,8}\\.[A-Za-z]{2,24}\\b', groups: 0, replace: () => '[REDACTED_EMAIL]' },
+  {
+    name: 'email',
+    pattern: '(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,8}\\.[A-Za-z]{2,24}\\b',
+    groups: 0,
+    replace: () => '[REDACTED_EMAIL]',
+  },
 ];

@@ -54,7 +54,10 @@ export class Sanitizer {
 
   constructor(private readonly options: SanitizerOptions) {
     // Configured patterns can need anything: then every string is scanned.
-    this.maybe = options.extraPatterns.length > 0 ? /(?:)/ : /[=:@]|eyJ|gh[pousr]_|github_pat_|xox|_live_|_test_|A[KSGIRNP][IPDONVA]A|Bearer|Token|Basic|-----BEGIN|\d{13}|\d{4}[ -]\d{4}/;
+    this.maybe =
+      options.extraPatterns.length > 0
+        ? /(?:)/
+        : /[=:@]|eyJ|gh[pousr]_|github_pat_|xox|_live_|_test_|A[KSGIRNP][IPDONVA]A|Bearer|Token|Basic|-----BEGIN|\d{13}|\d{4}[ -]\d{4}/;
     this.keys = new Set([...SENSITIVE_KEYS, ...options.extraKeys].map(normaliseKey));
     this.catalogue = new CatalogueDetector(GITLEAKS);
     const rules: StringRule[] = [
@@ -109,7 +112,11 @@ export class Sanitizer {
   private catalogued(text: string, tally: Tally): string {
     const found = this.catalogue.find(text);
     if (found.length === 0) return text;
-    const r = redactSpans(text, found.map((f) => f.span), REDACTED);
+    const r = redactSpans(
+      text,
+      found.map((f) => f.span),
+      REDACTED,
+    );
     tally.count += r.count;
     return r.text;
   }
@@ -124,14 +131,14 @@ export class Sanitizer {
   }
 
   private judgeKey(key: string): boolean {
-    const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[\s_.\-]+/).filter(Boolean);
+    const words = key
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .toLowerCase()
+      .split(/[\s_.-]+/)
+      .filter(Boolean);
     if (words.length === 0) return false;
     const n = words.length;
-    return (
-      this.keys.has(words.join('')) ||
-      this.keys.has(words[n - 1]!) ||
-      (n >= 2 && this.keys.has(words[n - 2]! + words[n - 1]!))
-    );
+    return this.keys.has(words.join('')) || this.keys.has(words[n - 1]!) || (n >= 2 && this.keys.has(words[n - 2]! + words[n - 1]!));
   }
 
   // Two walks, for objects and arrays, with no [key, value] pairs made on the way: the
@@ -145,15 +152,13 @@ export class Sanitizer {
       else if (typeof value === 'number' && value >= 1e12 && Number.isSafeInteger(value) && isCardNumber(String(value))) {
         node[key] = REDACTED;
         tally.count++;
-      }
-      else if (value !== null && value !== undefined && value !== '' && this.isSensitiveKey(key)) {
+      } else if (value !== null && value !== undefined && value !== '' && this.isSensitiveKey(key)) {
         node[key] = REDACTED;
         tally.count++;
       } else if (typeof value === 'string') {
         const clean = this.scrub(value, tally);
         if (clean !== value) node[key] = clean;
-      }
-      else if (Array.isArray(value)) this.walkArray(value, tally);
+      } else if (Array.isArray(value)) this.walkArray(value, tally);
       else if (value !== null && typeof value === 'object') this.walkObject(value as Record<string, unknown>, NONE, tally);
     }
   }
@@ -164,8 +169,7 @@ export class Sanitizer {
       if (typeof value === 'string') {
         const clean = this.scrub(value, tally);
         if (clean !== value) node[i] = clean;
-      }
-      else if (Array.isArray(value)) this.walkArray(value, tally);
+      } else if (Array.isArray(value)) this.walkArray(value, tally);
       else if (value !== null && typeof value === 'object') this.walkObject(value as Record<string, unknown>, NONE, tally);
     }
   }
@@ -177,7 +181,7 @@ export class Sanitizer {
 }
 
 function normaliseKey(key: string): string {
-  return key.toLowerCase().replace(/[\s_.\-]+/g, '');
+  return key.toLowerCase().replace(/[\s_.-]+/g, '');
 }
 
 function countGroups(pattern: string): number {

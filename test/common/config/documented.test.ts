@@ -9,7 +9,7 @@ const readme = readFileSync('README.md', 'utf8');
 
 function keys(shape: Record<string, unknown>, prefix = ''): string[] {
   return Object.entries(shape).flatMap(([key, schema]) => {
-    const inner = (schema as { unwrap?: () => unknown; def?: { innerType?: unknown; shape?: unknown } });
+    const inner = schema as { unwrap?: () => unknown; def?: { innerType?: unknown; shape?: unknown } };
     let s: any = inner;
     while (s?.def?.innerType) s = s.def.innerType;
     const nested = s?.def?.shape as Record<string, unknown> | undefined;

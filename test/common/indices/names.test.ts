@@ -6,7 +6,13 @@ describe('DayIndex', () => {
   const days = new DayIndex('tta-x-carbon', cutoff);
 
   it('names the same index as dailyIndex, across day changes and odd years', () => {
-    const stamps = ['2026-11-27T23:59:59.999Z', '2026-11-28T00:00:00.000Z', '2026-11-27T00:00:00.000Z', '0999-01-01T00:00:00.000Z', '+010000-01-01T00:00:00.000Z'];
+    const stamps = [
+      '2026-11-27T23:59:59.999Z',
+      '2026-11-28T00:00:00.000Z',
+      '2026-11-27T00:00:00.000Z',
+      '0999-01-01T00:00:00.000Z',
+      '+010000-01-01T00:00:00.000Z',
+    ];
     for (const iso of stamps) expect(days.index(iso)).toBe(dailyIndex('tta-x-carbon', iso));
     expect(days.index('2026-11-28T12:00:00.000Z')).toBe('tta-x-carbon-2026.11.28');
   });

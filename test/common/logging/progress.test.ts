@@ -5,7 +5,12 @@ import { progress } from '../../../src/common/logging/progress.js';
 
 function sink(tty: boolean) {
   let text = '';
-  const stream = new Writable({ write(chunk, _e, cb) { text += chunk; cb(); } }) as unknown as NodeJS.WriteStream;
+  const stream = new Writable({
+    write(chunk, _e, cb) {
+      text += chunk;
+      cb();
+    },
+  }) as unknown as NodeJS.WriteStream;
   (stream as { isTTY?: boolean }).isTTY = tty;
   return { stream, text: () => text };
 }

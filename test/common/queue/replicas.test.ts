@@ -16,7 +16,25 @@ let replica: ChildProcess | null = null;
 
 async function startReplica(): Promise<void> {
   const port = await freePort();
-  replica = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--replicaof', primary.hostname, primary.port || '6379', '--save', '', '--appendonly', 'no', '--dir', '/tmp'], { stdio: 'ignore' });
+  replica = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--replicaof',
+      primary.hostname,
+      primary.port || '6379',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      '/tmp',
+    ],
+    { stdio: 'ignore' },
+  );
   const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
   client.on('error', () => undefined);
   await waitFor(async () => /master_link_status:up/.test(await client.info('replication').catch(() => '')), 30_000, 'the replica to sync');
@@ -33,7 +51,15 @@ async function stopReplica(): Promise<void> {
 }
 
 function batch(offset: number): BatchJobData {
-  return { v: CONTRACT_VERSION, kind: 'csv', host: 'h', path: '/cc/emissions.csv', fileId: 'f', endOffset: offset + 10, records: [{ offset, row: { run_id: 'x' } }] };
+  return {
+    v: CONTRACT_VERSION,
+    kind: 'csv',
+    host: 'h',
+    path: '/cc/emissions.csv',
+    fileId: 'f',
+    endOffset: offset + 10,
+    records: [{ offset, row: { run_id: 'x' } }],
+  };
 }
 
 afterAll(async () => {

@@ -1,7 +1,16 @@
 import { open, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseKeyOf, FINGERPRINT_MAX, fingerprintOf, generationKey, generationOf, identify, identityKey, stillSameFile } from '../../../src/common/registry/identity.js';
+import {
+  baseKeyOf,
+  FINGERPRINT_MAX,
+  fingerprintOf,
+  generationKey,
+  generationOf,
+  identify,
+  identityKey,
+  stillSameFile,
+} from '../../../src/common/registry/identity.js';
 import { tempDir } from '../../helpers/services.js';
 
 describe('file identity', () => {

@@ -25,8 +25,10 @@ function viaChunks(bytes: Buffer, pieces: number[], opts: { maxLineBytes?: numbe
   }
   chunks.push(...chunker.takePartial());
   // Chunks tile the file: each starts where the previous one ended.
-  chunks.forEach((c, i) => expect(c.record.offset).toBe(i === 0 ? 0 : chunks[i - 1]!.end));
-  return chunks.flatMap((c) => (c.record.truncated ? [{ offset: c.record.offset, text: c.record.text!, truncated: true }] : chunkEvents(c.record, c.bytes!, grouping)));
+  for (const [i, c] of chunks.entries()) expect(c.record.offset).toBe(i === 0 ? 0 : chunks[i - 1]!.end);
+  return chunks.flatMap((c) =>
+    c.record.truncated ? [{ offset: c.record.offset, text: c.record.text!, truncated: true }] : chunkEvents(c.record, c.bytes!, grouping),
+  );
 }
 
 /** The reference: a line splitter and the multiline joiner over the whole file. */
@@ -62,7 +64,13 @@ function sampleLog(rand: () => number, lines: number): Buffer {
     else if (r < 0.65) out.push(`{"level":"info","n":${i},"msg":"caf\u00e9 \u2603"}`);
     else if (r < 0.75) out.push(`2026-11-27 01:02:03,456 - carbon - WARNING - slow step ${i}\r`);
     else if (r < 0.85) {
-      out.push(`ERROR:carbon:failed ${i}`, 'Traceback (most recent call last):', '  File "a.py", line 1, in f', '    x = 1 / 0', 'ZeroDivisionError: division by zero');
+      out.push(
+        `ERROR:carbon:failed ${i}`,
+        'Traceback (most recent call last):',
+        '  File "a.py", line 1, in f',
+        '    x = 1 / 0',
+        'ZeroDivisionError: division by zero',
+      );
     } else if (r < 0.9) out.push(`    indented continuation ${i}`);
     else if (r < 0.95) out.push(`no start pattern here ${i}`);
     else out.push('');

@@ -13,14 +13,31 @@ describe('classifyItem', () => {
   });
 
   it('dead-letters mapping and parse rejections with the reason', () => {
-    const o = classifyItem({ status: 400, error: { type: 'document_parsing_exception', reason: 'failed to parse field [log.offset]', caused_by: { type: 'illegal_argument_exception', reason: 'For input string: "x"' } } });
-    expect(o).toEqual({ kind: 'dead', type: 'document_parsing_exception', reason: 'failed to parse field [log.offset] (caused by illegal_argument_exception: For input string: "x")' });
+    const o = classifyItem({
+      status: 400,
+      error: {
+        type: 'document_parsing_exception',
+        reason: 'failed to parse field [log.offset]',
+        caused_by: { type: 'illegal_argument_exception', reason: 'For input string: "x"' },
+      },
+    });
+    expect(o).toEqual({
+      kind: 'dead',
+      type: 'document_parsing_exception',
+      reason: 'failed to parse field [log.offset] (caused by illegal_argument_exception: For input string: "x")',
+    });
   });
 });
 
 describe('classifyRequestError', () => {
   it('retries connection errors and flags configuration problems', () => {
-    expect(classifyRequestError(Object.assign(new Error('connect ECONNREFUSED'), { name: 'ConnectionError' }))).toMatchObject({ kind: 'retry', configProblem: false });
-    expect(classifyRequestError(Object.assign(new Error('unauthorized'), { name: 'ResponseError', meta: { statusCode: 401 } }))).toMatchObject({ kind: 'retry', configProblem: true });
+    expect(classifyRequestError(Object.assign(new Error('connect ECONNREFUSED'), { name: 'ConnectionError' }))).toMatchObject({
+      kind: 'retry',
+      configProblem: false,
+    });
+    expect(classifyRequestError(Object.assign(new Error('unauthorized'), { name: 'ResponseError', meta: { statusCode: 401 } }))).toMatchObject({
+      kind: 'retry',
+      configProblem: true,
+    });
   });
 });

@@ -5,8 +5,13 @@ import { runRequestOf, runVersion } from '../../../src/worker/decode/codecarbon-
 import { normaliseLogRecord } from '../../../src/worker/decode/normalise.js';
 
 const ctx = {
-  environment: 'staging', hostName: 'h', path: '/cc/emissions_20251008_090000.json',
-  ingestedAt: new Date('2025-10-09T00:00:00Z').toISOString(), fallbackTime: new Date('2025-10-09T00:00:00Z'), timeZone: 'Europe/Berlin', projectName: 'Configured-Project',
+  environment: 'staging',
+  hostName: 'h',
+  path: '/cc/emissions_20251008_090000.json',
+  ingestedAt: new Date('2025-10-09T00:00:00Z').toISOString(),
+  fallbackTime: new Date('2025-10-09T00:00:00Z'),
+  timeZone: 'Europe/Berlin',
+  projectName: 'Configured-Project',
 };
 
 describe('codecarbon reports', () => {
@@ -17,7 +22,12 @@ describe('codecarbon reports', () => {
     const doc = normaliseReportRecord({ offset: 0, report: { part: 'summary', fields: summary } }, ctx);
     expect(doc['@timestamp']).toBe('2025-10-08T07:00:00.000Z');
     expect(doc.event).toMatchObject({ dataset: 'codecarbon.report' });
-    expect(doc.codecarbon).toEqual({ project_name: 'TTA-Staging', total_emissions: 0.015077989, unit: 'kg CO2eq', report_timestamp: '2025-10-08T07:00:00.000Z' });
+    expect(doc.codecarbon).toEqual({
+      project_name: 'TTA-Staging',
+      total_emissions: 0.015077989,
+      unit: 'kg CO2eq',
+      report_timestamp: '2025-10-08T07:00:00.000Z',
+    });
   });
 
   it('one event per function measurement, the dynamic key kept as a value only', () => {
@@ -38,7 +48,10 @@ describe('codecarbon reports', () => {
   });
 
   it('an invalid report keeps a bounded slice of the raw text and the parse error', () => {
-    const doc = normaliseReportRecord({ offset: 0, report: { part: 'invalid', error: 'Unexpected end of JSON input', raw: '{"project_name": "TTA' + 'x'.repeat(10_000) } }, ctx);
+    const doc = normaliseReportRecord(
+      { offset: 0, report: { part: 'invalid', error: 'Unexpected end of JSON input', raw: `{"project_name": "TTA${'x'.repeat(10_000)}` } },
+      ctx,
+    );
     expect((doc.message as string).length).toBe(4096);
     expect(doc.error).toEqual({ type: 'report_parse_error', message: 'Unexpected end of JSON input' });
     expect(doc.tags).toEqual(['invalid_report', 'timestamp_from_ingest']);
@@ -68,7 +81,9 @@ describe('codecarbon CSV rows', () => {
 
 describe('codecarbon runs from every source (real codecarbon 3.3.2 output)', () => {
   const real = (name: string) => readFileSync(new URL(`../../fixtures/samples/codecarbon-real/${name}`, import.meta.url), 'utf8');
-  const loggerLine = real('carbon-with-codecarbon-logger.log').split('\n').find((l) => l.includes('"run_id": "8ca83349'))!;
+  const loggerLine = real('carbon-with-codecarbon-logger.log')
+    .split('\n')
+    .find((l) => l.includes('"run_id": "8ca83349'))!;
   const boamps = JSON.parse(real('boamps_report_8ca83349-6efb-4b71-8709-69677824c4f2.json'));
   const csvRow = (text: string, n: number) => {
     const [header, ...rows] = text.trim().split('\n');
@@ -94,7 +109,12 @@ describe('codecarbon runs from every source (real codecarbon 3.3.2 output)', () 
   it('a BoAmps report is the run too, below any full record of it', () => {
     const doc = normaliseReportRecord({ offset: 0, report: { part: 'summary', fields: boamps } }, ctx);
     expect(doc.event).toMatchObject({ dataset: 'codecarbon.run' });
-    expect(doc.codecarbon).toMatchObject({ run_id: '8ca83349-6efb-4b71-8709-69677824c4f2', source: 'boamps', energy_consumed: 2.800901639360212e-05, duration: 3.0186570999999276 });
+    expect(doc.codecarbon).toMatchObject({
+      run_id: '8ca83349-6efb-4b71-8709-69677824c4f2',
+      source: 'boamps',
+      energy_consumed: 2.800901639360212e-5,
+      duration: 3.0186570999999276,
+    });
     expect(doc.codecarbon).not.toHaveProperty('emissions');
     const full = runRequestOf(normaliseLogRecord({ offset: 10, text: loggerLine }, ctx))!;
     const partial = runRequestOf(doc)!;
@@ -113,7 +133,9 @@ describe('codecarbon runs from every source (real codecarbon 3.3.2 output)', () 
   it('a later flush of a run is a newer version; 2.x and 3.x rows parse alike', () => {
     const v3 = csvRow(real('emissions-codecarbon-3.3.2.csv'), 0);
     const later = { ...v3, duration: String(Number(v3.duration) + 0.000001) };
-    expect(runRequestOf(normaliseCsvRecord({ offset: 1, row: later }, ctx))!.version).toBeGreaterThan(runRequestOf(normaliseCsvRecord({ offset: 1, row: v3 }, ctx))!.version);
+    expect(runRequestOf(normaliseCsvRecord({ offset: 1, row: later }, ctx))!.version).toBeGreaterThan(
+      runRequestOf(normaliseCsvRecord({ offset: 1, row: v3 }, ctx))!.version,
+    );
     expect(runVersion('csv', 0)).toBeGreaterThan(runVersion('boamps', 5));
     const v2 = normaliseCsvRecord({ offset: 1, row: csvRow(real('emissions-codecarbon-2.8.4.csv'), 0) }, ctx).codecarbon as Record<string, unknown>;
     expect(v2).toMatchObject({ codecarbon_version: '2.8.4', pue: 1, gpu_energy: 0, on_cloud: false });

@@ -5,7 +5,10 @@ import { normaliseLogRecord } from '../../../src/worker/decode/normalise.js';
 describe('decodeLogRecord', () => {
   it('reads logging.BASIC_FORMAT lines', () => {
     expect(decodeLogRecord('INFO:src.components.carbon_component:fn emitted 0.000123 kg CO2eq', 'UTC')).toEqual({
-      timestamp: null, level: 'info', logger: 'src.components.carbon_component', message: 'fn emitted 0.000123 kg CO2eq',
+      timestamp: null,
+      level: 'info',
+      logger: 'src.components.carbon_component',
+      message: 'fn emitted 0.000123 kg CO2eq',
     });
   });
 
@@ -34,7 +37,10 @@ describe('decodeLogRecord', () => {
   it('reads a configured pattern before the built-in forms', () => {
     const pattern = /^\[(?<timestamp>[^\]]+)\] (?<level>\w+) (?<logger>[\w.]+): (?<message>.*)$/s;
     expect(decodeLogRecord('[2025-10-08T09:00:00Z] ERROR tta.carbon: boom', 'UTC', [pattern])).toEqual({
-      timestamp: new Date('2025-10-08T09:00:00Z'), level: 'error', logger: 'tta.carbon', message: 'boom',
+      timestamp: new Date('2025-10-08T09:00:00Z'),
+      level: 'error',
+      logger: 'tta.carbon',
+      message: 'boom',
     });
   });
 
@@ -56,17 +62,25 @@ describe('decodeLogRecord', () => {
 
 describe('normaliseLogRecord', () => {
   const ctx = {
-    environment: 'staging', hostName: 'h1', path: '/var/log/tta/staging/carbon.log',
-    ingestedAt: new Date('2026-01-02T00:00:00Z').toISOString(), fallbackTime: new Date('2026-01-01T00:00:00Z'), timeZone: 'UTC', projectName: 'P',
+    environment: 'staging',
+    hostName: 'h1',
+    path: '/var/log/tta/staging/carbon.log',
+    ingestedAt: new Date('2026-01-02T00:00:00Z').toISOString(),
+    fallbackTime: new Date('2026-01-01T00:00:00Z'),
+    timeZone: 'UTC',
+    projectName: 'P',
   };
 
   it('adds our fields and flags the ingest-time fallback', () => {
     const doc = normaliseLogRecord({ offset: 42, text: 'INFO:a:b', truncated: true }, ctx);
     expect(doc).toEqual({
-      '@timestamp': '2026-01-01T00:00:00.000Z', message: 'b',
+      '@timestamp': '2026-01-01T00:00:00.000Z',
+      message: 'b',
       log: { level: 'info', logger: 'a', file: { path: ctx.path }, offset: 42 },
       tags: ['truncated', 'timestamp_from_ingest'],
-      host: { name: 'h1' }, environment: 'staging', component: 'carbon',
+      host: { name: 'h1' },
+      environment: 'staging',
+      component: 'carbon',
       event: { dataset: 'carbon.log', ingested: '2026-01-02T00:00:00.000Z' },
     });
   });
@@ -80,11 +94,15 @@ describe('normaliseLogRecord', () => {
   });
 
   it('takes the time key of highest priority; the other and a "__proto__" key stay fields', () => {
-    const doc = normaliseLogRecord({ offset: 0, text: '{"time":"2026-01-03T00:00:00Z","timestamp":"2026-01-04T00:00:00Z","msg":"m","__proto__":{"a":1}}' }, ctx);
+    const doc = normaliseLogRecord(
+      { offset: 0, text: '{"time":"2026-01-03T00:00:00Z","timestamp":"2026-01-04T00:00:00Z","msg":"m","__proto__":{"a":1}}' },
+      ctx,
+    );
     expect(doc['@timestamp']).toBe('2026-01-04T00:00:00.000Z');
     expect(doc.message).toBe('m');
     expect(doc.time).toBe('2026-01-03T00:00:00Z');
     expect(Object.getPrototypeOf(doc)).toBe(Object.prototype);
+    // biome-ignore lint/suspicious/noProto: the test is that a key named __proto__ survives as data
     expect(JSON.parse(JSON.stringify(doc)).__proto__).toEqual({ a: 1 });
   });
 });

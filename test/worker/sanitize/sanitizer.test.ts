@@ -53,8 +53,15 @@ describe('Sanitizer', () => {
   it('stays linear on adversarial 1 MiB strings (no regex backtracking blow-up)', () => {
     const M = 1024 * 1024;
     const shapes = {
-      letters: 'y'.repeat(M), dashes: 'x-'.repeat(M / 2), dots: 'a.'.repeat(M / 2), ats: 'a@'.repeat(M / 2), equals: 'k='.repeat(M / 2),
-      schemes: 'a://'.repeat(M / 4), jwtish: 'eyJa.'.repeat(M / 5), mail: `${'a'.repeat(50)}@`.repeat(M / 51), base64: 'aB3/'.repeat(M / 4),
+      letters: 'y'.repeat(M),
+      dashes: 'x-'.repeat(M / 2),
+      dots: 'a.'.repeat(M / 2),
+      ats: 'a@'.repeat(M / 2),
+      equals: 'k='.repeat(M / 2),
+      schemes: 'a://'.repeat(M / 4),
+      jwtish: 'eyJa.'.repeat(M / 5),
+      mail: `${'a'.repeat(50)}@`.repeat(M / 51),
+      base64: 'aB3/'.repeat(M / 4),
     };
     for (const [name, text] of Object.entries(shapes)) {
       const started = performance.now();

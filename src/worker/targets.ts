@@ -1,0 +1,85 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@elastic/elasticsearch';
+import { UnrecoverableError } from 'bullmq';
+import { backoffMs as backoff } from '../common/backoff.js';
+import { defaultIndexPrefix, ENVIRONMENT_NAME, type Config } from '../common/config/index.js';
+import type { Logger } from '../common/logging/logger.js';
+import type { BatchJobData } from '../common/queue/contract.js';
+import { BulkIndexer } from './bulk/indexer.js';
+import { RetryLaterError } from './errors.js';
+import { installTemplates } from './template.js';
+
+export interface TargetDeps {
+  elasticsearch: Client;
+  logger: Logger;
+  now: () => Date;
+  /** The sanitizer's string cleaner, for what dead letters keep of a refused document. */
+  clean: (text: string) => string;
+}
+
+/**
+ * The environments a worker indexes for: one bulk indexer each, writing its own daily
+ * indices and dead letters, and their index templates installed before the first
+ * document (indexing without them would create indices with guessed mappings).
+ */
+export class Targets {
+  /** One indexer per environment served. */
+  private readonly indexers = new Map<string, BulkIndexer>();
+  /** Index prefixes whose templates are installed. */
+  private readonly templated = new Set<string>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly deps: TargetDeps,
+  ) {}
+
+  /**
+   * Where a batch's documents go: under the environment of the shipper that read them
+   * (contract v2), so one worker pool serves every environment on its queue and never
+   * stamps its own on another's data; a v1 batch carries none and gets the worker's.
+   */
+  of(batch: Partial<BatchJobData>): { environment: string; indexPrefix: string; indexer: BulkIndexer } {
+    const environment = batch.environment ?? this.config.environment;
+    if (!ENVIRONMENT_NAME.test(environment))
+      throw new UnrecoverableError(`the batch names environment ${JSON.stringify(environment.slice(0, 64))}, which is no valid environment name`);
+    const indexPrefix = environment === this.config.environment ? this.config.elasticsearch.indexPrefix : defaultIndexPrefix(environment);
+    let indexer = this.indexers.get(environment);
+    if (!indexer) {
+      indexer = new BulkIndexer(
+        this.deps.elasticsearch,
+        { indexPrefix, environment, attemptsPerJob: 5, baseDelayMs: 200, maxDelayMs: 5_000, maxBulkBytes: 5 * 1024 * 1024 },
+        this.deps.logger,
+        this.deps.now,
+        this.deps.clean,
+      );
+      this.indexers.set(environment, indexer);
+    }
+    return { environment, indexPrefix, indexer };
+  }
+
+  /** Templates of another environment's indices, installed before its first document. */
+  async ensureTemplates(indexPrefix: string): Promise<void> {
+    if (this.templated.has(indexPrefix)) return;
+    try {
+      await installTemplates(this.deps.elasticsearch, indexPrefix);
+    } catch (err) {
+      throw new RetryLaterError(0, `cannot install the index templates of ${indexPrefix}: ${(err as Error).message}`);
+    }
+    this.templated.add(indexPrefix);
+  }
+
+  /** The own environment's templates, retried until Elasticsearch answers or `stopped()` says to give up. */
+  async installPatiently(stopped: () => boolean, signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; !stopped(); attempt++) {
+      try {
+        await installTemplates(this.deps.elasticsearch, this.config.elasticsearch.indexPrefix);
+        this.templated.add(this.config.elasticsearch.indexPrefix);
+        return;
+      } catch (err) {
+        const delay = backoff(attempt, this.config.worker.backoffMs, this.config.worker.maxBackoffMs);
+        this.deps.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot install index templates yet; waiting for Elasticsearch');
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+}
