@@ -30,8 +30,8 @@ const HOUR = 3600_000;
 // Per zone: a formatter, and offsets by hour of the instant. Offsets change only at
 // whole quarter hours (DST, zone changes), so an hour's offset holds for every instant
 // in it except the instants of a change; asking Intl once per hour instead of once per
-// event took a worker's decode time from ~20 µs to ~13 µs per carbon.log line. This is
-// a cache of a pure function, bounded, the module's only state.
+// event cut a large share of a worker's decode time per carbon.log line (measured in
+// BENCHMARKS.md). This is a cache of a pure function, bounded, the module's only state.
 const zones = new Map<string, { fmt: Intl.DateTimeFormat; byHour: Map<number, number> }>();
 const MAX_HOURS = 24 * 400;
 
