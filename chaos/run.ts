@@ -13,7 +13,7 @@ import { inject, planFaults } from './lib/faults.js';
 import type { PlannedEvent } from './lib/plan.js';
 import { collect, expectedKeys, rotatedFilesAccount, secretsSearchable } from './lib/verify.js';
 import { ChaosWriter } from './lib/writer.js';
-import { GuideLogrotate } from './lib/guide.js';
+import { GuideLogrotate, guideRotationMs } from './lib/guide.js';
 import { ensureCommand } from '../src/services/debian.js';
 
 // npm run test:chaos [-- --seed N] [-- --quick]
@@ -143,7 +143,7 @@ try {
   const [, { done: faults, errors: faultErrors }] = await Promise.all([
     writer.run(size.events, size.perSecond, () => false),
     inject(plan, { services, shipper, workers, say, holdsJob }, t0),
-    guide.run(durationMs, quick ? 100 : 200, guideShipper, quick ? 3 : 5),
+    guide.run(durationMs, quick ? 100 : 200, guideShipper, quick ? 3 : 5, guideRotationMs(size.esOutageMs)),
   ]);
   const wroteAt = Date.now();
   say(`written in ${((wroteAt - t0) / 1000).toFixed(1)} s; draining`);
@@ -270,7 +270,7 @@ try {
   console.log(
     table([
       {
-        "guide's logrotate (compress, delaycompress), forced every second": `${guide.stats.rotations} rotations`,
+        [`guide's logrotate (compress, delaycompress), forced every ${guideRotationMs(size.esOutageMs) / 1000} s`]: `${guide.stats.rotations} rotations`,
         'lines written': guide.stats.written,
         indexed: guideResult.total,
         duplicated: guideResult.duplicated,

@@ -10,7 +10,7 @@ import { rng } from './plan.js';
 
 // The staging guide's own logrotate beside tta-carbon (issue #14): Debian's logrotate
 // with /etc/logrotate.d/tta-staging's policy (daily, rotate 30, compress, delaycompress,
-// create), forced every second on a carbon.log of its own, read by a shipper of a
+// create), forced every second or few (guideRotationMs) on a carbon.log of its own, read by a shipper of a
 // second environment on the same queue. That shipper is killed and kept down across at
 // least three rotations, several times: the copy it was reading is then gzipped with
 // bytes unshipped, and copies it never saw are made and gzipped. Every line must be in
@@ -25,6 +25,20 @@ export interface GuideStats {
   kills: number;
   /** The fewest rotations during one of the shipper's downtimes. */
   minRotationsWhileDown: number;
+}
+
+/** The guide's `rotate 30`. */
+export const GUIDE_KEEPS = 30;
+
+/**
+ * How often to force the guide's rotation. While the queue is full (an Elasticsearch
+ * outage) every shipper is held back, and a copy logrotate deletes before it was read is
+ * gone: its 30 copies are the longest the shipper may be held back. The real policy is
+ * daily, 30 days; a run compressing days into seconds must still keep that horizon well
+ * above its longest pause, so it rotates no faster than that allows.
+ */
+export function guideRotationMs(longestPauseMs: number): number {
+  return Math.max(1000, Math.ceil((longestPauseMs * 1.5) / GUIDE_KEEPS / 1000) * 1000);
 }
 
 export class GuideLogrotate {
@@ -48,15 +62,15 @@ export class GuideLogrotate {
     writeFileSync(this.file, '');
     writeFileSync(
       this.conf,
-      `${this.file} {\n    daily\n    rotate 30\n    compress\n    delaycompress\n    missingok\n    notifempty\n    create 0644 root root\n}\n`,
+      `${this.file} {\n    daily\n    rotate ${GUIDE_KEEPS}\n    compress\n    delaycompress\n    missingok\n    notifempty\n    create 0644 root root\n}\n`,
       { mode: 0o644 },
     );
   }
 
-  /** Lines at `perSecond` (reopened after rotation, as WatchedFileHandler does), logrotate every second, and the kills. */
-  async run(durationMs: number, perSecond: number, shipper: ChaosProcess, kills: number): Promise<void> {
+  /** Lines at `perSecond` (reopened after rotation, as WatchedFileHandler does), logrotate every `rotateMs`, and the kills. */
+  async run(durationMs: number, perSecond: number, shipper: ChaosProcess, kills: number, rotateMs = 1000): Promise<void> {
     const end = Date.now() + durationMs;
-    await Promise.all([this.write(end, perSecond), this.rotate(end), this.kill(end, shipper, kills)]);
+    await Promise.all([this.write(end, perSecond), this.rotate(end, rotateMs), this.kill(end, shipper, kills)]);
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
@@ -84,11 +98,11 @@ export class GuideLogrotate {
     }
   }
 
-  private async rotate(end: number): Promise<void> {
+  private async rotate(end: number, everyMs: number): Promise<void> {
     while (Date.now() < end && !this.stopped) {
       await exec('logrotate', ['-f', '-s', join(this.dir, '..', 'logrotate.state'), this.conf]);
       this.stats.rotations++;
-      await sleep(1000);
+      await sleep(everyMs);
     }
   }
 
