@@ -7,7 +7,10 @@ import { Client } from '@elastic/elasticsearch';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CONTRACT_VERSION, type BatchJobData } from '../src/common/queue/contract.js';
+import { clusterDown, clusterUp, localCluster, type LocalCluster } from '../src/services/elasticsearch-cluster.js';
+import { elasticsearchPid } from '../src/services/elasticsearch-server.js';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
+import { freePort } from '../src/services/process.js';
 import { buildRequests } from '../src/worker/batch.js';
 import { Sanitizer } from '../src/worker/sanitize/sanitizer.js';
 import { installTemplates } from '../src/worker/template.js';
@@ -15,17 +18,20 @@ import { carbonLogRecords } from './lib/corpus.js';
 import { procStats, servicePids } from './lib/proc.js';
 import { record, unitNodeOptions, type Row } from './lib/report.js';
 
-// npm run bench:pipeline [-- --docs 300000 --workers 1,2,4 --rounds 3]
+// npm run bench:pipeline [-- --docs 300000 --workers 1,2,4 --rounds 3] [--cluster 3]
 // End to end, file → shipper → Redis → workers → Elasticsearch, each a process of its
 // own with default settings, against the ceiling measured in the same run: the same
 // final documents (decoded and sanitized beforehand, not timed) bulk-indexed straight
 // from memory by the client's bulk helper. Timed from the moment the file appears in
-// front of idle processes until Elasticsearch has indexed every document.
+// front of idle processes until Elasticsearch has indexed every document. With
+// --cluster N the pipelines also run, round by round, against N local nodes of one
+// cluster (same zip, same heap each, one replica per shard) with ELASTICSEARCH_NODES.
 
 const arg = (name: string, dflt: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : dflt);
 const DOCS = Number(arg('--docs', '300000'));
 const WORKERS = arg('--workers', '1,2,4').split(',').map(Number);
 const ROUNDS = Number(arg('--rounds', '3'));
+const CLUSTER = Number(arg('--cluster', '0'));
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
 const es = new Client({ node: services.elasticsearchUrl });
@@ -48,19 +54,26 @@ for (const text of carbonLogRecords(DOCS, 11)) {
 await new Promise<void>((r) => out.end(r));
 spawnSync('sync');
 
-async function count(prefix: string): Promise<number> {
+interface Target {
+  label: string;
+  es: Client;
+  urls: string[];
+  esPids: number[];
+}
+
+async function count(prefix: string, es: Client): Promise<number> {
   await es.indices.refresh({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true });
   return (await es.count({ index: `${prefix}-2*`, ignore_unavailable: true, allow_no_indices: true })).count;
 }
 
 // Progress without forcing a refresh: a refresh every poll would make Elasticsearch cut
 // a segment four times a second and slow the very indexing being timed.
-async function indexed(prefix: string): Promise<number> {
+async function indexed(prefix: string, es: Client): Promise<number> {
   const stats = await es.indices.stats({ index: `${prefix}-2*`, metric: 'indexing' });
   return stats._all.primaries?.indexing?.index_total ?? 0;
 }
 
-async function drop(prefix: string): Promise<void> {
+async function drop(prefix: string, es: Client = single.es): Promise<void> {
   const found = await es.indices.get({ index: `${prefix}-*`, allow_no_indices: true, ignore_unavailable: true });
   for (const index of Object.keys(found)) await es.indices.delete({ index });
   for (const name of [prefix, `${prefix}-deadletter`]) await es.indices.deleteIndexTemplate({ name }).catch(() => undefined);
@@ -108,10 +121,11 @@ async function ceiling(label: string, docs = records): Promise<Row> {
   const seconds = (performance.now() - t0) / 1000;
   const client = process.cpuUsage(client0);
   const [es1, redis1] = await cpuOf([pids.elasticsearch, pids.redis]);
-  const n = await count(prefix);
+  const n = await count(prefix, es);
   await drop(prefix);
   return {
     path: `direct bulk from memory (ceiling, ${label})`,
+    Elasticsearch: '1 node',
     workers: '',
     docs: n,
     seconds,
@@ -139,7 +153,7 @@ function startRole(role: 'shipper' | 'worker', env: NodeJS.ProcessEnv, configFil
 
 let runs = 0;
 
-async function pipeline(workers: number): Promise<Row> {
+async function pipeline(workers: number, target: Target): Promise<Row> {
   // Each run its own directories, queue and indices: nothing carries over from the last.
   const run = ++runs;
   const env = `benchpipe${tag}r${run}w${workers}`;
@@ -154,7 +168,7 @@ async function pipeline(workers: number): Promise<Row> {
     TTA_LOG_DIR: join(runDir, 'log'),
     TTA_DATA_DIR: join(runDir, 'data'),
     REDIS_URL: services.redisUrl,
-    ELASTICSEARCH_URL: services.elasticsearchUrl,
+    ...(target.urls.length > 1 ? { ELASTICSEARCH_NODES: target.urls.join(',') } : { ELASTICSEARCH_URL: target.urls[0]! }),
     TTA_METRICS_PORT: '0',
     CARBON_LOG_LEVEL: 'warn',
   };
@@ -165,14 +179,15 @@ async function pipeline(workers: number): Promise<Row> {
   const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: shipperNodeOptions }, configFile);
   const copy = join(runDir, 'carbon.log');
   spawnSync('cp', [staged, copy]);
-  const all = [pids.elasticsearch, pids.redis, shipper.pid!, ...ws.map((w) => w.pid!)];
+  const all = [...target.esPids, pids.redis, shipper.pid!, ...ws.map((w) => w.pid!)];
   const cpu0 = await cpuOf(all);
   await rename(copy, join(runDir, 'log', 'carbon.log'));
   const t0 = performance.now();
-  while ((await indexed(prefix)) < DOCS && performance.now() - t0 < 900_000) await sleep(100);
+  while ((await indexed(prefix, target.es)) < DOCS && performance.now() - t0 < 900_000) await sleep(100);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = (await cpuOf(all)).map((c, i) => c - cpu0[i]!);
-  const n = await count(prefix);
+  const esCpu = cpu.splice(0, target.esPids.length).reduce((a, b) => a + b, 0);
+  const n = await count(prefix, target.es);
   const rss = await Promise.all([shipper, ...ws].map(async (c) => (await procStats(c.pid!)).peakRssMb.toFixed(0)));
   for (const c of [shipper, ...ws]) {
     c.kill('SIGTERM');
@@ -181,10 +196,11 @@ async function pipeline(workers: number): Promise<Row> {
   const queue = new Queue(queueName, { connection: redis });
   await queue.obliterate({ force: true });
   await queue.close();
-  await drop(prefix);
+  await drop(prefix, target.es);
   await rm(runDir, { recursive: true, force: true });
   return {
     path: 'file → shipper → Redis → workers → Elasticsearch',
+    Elasticsearch: target.label,
     workers,
     docs: n,
     seconds,
@@ -192,10 +208,10 @@ async function pipeline(workers: number): Promise<Row> {
     'ratio to ceiling': '',
     'peak RSS MB (shipper / workers)': `${rss[0]} / ${rss.slice(1).join(', ')}`,
     ...cpuCols(
+      esCpu,
       cpu[0]!,
       cpu[1]!,
-      cpu[2]!,
-      cpu.slice(3).reduce((a, b) => a + b, 0),
+      cpu.slice(2).reduce((a, b) => a + b, 0),
     ),
   };
 }
@@ -204,6 +220,17 @@ const shipperNodeOptions = await unitNodeOptions('tta-staging-carbon.service');
 const workerNodeOptions = await unitNodeOptions('tta-carbon-worker.service');
 const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
 const pids = await servicePids(es, redis);
+const single: Target = { label: '1 node', es, urls: [services.elasticsearchUrl], esPids: [pids.elasticsearch] };
+const targets: Target[] = [single];
+let cluster: LocalCluster | undefined;
+if (CLUSTER > 1) {
+  const ports = await Promise.all(Array.from({ length: CLUSTER }, async () => ({ http: await freePort(), transport: await freePort() })));
+  cluster = localCluster(services, `tta-bench-${tag}`, join(dir, 'cluster'), ports, services.heapMb);
+  await clusterUp(cluster);
+  const clusterEs = new Client({ nodes: cluster.urls });
+  const esPids = await Promise.all(cluster.nodes.map(async (n) => (await elasticsearchPid(n.dir))!));
+  targets.push({ label: `${CLUSTER} nodes`, es: clusterEs, urls: cluster.urls, esPids });
+}
 // A freshly started node indexes at half speed until its JIT is warm: warm it first,
 // untimed. Runs on this machine vary by ±15 %, so the ceiling and the pipelines take
 // turns, round after round, and the medians are compared.
@@ -212,47 +239,56 @@ const rows: Row[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   const ceil = await ceiling(`round ${round}`);
   rows.push(ceil);
-  for (const w of WORKERS) {
-    const row = await pipeline(w);
-    row['ratio to ceiling'] = (row['docs/s'] as number) / (ceil['docs/s'] as number);
-    rows.push(row);
+  for (const target of targets) {
+    for (const w of WORKERS) {
+      const row = await pipeline(w, target);
+      row['ratio to ceiling'] = (row['docs/s'] as number) / (ceil['docs/s'] as number);
+      rows.push(row);
+    }
   }
   ceil['ratio to ceiling'] = 1;
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const rate = (pick: (r: Row) => boolean) => median(rows.filter(pick).map((r) => r['docs/s'] as number));
 const ceilingMedian = rate((r) => String(r.path).startsWith('direct'));
-const summary: Row[] = WORKERS.map((w) => {
-  const piped = rate((r) => r.workers === w);
-  return {
-    path: `median of ${ROUNDS} rounds`,
-    workers: w,
-    docs: DOCS,
-    seconds: DOCS / piped,
-    'docs/s': piped,
-    'ratio to ceiling': piped / ceilingMedian,
-    'peak RSS MB (shipper / workers)': '',
-    'CPU s: Elasticsearch': '',
-    'CPU s: Redis': '',
-    'CPU s: shipper': '',
-    'CPU s: workers or client': '',
-  };
-});
+const summary: Row[] = targets.flatMap((target) =>
+  WORKERS.map((w) => {
+    const piped = rate((r) => r.workers === w && r.Elasticsearch === target.label);
+    return {
+      path: `median of ${ROUNDS} rounds`,
+      Elasticsearch: target.label,
+      workers: w,
+      docs: DOCS,
+      seconds: DOCS / piped,
+      'docs/s': piped,
+      'ratio to ceiling': piped / ceilingMedian,
+      'peak RSS MB (shipper / workers)': '',
+      'CPU s: Elasticsearch': '',
+      'CPU s: Redis': '',
+      'CPU s: shipper': '',
+      'CPU s: workers or client': '',
+    };
+  }),
+);
 rows.push(
   { ...summary[0]!, path: `median of ${ROUNDS} rounds: ceiling`, workers: '', seconds: DOCS / ceilingMedian, 'docs/s': ceilingMedian, 'ratio to ceiling': 1 },
   ...summary,
 );
 await redis.quit();
-await es.close();
+for (const t of targets) await t.es.close();
+if (cluster) await clusterDown(cluster);
 await rm(dir, { recursive: true, force: true });
 
 await record(
   'End to end: file to indexed documents, against the direct-bulk ceiling',
-  `\`npm run bench:pipeline -- --docs ${DOCS} --workers ${WORKERS.join(',')} --rounds ${ROUNDS}\`: ${DOCS.toLocaleString('en-US')} realistic carbon.log records ` +
+  `\`npm run bench:pipeline -- --docs ${DOCS} --workers ${WORKERS.join(',')} --rounds ${ROUNDS}${CLUSTER > 1 ? ` --cluster ${CLUSTER}` : ''}\`: ${DOCS.toLocaleString('en-US')} realistic carbon.log records ` +
     `(${(offset / 2 ** 20).toFixed(0)} MiB; text, JSON, tracebacks). Pipeline: one \`tta-carbon shipper\` and N \`tta-carbon worker\` processes (default settings, NODE_OPTIONS as in the systemd units: ` +
     `worker concurrency 2, 5 MiB bulk requests), timed from the file's appearance until Elasticsearch has indexed every document (indexing stats, polled every 100 ms without forcing a refresh; ` +
     `a refreshed count then checks the total). Ceiling: the same final documents (decoded and sanitized before the clock starts) through the client's bulk helper ` +
     `(5 MiB flushes, concurrency 2), timed until the helper returns. After an untimed warm-up, the ceiling and the pipelines take turns for each round; a row's ratio is to its round's ceiling, and the last rows compare medians. ` +
+    (CLUSTER > 1
+      ? `Also against a local cluster of ${CLUSTER} nodes (each the same zip and ${services.heapMb} MiB heap as the single node, one replica per shard, all on the same 2 cores), its CPU the sum of its nodes'. `
+      : '') +
     `Default 1 s refresh; everything on this 2-core machine, Elasticsearch included. CPU seconds are each process's own during the timed part (/proc); for the ceiling, "client" is the benchmark process.`,
   rows,
 );

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { access, chmod, chown, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { access, chmod, chown, cp, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { ServiceStartError, startablePort } from './errors.js';
@@ -19,6 +19,30 @@ export interface LocalElasticsearch {
   /** System user to run as when we are root (Elasticsearch refuses root). */
   runAsUser: string;
   startTimeoutMs: number;
+  /** One node of a cluster on this host (Issue #19's three-node tests), instead of a single node. */
+  cluster?: ClusterNode;
+}
+
+export interface ClusterNode {
+  name: string;
+  nodeName: string;
+  transportPort: number;
+  /** Transport ports of every node, this one included: where nodes find each other. */
+  seedTransportPorts: number[];
+  /** Node names of the first master election (every node, on a new cluster). */
+  masterNodes: string[];
+}
+
+/** Settings that make a node single or one of a cluster. */
+function topology(port: number, cluster?: ClusterNode): string[] {
+  if (!cluster) return [`transport.port=${port + 100}`, 'discovery.type=single-node', 'cluster.name=tta-carbon-local'];
+  return [
+    `transport.port=${cluster.transportPort}`,
+    `cluster.name=${cluster.name}`,
+    `node.name=${cluster.nodeName}`,
+    `discovery.seed_hosts=${cluster.seedTransportPorts.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    `cluster.initial_master_nodes=${cluster.masterNodes.join(',')}`,
+  ];
 }
 
 export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ started: boolean; pid?: number }> {
@@ -42,6 +66,12 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
   await mkdir(logs, { recursive: true });
   if (user) for (const p of [home, data, logs]) await chownTree(p, user.uid, user.gid);
   if (user) await chown(opts.dir, user.uid, user.gid);
+  // Nodes sharing one distribution each get their own config directory: a node writes
+  // its keystore there at start, and three doing so at once in one place race.
+  const conf = opts.cluster ? join(opts.dir, 'config') : join(home, 'config');
+  if (opts.cluster && !(await exists(conf))) await cp(join(home, 'config'), conf, { recursive: true });
+  if (user && opts.cluster) await chownTree(conf, user.uid, user.gid);
+  const logFile = join(logs, `${opts.cluster?.name ?? 'tta-carbon-local'}.log`);
   const pidFile = join(opts.dir, 'elasticsearch.pid');
   await rm(pidFile, { force: true });
   const child = spawn(
@@ -55,10 +85,6 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
       '-E',
       `http.port=${port}`,
       '-E',
-      `transport.port=${port + 100}`,
-      '-E',
-      'discovery.type=single-node',
-      '-E',
       `path.data=${data}`,
       '-E',
       `path.logs=${logs}`,
@@ -67,12 +93,11 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
       // A nearly full dev disk must not silently turn indices read-only.
       '-E',
       'cluster.routing.allocation.disk.threshold_enabled=false',
-      '-E',
-      'cluster.name=tta-carbon-local',
+      ...topology(port, opts.cluster).flatMap((setting) => ['-E', setting]),
     ],
     {
       cwd: home,
-      env: { ...process.env, ES_JAVA_HOME: javaHome, ES_JAVA_OPTS: `-Xms${opts.heapMb}m -Xmx${opts.heapMb}m`, HOME: opts.dir },
+      env: { ...process.env, ES_JAVA_HOME: javaHome, ES_JAVA_OPTS: `-Xms${opts.heapMb}m -Xmx${opts.heapMb}m`, ES_PATH_CONF: conf, HOME: opts.dir },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: Ctrl-C on `npm start` or a test runner's timeout must not
       // take the shared cluster down with it.
@@ -91,7 +116,7 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
     child.on('close', resolve);
   });
   if (exit !== 0) {
-    throw new ServiceStartError('elasticsearch', `failed to start (exit ${exit}):\n${tail(output, 15)}`, `see ${logs}/tta-carbon-local.log`);
+    throw new ServiceStartError('elasticsearch', `failed to start (exit ${exit}):\n${tail(output, 15)}`, `see ${logFile}`);
   }
   const ok = await waitFor(
     async () => {
@@ -102,7 +127,7 @@ export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ start
     1000,
   );
   if (!ok) {
-    const log = await readFile(join(logs, 'tta-carbon-local.log'), 'utf8').catch(() => output);
+    const log = await readFile(logFile, 'utf8').catch(() => output);
     throw new ServiceStartError('elasticsearch', `did not reach yellow within ${opts.startTimeoutMs / 1000}s:\n${tail(log, 15)}`, `see ${logs}`);
   }
   return { started: true, pid: (await readPid(pidFile)) ?? undefined };

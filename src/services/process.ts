@@ -1,7 +1,7 @@
 import { pidAlive } from '../common/os/pid.js';
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RunResult {
@@ -90,4 +90,13 @@ export async function stopPidFile(file: string, graceMs: number): Promise<boolea
   if (!pid) return false;
   await stopPid(pid, graceMs);
   return true;
+}
+
+/** A TCP port on loopback nothing listens on right now (for nodes and servers tests start). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
 }

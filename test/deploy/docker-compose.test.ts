@@ -69,3 +69,59 @@ describe('docker-compose.yml', () => {
     expect(compose.volumes).toHaveProperty(data!.source);
   });
 });
+
+describe('docker-compose.scale-out.yml laid over it', () => {
+  // Compose reads YAML merge keys (<<), as the yaml package does when asked.
+  const over = parse(readFileSync('docker-compose.scale-out.yml', 'utf8'), { merge: true });
+  // Compose's merge: services' environments merged by key, other keys replaced.
+  const merged = (name: string): Record<string, string> => {
+    const list = (s: unknown) => (Array.isArray(s) ? (s as string[]) : []);
+    const all = [...list(svc[name]?.environment), ...list(over.services[name]?.environment)];
+    return Object.fromEntries(all.map((e) => e.split(/=(.*)/s).slice(0, 2)));
+  };
+  const esNodes = ['elasticsearch', 'es02', 'es03'];
+
+  it('makes the base Elasticsearch one of a cluster of three that name and seed each other', () => {
+    const envs = esNodes.map(merged);
+    expect(envs[0]!['discovery.type']).toBe('multi-node');
+    expect(new Set(envs.map((e) => e['cluster.name'])).size).toBe(1);
+    const nodeNames = envs.map((e) => e['node.name']);
+    expect(new Set(nodeNames).size).toBe(3);
+    for (const [i, e] of envs.entries()) {
+      expect(e['cluster.initial_master_nodes']!.split(',').sort()).toEqual([...nodeNames].sort());
+      expect(e['discovery.seed_hosts']!.split(',').sort()).toEqual(esNodes.filter((_, j) => j !== i).sort());
+      expect(e['xpack.security.enabled']).toBe('false');
+    }
+    for (const n of ['es02', 'es03']) {
+      expect(over.services[n].image).toBe(svc.elasticsearch.image);
+      expect(over.volumes).toHaveProperty(over.services[n].volumes[0].split(':')[0]);
+    }
+  });
+
+  it('gives Redis a replica and three Sentinels with a quorum of two watching it', () => {
+    expect(over.services['redis-replica'].command.join(' ')).toContain('--replicaof redis 6379');
+    const sentinels = Object.keys(over.services).filter((n) => n.startsWith('sentinel-'));
+    expect(sentinels).toHaveLength(3);
+    for (const n of sentinels) {
+      const script = over.services[n].command.join(' ');
+      expect(script).toContain('sentinel monitor mymaster redis 6379 2');
+      expect(script).toContain('--sentinel');
+    }
+  });
+
+  it('points shipper and workers at the Sentinels and the three nodes, waiting for one replica', () => {
+    for (const name of ['shipper', 'worker']) {
+      const env = merged(name);
+      expect(env.REDIS_SENTINELS!.split(',').map((h) => h.split(':')[0])).toEqual(['sentinel-1', 'sentinel-2', 'sentinel-3']);
+      expect(env.REDIS_SENTINEL_NAME).toBe('mymaster');
+    }
+    expect(merged('shipper').TTA_REDIS_MIN_REPLICAS).toBe('1');
+    expect(
+      merged('worker')
+        .ELASTICSEARCH_NODES!.split(',')
+        .map((u) => new URL(u).hostname),
+    ).toEqual(esNodes);
+    expect(over.services.worker.deploy.replicas).toBe(2);
+    expect(JSON.parse(merged('kibana').ELASTICSEARCH_HOSTS!).map((u: string) => new URL(u).hostname)).toEqual(esNodes);
+  });
+});

@@ -1,23 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, countDocs, esClient, freePort, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { END_MESSAGE, allMessages, lineWriter, problemsOf, tally } from '../helpers/fleet.js';
 import { startCliProcess, type ShipperProcess } from '../helpers/shipper.js';
 
 // Issue #19: Redis with Sentinel, on loopback with Debian's redis-server: a primary, two
-// replicas, three sentinels. `tta-carbon run` finds the primary through the sentinels
-// and waits for one replica per batch (redis.minReplicas 1). While lines are written,
+// replicas, three sentinels. `tta-carbon agent` and a worker find the primary through
+// the sentinels, and each batch waits for one replica (redis.minReplicas 1). While lines are written,
 // the primary is killed with -9; Sentinel promotes a replica. Every line must be in
-// Elasticsearch exactly once.
+// Elasticsearch exactly once, and the agent (shipper + scheduler) and the worker ride it.
 
 const names = uniqueNames('sentinel');
 const procs: ChildProcess[] = [];
 let dir: string;
 let run: ShipperProcess | undefined;
+let worker: ShipperProcess | undefined;
 const MASTER = 'tta';
-const LINES = 12_000;
+const LINES = 100_000;
 
 function redisServer(args: string[]): ChildProcess {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -33,6 +35,7 @@ const client = (port: number) => {
 
 afterAll(async () => {
   await run?.stop('SIGKILL');
+  await worker?.stop('SIGKILL');
   for (const p of procs) p.kill('SIGKILL');
   await cleanup(names, dir ? [dir] : []);
 });
@@ -77,24 +80,22 @@ describe('Redis Sentinel failover', () => {
 
     const file = join(dir, 'log', 'carbon.log');
     writeFileSync(file, '');
-    run = await startCliProcess('run', names, dir, 'pollIntervalMs: 50\nbatch:\n  lingerMs: 20', {
+    // As deployed: an agent (shipper and scheduler) on the TTA host, a worker elsewhere.
+    const redisEnv = {
       REDIS_URL: `redis://127.0.0.1:${p}`,
       REDIS_SENTINELS: [s1, s2, s3].map((s) => `127.0.0.1:${s}`).join(','),
       REDIS_SENTINEL_NAME: MASTER,
       TTA_REDIS_MIN_REPLICAS: '1',
-    });
-    let written = 0;
-    const write = (n: number) => {
-      let text = '';
-      for (let i = 0; i < n; i++) text += `INFO:fleet:line ${written++}\n`;
-      appendFileSync(file, text);
     };
-    const writer = (async () => {
-      while (written < LINES) {
-        write(200);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+    const metricsPort = await freePort();
+    run = await startCliProcess('agent', names, dir, 'pollIntervalMs: 50\nbatch:\n  lingerMs: 20', { ...redisEnv, TTA_METRICS_PORT: String(metricsPort) });
+    mkdirSync(join(dir, 'worker'));
+    worker = await startCliProcess('worker', names, join(dir, 'worker'), '', {
+      ...redisEnv,
+      TTA_LOG_DIR: join(dir, 'log'),
+      TTA_DATA_DIR: join(dir, 'worker', 'data'),
+    });
+    const writer = lineWriter(file, LINES);
     await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`)) >= 2_000, 60_000, 'the first lines');
     const killedAt = Date.now();
     primary.kill('SIGKILL');
@@ -108,41 +109,37 @@ describe('Redis Sentinel failover', () => {
       100,
     );
     const failoverSeconds = (Date.now() - killedAt) / 1000;
-    await writer;
-    await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`)) >= LINES, 120_000, `all ${LINES} lines`, 500).catch(async (err) => {
+    await writer.done;
+    const es = esClient();
+    await waitFor(
+      async () => (await countDocs(`${names.indexPrefix}-2*`, { match_phrase: { message: END_MESSAGE } })) > 0,
+      180_000,
+      'the line after the last',
+      500,
+    ).catch(async (err) => {
       throw new Error(
-        `${(err as Error).message}: ${await countDocs(`${names.indexPrefix}-2*`)} indexed\n${run!
-          .output()
-          .split('\n')
-          .filter((l) => /"level":[45]0/.test(l))
-          .slice(-10)
-          .join('\n')}`,
+        `${(err as Error).message}: ${await countDocs(`${names.indexPrefix}-2*`)} indexed\n${problemsOf(run!.output())}\n${problemsOf(worker!.output())}`,
       );
     });
-    await new Promise((r) => setTimeout(r, 1500));
-    const messages = await allMessages(`${names.indexPrefix}-2*`);
+    const messages = await allMessages(es, `${names.indexPrefix}-2*`);
+    await es.close();
+    const t = tally(messages, LINES);
     console.log(
-      `sentinel failover: primary killed, replica on ${promoted} promoted after ${failoverSeconds.toFixed(1)} s; ${LINES} lines written, ${messages.length} documents, ${new Set(messages).size} distinct`,
+      `sentinel failover: primary killed, replica on ${promoted} promoted after ${failoverSeconds.toFixed(1)} s; ${LINES} lines written, ${t.documents - 1} documents, ${t.lost} lost, ${t.duplicated} duplicated`,
     );
-    expect(new Set(messages).size).toBe(LINES);
-    expect(messages).toHaveLength(LINES);
+    expect(t).toEqual({ lost: 0, duplicated: 0, documents: LINES + 1 });
+    // The scheduler in the agent follows the new primary too: its /health says Redis is ready.
+    const health = await waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${metricsPort}/health`).catch(() => null);
+        return res?.status === 200 ? ((await res.json()) as { checks: Record<string, boolean> }) : null;
+      },
+      30_000,
+      "the agent's /health after the failover",
+    );
+    expect(health.checks.redis).toBe(true);
+    expect(run!.child.exitCode).toBeNull();
+    expect(worker!.child.exitCode).toBeNull();
     sentinel.disconnect();
   }, 240_000);
 });
-
-/** Every document's message, past the 10,000 a single search returns. */
-async function allMessages(pattern: string): Promise<string[]> {
-  const es = esClient();
-  try {
-    await es.indices.refresh({ index: pattern });
-    const out: string[] = [];
-    let page = await es.search({ index: pattern, scroll: '1m', size: 5000, _source: ['message'], query: { match_all: {} } });
-    while (page.hits.hits.length > 0) {
-      for (const h of page.hits.hits) out.push(String((h._source as { message: string }).message));
-      page = await es.scroll({ scroll_id: page._scroll_id!, scroll: '1m' });
-    }
-    return out;
-  } finally {
-    await es.close();
-  }
-}

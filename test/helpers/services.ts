@@ -87,12 +87,4 @@ export async function countDocs(pattern: string, query: Record<string, unknown> 
   }
 }
 
-/** A TCP port on loopback nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+export { freePort } from '../../src/services/process.js';

@@ -62,9 +62,9 @@ export function startShipperProcess(
   return startCliProcess('shipper', names, dir, shipperYaml, env);
 }
 
-/** `tta-carbon <role>` (shipper, or run: shipper + worker) as its own OS process. */
+/** `tta-carbon <role>` (shipper, worker, run: shipper + worker, agent: shipper + scheduler) as its own OS process. */
 export async function startCliProcess(
-  role: 'shipper' | 'run',
+  role: 'shipper' | 'worker' | 'run' | 'agent',
   names: ReturnType<typeof uniqueNames>,
   dir: string,
   shipperYaml: string,
@@ -92,7 +92,8 @@ export async function startCliProcess(
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-200_000)));
   child.stderr!.on('data', (d) => (out = (out + d).slice(-200_000)));
-  await waitFor(() => out.includes('shipper started') || child.exitCode !== null, 30_000, `tta-carbon ${role} to start`);
+  const started = role === 'worker' ? 'worker started' : 'shipper started';
+  await waitFor(() => out.includes(started) || child.exitCode !== null, 30_000, `tta-carbon ${role} to start`);
   if (child.exitCode !== null) throw new Error(`tta-carbon ${role} exited: ${out}`);
   return {
     child,
