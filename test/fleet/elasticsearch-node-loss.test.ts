@@ -5,12 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { clusterDown, clusterGreen, clusterUp, localCluster, nodeKill, nodeUp, type LocalCluster } from '../../src/services/elasticsearch-cluster.js';
 import { END_MESSAGE, allMessages, lineWriter, problemsOf, tally } from '../helpers/fleet.js';
 import { cleanup, freePort, services, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { runCli } from '../helpers/cli.js';
 import { startCliProcess, type ShipperProcess } from '../helpers/shipper.js';
 
 // Issue #19: a three-node Elasticsearch from the integ-test zip (one replica per shard),
 // a shipper and two workers as their own processes, configured with all three nodes
 // (ELASTICSEARCH_NODES). While lines are written, the elected master is killed with -9
-// and started again later. Every line must be in Elasticsearch exactly once and the
+// and started again later; while it is down, index retention (what the scheduler runs)
+// deletes an expired index. Every line must be in Elasticsearch exactly once and the
 // cluster green with three nodes again.
 
 const names = uniqueNames('nodeloss');
@@ -23,7 +25,10 @@ const procs: ShipperProcess[] = [];
 afterAll(async () => {
   for (const p of procs) await p.stop('SIGKILL');
   if (cluster) await clusterDown(cluster);
-  await cleanup(names, [dir, clusterDir].filter((d): d is string => d !== undefined));
+  await cleanup(
+    names,
+    [dir, clusterDir].filter((d): d is string => d !== undefined),
+  );
 });
 
 describe('Elasticsearch node loss', () => {
@@ -45,6 +50,10 @@ describe('Elasticsearch node loss', () => {
       return (await es.count({ index: pattern, allow_no_indices: true, query }).catch(() => ({ count: -1 }))).count;
     };
 
+    // An index past retention, for the retention run made while a node is down.
+    const expired = `${names.indexPrefix}-2020.01.01`;
+    await es.indices.create({ index: expired });
+
     const file = join(dir, 'log', 'carbon.log');
     writeFileSync(file, '');
     const env = { ELASTICSEARCH_NODES: cluster.urls.join(',') };
@@ -64,6 +73,12 @@ describe('Elasticsearch node loss', () => {
     // Indexing resumed: documents beyond those there at the kill (read through the others).
     await waitFor(async () => (await count()) > before + 1_000, 120_000, 'indexing to resume on the other two nodes', 200);
     const resumeSeconds = (Date.now() - killedAt) / 1000;
+    // What the scheduler runs, against the cluster with a node gone.
+    // The dead node first in the list: the client's first request goes to it.
+    const deadFirst = [victim.url, ...cluster.urls.filter((u) => u !== victim.url)].join(',');
+    const retention = await runCli(['retention'], { TTA_ENV: names.environment, ELASTICSEARCH_NODES: deadFirst, ELASTICSEARCH_URL: '' });
+    expect(retention.out, retention.out).toContain(`deleted ${expired}`);
+    expect(retention.code, retention.out).toBe(0);
     await waitFor(async () => (await count()) >= before + 20_000, 120_000, 'more lines while the node is down', 500);
     await nodeUp(victim);
     const restartedAt = Date.now();
@@ -75,6 +90,7 @@ describe('Elasticsearch node loss', () => {
     const greenSeconds = (Date.now() - restartedAt) / 1000;
     const t = tally(await allMessages(es, pattern), LINES);
     const health = await es.cluster.health();
+    const expiredLeft = await es.indices.exists({ index: expired });
     await es.close();
     console.log(
       `elasticsearch node loss: cluster of 3 up in ${startSeconds.toFixed(0)} s; master ${master} killed at ${before} documents; indexing resumed after ${resumeSeconds.toFixed(1)} s; ` +
@@ -83,6 +99,7 @@ describe('Elasticsearch node loss', () => {
     expect(t).toEqual({ lost: 0, duplicated: 0, documents: LINES + 1 });
     expect(health.status).toBe('green');
     expect(health.number_of_nodes).toBe(3);
+    expect(expiredLeft).toBe(false);
     for (const p of procs) expect(p.child.exitCode).toBeNull();
   }, 600_000);
 });

@@ -6,16 +6,20 @@ import type { Config } from '../config/index.js';
 
 /**
  * Builds the client from validated config: API key, or user/password, and an optional CA.
- * Loaded on demand: the client (and undici) cost ~0.3 CPU-s and ~30 MB to load, which
- * the shipper, the role on every TTA host, never needs.
+ * Loaded on demand: the client (and undici) cost start-up CPU and memory the shipper,
+ * the role on every TTA host, never needs.
  */
 export async function createElasticsearch(config: Config['elasticsearch']): Promise<Client> {
   const { Client } = await import('@elastic/elasticsearch');
   const options: ClientOptions = {
     ...(config.nodes ? { nodes: config.nodes } : { node: config.url }),
     requestTimeout: config.requestTimeoutMs,
-    // Retries are ours (per item, with backoff); the client's own would hide outages.
-    maxRetries: 0,
+    // Retries with backoff are ours (per item); the client's own would hide outages. But
+    // a request that finds a node dead goes once to each other node: one node of several
+    // lost must not fail retention, health or a bulk (found by test/fleet/
+    // elasticsearch-node-loss.test.ts: retention failed on its first request), and
+    // a cluster with every node down still fails at once.
+    maxRetries: config.nodes ? config.nodes.length - 1 : 0,
     compression: false,
   };
   if (config.apiKey) options.auth = { apiKey: config.apiKey };
