@@ -18,7 +18,7 @@ import { carbonLogRecords } from './lib/corpus.js';
 import { procStats, servicePids } from './lib/proc.js';
 import { record, unitNodeOptions, type Row } from './lib/report.js';
 
-// npm run bench:pipeline [-- --docs 300000 --workers 1,2,4 --rounds 3] [--cluster 3]
+// npm run bench:pipeline [-- --docs 300000 --workers 1,2,4 --rounds 3] [--cluster 3] [--profile DIR]
 // End to end, file → shipper → Redis → workers → Elasticsearch, each a process of its
 // own with default settings, against the ceiling measured in the same run: the same
 // final documents (decoded and sanitized beforehand, not timed) bulk-indexed straight
@@ -32,6 +32,9 @@ const DOCS = Number(arg('--docs', '300000'));
 const WORKERS = arg('--workers', '1,2,4').split(',').map(Number);
 const ROUNDS = Number(arg('--rounds', '3'));
 const CLUSTER = Number(arg('--cluster', '0'));
+// --profile DIR: the shipper and workers write V8 CPU profiles there (node --cpu-prof).
+const PROFILE = process.argv.includes('--profile') ? arg('--profile', '') : '';
+const profiled = (options: string) => (PROFILE ? `${options} --cpu-prof --cpu-prof-dir=${PROFILE}`.trim() : options);
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
 const es = new Client({ node: services.elasticsearchUrl });
@@ -177,9 +180,9 @@ async function pipeline(workers: number, target: Target): Promise<Row> {
   };
   // Each process as its systemd unit runs it (same NODE_OPTIONS).
   const ws = await Promise.all(
-    Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: workerNodeOptions }, configFile)),
+    Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: profiled(workerNodeOptions) }, configFile)),
   );
-  const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: shipperNodeOptions }, configFile);
+  const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: profiled(shipperNodeOptions) }, configFile);
   const copy = join(runDir, 'carbon.log');
   spawnSync('cp', [staged, copy]);
   const all = [...target.esPids, pids.redis, shipper.pid!, ...ws.map((w) => w.pid!)];
