@@ -34,7 +34,8 @@ const ROUNDS = Number(arg('--rounds', '3'));
 const CLUSTER = Number(arg('--cluster', '0'));
 // --profile DIR: the shipper and workers write V8 CPU profiles there (node --cpu-prof).
 const PROFILE = process.argv.includes('--profile') ? arg('--profile', '') : '';
-const profiled = (options: string) => (PROFILE ? `${options} --cpu-prof --cpu-prof-dir=${PROFILE}`.trim() : options);
+// (Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.)
+const profileArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
 const services = servicesEnv();
 await servicesUp(services, () => undefined);
 const es = new Client({ node: services.elasticsearchUrl });
@@ -143,7 +144,7 @@ async function ceiling(label: string, target: Target, docs = records): Promise<R
 }
 
 function startRole(role: 'shipper' | 'worker', env: NodeJS.ProcessEnv, configFile: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, role], {
+  const child = spawn(process.execPath, [...profileArgs, 'bin/tta-carbon.js', '--config', configFile, role], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -180,9 +181,9 @@ async function pipeline(workers: number, target: Target): Promise<Row> {
   };
   // Each process as its systemd unit runs it (same NODE_OPTIONS).
   const ws = await Promise.all(
-    Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: profiled(workerNodeOptions) }, configFile)),
+    Array.from({ length: workers }, () => startRole('worker', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: workerNodeOptions }, configFile)),
   );
-  const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: profiled(shipperNodeOptions) }, configFile);
+  const shipper = await startRole('shipper', { ...procEnv, CARBON_LOG_LEVEL: 'info', NODE_OPTIONS: shipperNodeOptions }, configFile);
   const copy = join(runDir, 'carbon.log');
   spawnSync('cp', [staged, copy]);
   const all = [...target.esPids, pids.redis, shipper.pid!, ...ws.map((w) => w.pid!)];
