@@ -12,8 +12,8 @@ import { elasticsearchPid } from '../src/services/elasticsearch-server.js';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
 import { freePort } from '../src/services/process.js';
 import { buildRequests } from '../src/worker/batch.js';
-import { Sanitizer } from '../src/worker/sanitize/sanitizer.js';
 import { installTemplates } from '../src/worker/template.js';
+import { benchContext, benchSanitizer } from './lib/batch-context.js';
 import { carbonLogRecords } from './lib/corpus.js';
 import { procStats, servicePids } from './lib/proc.js';
 import { record, unitNodeOptions, type Row } from './lib/report.js';
@@ -98,19 +98,8 @@ async function ceiling(label: string, target: Target, docs = records): Promise<R
   const { es } = target;
   const prefix = `tta-benchceil${tag}${target.esPids.length}${label.replace(/\W/g, '')}-carbon`;
   await installTemplates(es, prefix);
-  const sanitizer = new Sanitizer({ enabled: true, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
   const batch: BatchJobData = { v: CONTRACT_VERSION, kind: 'log', host: 'bench', path: staged, fileId: `ceil-${tag}`, endOffset: offset, records: docs };
-  const { requests } = buildRequests(batch, {
-    environment: 'bench',
-    indexPrefix: prefix,
-    timeZone: 'UTC',
-    retentionDays: 30,
-    now: new Date(),
-    queuedAt: new Date(),
-    sanitizer,
-    logPatterns: [],
-    projectName: 'TTA',
-  });
+  const { requests } = buildRequests(batch, benchContext(prefix, benchSanitizer(), 'TTA'));
   const es0 = (await cpuOf(target.esPids)).reduce((a, b) => a + b, 0);
   const [redis0] = await cpuOf([pids.redis]);
   const client0 = process.cpuUsage();

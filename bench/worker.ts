@@ -7,9 +7,10 @@ import { createLogger } from '../src/common/logging/logger.js';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData } from '../src/common/queue/contract.js';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
 import { buildRequests } from '../src/worker/batch.js';
-import { Sanitizer } from '../src/worker/sanitize/sanitizer.js';
+import type { Sanitizer } from '../src/worker/sanitize/sanitizer.js';
 import { installTemplates } from '../src/worker/template.js';
 import { CarbonWorker } from '../src/worker/worker.js';
+import { benchContext, benchSanitizer } from './lib/batch-context.js';
 import { carbonLogRecords } from './lib/corpus.js';
 import { record } from './lib/report.js';
 
@@ -54,19 +55,9 @@ async function countDocs(prefix: string) {
 }
 
 const batches = jobs();
-const sanitizer = new Sanitizer({ enabled: true, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
-const off = new Sanitizer({ enabled: false, extraKeys: [], extraPatterns: [], location: 'round', emails: true });
-const ctxFor = (prefix: string, s: Sanitizer) => ({
-  environment: 'bench',
-  indexPrefix: prefix,
-  timeZone: 'UTC',
-  retentionDays: 30,
-  now: new Date(),
-  queuedAt: new Date(),
-  sanitizer: s,
-  logPatterns: [],
-  projectName: 'TTA-Staging',
-});
+const sanitizer = benchSanitizer();
+const off = benchSanitizer(false);
+const ctxFor = (prefix: string, s: Sanitizer) => benchContext(prefix, s);
 
 // Decode and sanitizer cost, in memory.
 let t = performance.now();
