@@ -1,10 +1,10 @@
 // A realistic carbon.log mix, as DESIGN.md describes it: Python logging text in both
 // forms, JSON lines, and multi-line tracebacks. Deterministic for a given seed.
 
-import { seededRandom } from '../../test/helpers/random.js';
+import { rng } from '../../test/helpers/random.js';
 
 export function* carbonLogRecords(count: number, seed = 1): Generator<string> {
-  const rand = seededRandom(seed);
+  const rand = rng(seed);
   const fns = ['generate_narrative', 'embed_scene', 'summarize_session', 'plan_arc', 'score_choice'];
   const loggers = ['src.components.carbon_component', 'src.components.llm_component', 'codecarbon', 'src.orchestration.component'];
   const start = Date.now() - 3_600_000;

@@ -6,7 +6,7 @@ import { emissionsReport, formatReport } from '../../src/ops/report.js';
 import { EmissionsGauge } from '../../src/worker/emissions-gauge.js';
 import { cleanup, esClient, uniqueNames } from '../helpers/services.js';
 import { csvBatch, startTestWorker } from '../helpers/worker.js';
-import { seededRandom } from '../helpers/random.js';
+import { rng } from '../helpers/random.js';
 
 // Issue #20: unusual emissions, judged against the project's own week (see
 // src/common/emissions/unusual.ts). Eight simulated days of runs shaped like real ones,
@@ -18,7 +18,7 @@ const now = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 const spike3d = now - 3 * DAY + 10 * HOUR_MS - (now % DAY); // 10:00 UTC three days ago
 let seq = 0;
 // Deterministic noise, so a failure can be replayed.
-const random = seededRandom(20261202);
+const random = rng(20261202);
 const noise = () => random() * 0.4 + 0.8;
 
 type Row = Record<string, string>;

@@ -13,7 +13,7 @@ import { Registry } from '../../src/shipper/registry.js';
 import { identify, identityKey } from '../../src/common/registry/identity.js';
 import { cleanup, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
 import { recordingConsumer, startShipperProcess, type ShipperProcess } from '../helpers/shipper.js';
-import { seededRandom } from '../helpers/random.js';
+import { rng } from '../helpers/random.js';
 
 const DAY = 86_400_000;
 const logger = createLogger({ level: 'silent' });
@@ -147,7 +147,7 @@ describe('gzip under kill -9', () => {
     const dir = await tempDir('gzkill');
     const file = join(dir, 'carbon.log.2');
     const content = Buffer.from(Array.from({ length: 400_000 }, (_, i) => `INFO:x:line ${i} ${'y'.repeat(i % 50)}\n`).join(''));
-    const rand = seededRandom(7);
+    const rand = rng(7);
     const outcomes = new Map<string, number>();
     for (let k = 0; k < 20; k++) {
       writeFileSync(file, content);

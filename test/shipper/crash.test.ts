@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { redisDown, redisUp } from '../../src/services/redis-server.js';
 import { cleanup, services, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
 import { recordingConsumer, startShipperProcess, type ShipperProcess } from '../helpers/shipper.js';
-import { seededRandom } from '../helpers/random.js';
+import { rng } from '../helpers/random.js';
 
 // The shipper killed with SIGKILL, and Redis stopped, in the middle of ingestion:
 // every line written reaches the queue (replays may repeat some; none go missing).
@@ -56,7 +56,7 @@ describe('shipper crashes', () => {
     });
     const TOTAL = 100_000;
     const writing = writeLines(join(dir, 'log', 'carbon.log'), TOTAL, 12_000);
-    const rand = seededRandom(42);
+    const rand = rng(42);
     for (let kill = 0; kill < 10; kill++) {
       await sleep(300 + rand() * 900);
       await shipper.stop('SIGKILL');
