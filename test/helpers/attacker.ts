@@ -1,7 +1,9 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { tempDir } from './services.js';
 
 // The deployment the security tests play out: root runs tta-carbon over a log directory
@@ -75,4 +77,27 @@ export async function layout(attacker: Attacker, label: string, options: { userD
   const victimBytes = Buffer.from(`root:ROOTONLY${randomBytes(8).toString('hex')}:19000:0:99999:7:::\n`);
   writeFileSync(victim, victimBytes, { mode: 0o600 });
   return { base, log, codecarbon, data, victim, victimBytes, victimIntact: () => readFileSync(victim).equals(victimBytes) };
+}
+
+/**
+ * One attacker for a test file: created before its tests when root, removed after them
+ * with the directories the tests made (push them on `dirs`).
+ */
+export function attackerPerSuite(): { readonly attacker: Attacker; dirs: string[] } {
+  let attacker: Attacker | undefined;
+  const dirs: string[] = [];
+  beforeAll(() => {
+    if (isRoot) attacker = createAttacker();
+  });
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    attacker?.remove();
+  });
+  return {
+    get attacker() {
+      if (!attacker) throw new Error('no attacker: these tests run only as root');
+      return attacker;
+    },
+    dirs,
+  };
 }

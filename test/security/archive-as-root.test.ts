@@ -1,9 +1,9 @@
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
-import { open, rm, writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listArchive } from '../../src/rotation/archive.js';
-import { createAttacker, isRoot, layout, type Attacker } from '../helpers/attacker.js';
+import { attackerPerSuite, isRoot, layout } from '../helpers/attacker.js';
 import { runCli } from '../helpers/cli.js';
 
 // Issue #20 as root over a codecarbon directory tta-user owns (in a root-owned parent:
@@ -13,25 +13,16 @@ import { runCli } from '../helpers/cli.js';
 // Only the real report may go into the archive; the root file is byte-identical and in
 // no archive; nothing blocks on the FIFO.
 
-let attacker: Attacker;
-const dirs: string[] = [];
-
-beforeAll(() => {
-  if (isRoot) attacker = createAttacker();
-});
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-  attacker?.remove();
-});
+const suite = attackerPerSuite();
 
 describe.skipIf(!isRoot)('archiving as root over a directory tta-user owns', () => {
   it('archives the real report only; a planted symlink and FIFO are left, the root file untouched', async () => {
-    const l = await layout(attacker, 'archive-root');
-    dirs.push(l.base);
+    const l = await layout(suite.attacker, 'archive-root');
+    suite.dirs.push(l.base);
     const cc = join(l.base, 'codecarbon');
     mkdirSync(cc, { mode: 0o755 });
-    chownSync(cc, attacker.uid, attacker.gid);
-    attacker.sh(
+    chownSync(cc, suite.attacker.uid, suite.attacker.gid);
+    suite.attacker.sh(
       `printf '{"project_name":"TTA"}' > emissions_good.json && ln -s ${l.victim} emissions_link.json && mkfifo emissions_fifo.json && touch -h -d '40 days ago' emissions_good.json emissions_link.json emissions_fifo.json`,
       cc,
     );

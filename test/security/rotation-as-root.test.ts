@@ -1,8 +1,8 @@
 import { chownSync, existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAttacker, isRoot, layout, type Attacker, type Layout } from '../helpers/attacker.js';
+import { describe, expect, it } from 'vitest';
+import { attackerPerSuite, isRoot, layout, type Layout } from '../helpers/attacker.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/services.js';
 
@@ -11,20 +11,11 @@ import { waitFor } from '../helpers/services.js';
 // root-owned victim must be byte-identical afterwards, and a rotation root refuses must
 // say so (exit 1, the path named), never report success.
 
-let attacker: Attacker;
-const dirs: string[] = [];
-
-beforeAll(() => {
-  if (isRoot) attacker = createAttacker();
-});
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-  attacker?.remove();
-});
+const suite = attackerPerSuite();
 
 async function setup(label: string, options: { userData?: boolean; copytruncate?: boolean } = {}): Promise<Layout & { config: string; live: string }> {
-  const l = await layout(attacker, label, options);
-  dirs.push(l.base);
+  const l = await layout(suite.attacker, label, options);
+  suite.dirs.push(l.base);
   const live = join(l.log, 'carbon.log');
   const config = join(l.base, 'tta.yaml');
   await writeFile(
@@ -41,21 +32,21 @@ function rotate(l: { config: string; log: string; data: string }, ...args: strin
 describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () => {
   it('copytruncate with carbon.log.1.tmp planted as a symlink to a root file: the root file is untouched', async () => {
     const l = await setup('ct-tmp', { copytruncate: true });
-    attacker.sh(`printf 'INFO:a:one\\nINFO:a:two\\n' > carbon.log && ln -s ${l.victim} carbon.log.1.tmp`, l.log);
+    suite.attacker.sh(`printf 'INFO:a:one\\nINFO:a:two\\n' > carbon.log && ln -s ${l.victim} carbon.log.1.tmp`, l.log);
     const r = await rotate(l);
     expect(l.victimIntact()).toBe(true);
     expect(r.code, r.out).toBe(0);
     expect(readFileSync(`${l.live}.1`, 'utf8')).toBe('INFO:a:one\nINFO:a:two\n');
-    expect(lstatSync(`${l.live}.1`).uid).toBe(attacker.uid);
+    expect(lstatSync(`${l.live}.1`).uid).toBe(suite.attacker.uid);
     expect(readFileSync(l.live, 'utf8')).toBe('');
   });
 
   it('copytruncate while carbon.log is swapped for a symlink mid-copy: the root file is not truncated', async () => {
     const l = await setup('ct-swap', { copytruncate: true });
-    attacker.sh(`head -c 100000000 /dev/zero | tr '\\0' 'x' | fold -w 99 > carbon.log`, l.log);
+    suite.attacker.sh(`head -c 100000000 /dev/zero | tr '\\0' 'x' | fold -w 99 > carbon.log`, l.log);
     const size = lstatSync(l.live).size;
     // Waits for the copy to begin, then puts a symlink to the victim at the live name.
-    const swap = attacker.shBackground(`while [ ! -e carbon.log.1.tmp ]; do :; done; rm -f carbon.log; ln -s ${l.victim} carbon.log`, l.log);
+    const swap = suite.attacker.shBackground(`while [ ! -e carbon.log.1.tmp ]; do :; done; rm -f carbon.log; ln -s ${l.victim} carbon.log`, l.log);
     try {
       const r = await rotate(l);
       expect(l.victimIntact()).toBe(true);
@@ -71,7 +62,7 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
   it('a journal tta-user wrote into rotation-state.json: refused, its command never runs, its renames never happen', async () => {
     const l = await setup('journal', { userData: true });
     const marker = join(l.base, 'pwned');
-    attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
+    suite.attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
     const journal = {
       version: 1,
       lastRotated: {},
@@ -85,7 +76,7 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
         ],
       },
     };
-    attacker.sh(`cat > rotation-state.json <<'JSON'\n${JSON.stringify(journal)}\nJSON`, l.data);
+    suite.attacker.sh(`cat > rotation-state.json <<'JSON'\n${JSON.stringify(journal)}\nJSON`, l.data);
     const r = await rotate(l);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(l.data);
@@ -98,7 +89,7 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
 
   it('rotation-state.json.tmp planted as a symlink to a root file: refused, the root file is untouched', async () => {
     const l = await setup('statetmp', { userData: true });
-    attacker.sh(`printf 'INFO:a:x\\n' > ${l.live} && ln -s ${l.victim} rotation-state.json.tmp`, l.data);
+    suite.attacker.sh(`printf 'INFO:a:x\\n' > ${l.live} && ln -s ${l.victim} rotation-state.json.tmp`, l.data);
     const r = await rotate(l);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('refusing');
@@ -109,17 +100,17 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
     const l = await setup('stateowner');
     const state = join(l.data, 'rotation-state.json');
     writeFileSync(state, JSON.stringify({ version: 1, lastRotated: {}, journal: null }));
-    chownSync(state, attacker.uid, attacker.gid);
-    attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
+    chownSync(state, suite.attacker.uid, suite.attacker.gid);
+    suite.attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
     const r = await rotate(l);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`refusing ${state}: belongs to uid ${attacker.uid}, not root`);
+    expect(r.stderr).toContain(`refusing ${state}: belongs to uid ${suite.attacker.uid}, not root`);
     expect(readFileSync(l.live, 'utf8')).toBe('INFO:a:x\n');
   });
 
   it('a journal whose steps leave the policy directory (trusted state, changed config): refused, nothing renamed', async () => {
     const l = await setup('journalscope');
-    attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
+    suite.attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
     const journal = {
       version: 1,
       lastRotated: {},
@@ -135,7 +126,7 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
 
   it('carbon.log.1 planted as a symlink: rotate says it refused (exit 1, the path named) and rotates nothing', async () => {
     const l = await setup('planted1');
-    attacker.sh(`printf 'INFO:a:keep\\n' > carbon.log && ln -s ${l.victim} carbon.log.1`, l.log);
+    suite.attacker.sh(`printf 'INFO:a:keep\\n' > carbon.log && ln -s ${l.victim} carbon.log.1`, l.log);
     const r = await rotate(l);
     expect(r.code).toBe(1);
     expect(r.stdout).not.toContain(`rotated ${l.live}`);
@@ -150,17 +141,17 @@ describe.skipIf(!isRoot)('rotation as root over a directory tta-user owns', () =
   it('a log directory inside a directory tta-user owns: refused, naming the parent', async () => {
     const l = await setup('parent');
     const nested = join(l.log, 'inner');
-    attacker.sh(`mkdir inner && printf 'INFO:a:x\\n' > inner/carbon.log`, l.log);
+    suite.attacker.sh(`mkdir inner && printf 'INFO:a:x\\n' > inner/carbon.log`, l.log);
     await writeFile(l.config, `rotation:\n  policies:\n    - files: ${nested}/carbon.log\n      frequency: daily\n      rotate: 5\n`);
     const r = await rotate(l);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`refusing ${nested}: its parent ${l.log} belongs to uid ${attacker.uid}`);
+    expect(r.stderr).toContain(`refusing ${nested}: its parent ${l.log} belongs to uid ${suite.attacker.uid}`);
     expect(existsSync(`${nested}/carbon.log.1`)).toBe(false);
   });
 
   it("an ordinary rotation in tta-user's directory still works as root: copy renamed, new file with the configured mode", async () => {
     const l = await setup('ordinary');
-    attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
+    suite.attacker.sh(`printf 'INFO:a:x\\n' > carbon.log`, l.log);
     const r = await rotate(l);
     expect(r.code, r.out).toBe(0);
     expect(readFileSync(`${l.live}.1`, 'utf8')).toBe('INFO:a:x\n');
