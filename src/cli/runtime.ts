@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../common/logging/logger.js';
 import { LogThrottle } from '../common/logging/throttle.js';
 import { serveMetrics } from '../common/metrics/http.js';
 import { systemClock } from '../common/time/clock.js';
-import { advance, type Metrics } from '../common/metrics/metrics.js';
+import { CounterFeed, type Metrics } from '../common/metrics/metrics.js';
 import { BatchQueue } from '../common/queue/queue.js';
 import { createRedis, redisLabel } from '../common/redis/connection.js';
 import { Sanitizer } from '../worker/sanitize/sanitizer.js';
@@ -86,6 +86,7 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
     logger: logger.child({ role: 'shipper' }),
   });
   await shipper.start();
+  const feed = new CounterFeed();
   return {
     async stop() {
       await shipper.stop();
@@ -95,11 +96,11 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
     async refresh() {
       if (!metrics) return;
       const stats = shipper.stats();
-      advance(metrics.linesRead, stats.linesRead);
-      advance(metrics.bytesRead, stats.bytesRead);
-      advance(metrics.recordsEnqueued, stats.recordsEnqueued);
-      advance(metrics.batchesEnqueued, stats.batchesEnqueued);
-      for (const [kind, n] of Object.entries(stats.problems)) advance(metrics.inputProblems, n, { kind });
+      feed.advance(metrics.linesRead, stats.linesRead);
+      feed.advance(metrics.bytesRead, stats.bytesRead);
+      feed.advance(metrics.recordsEnqueued, stats.recordsEnqueued);
+      feed.advance(metrics.batchesEnqueued, stats.batchesEnqueued);
+      for (const [kind, n] of Object.entries(stats.problems)) feed.advance(metrics.inputProblems, n, { kind });
       metrics.inputRefused.reset();
       for (const path of shipper.refused.keys()) metrics.inputRefused.set({ path }, 1);
       for (const [path, bytes] of await shipper.unshippedBytes()) metrics.unshippedBytes.set({ path }, bytes);

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { access, chmod, chown, cp, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
-import { ServiceStartError, startablePort } from './errors.js';
-import { isRoot, livePid, portOpen, readPid, run, stopPidFile, waitFor, which } from './process.js';
+import { ServiceStartError } from './errors.js';
+import { isRoot, livePid, readPid, run, startablePort, stopPidFile, waitFor, which } from './process.js';
 import { elasticsearchHealth } from './probe.js';
 import { ELASTICSEARCH_ARTIFACT, ELASTICSEARCH_MIN_JAVA, ELASTICSEARCH_VERSION } from './versions.js';
 
@@ -48,7 +48,7 @@ function topology(port: number, cluster?: ClusterNode): string[] {
 export async function elasticsearchUp(opts: LocalElasticsearch): Promise<{ started: boolean; pid?: number }> {
   const health = await elasticsearchHealth(opts.url);
   if (health.answered) return { started: false };
-  const port = await startablePort('elasticsearch', opts.url, 9200, 'ELASTICSEARCH_URL', portOpen);
+  const port = await startablePort('elasticsearch', opts.url, 9200, 'ELASTICSEARCH_URL');
   const needMb = opts.heapMb + 512;
   if (freemem() / 1024 / 1024 < needMb) {
     throw new ServiceStartError(

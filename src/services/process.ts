@@ -1,4 +1,5 @@
 import { pidAlive } from '../common/os/pid.js';
+import { ServiceStartError } from './errors.js';
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
@@ -98,5 +99,32 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   await new Promise((r) => server.close(r));
+  return port;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * The port a local service may be started on: `url` names this host, and nothing holds
+ * its port. Otherwise says what to do, naming the environment variable that set it.
+ */
+export async function startablePort(service: string, url: string, defaultPort: number, envVar: string): Promise<number> {
+  const u = new URL(url);
+  const port = Number(u.port || defaultPort);
+  const name = service === 'redis' ? 'Redis' : 'Elasticsearch';
+  if (!LOOPBACK.has(u.hostname)) {
+    throw new ServiceStartError(
+      service,
+      `nothing answers at ${u.host}, and only a loopback ${name} can be started here`,
+      `start that ${service === 'redis' ? 'Redis' : 'cluster'}, or unset ${envVar} to use a local one`,
+    );
+  }
+  if (await portOpen('127.0.0.1', port)) {
+    throw new ServiceStartError(
+      service,
+      `port ${port} is taken by something that ${service === 'redis' ? 'does not answer Redis PING' : 'is not answering as Elasticsearch'}`,
+      `stop what listens on ${port} (ss -ltnp 'sport = :${port}') or set ${envVar} to another port`,
+    );
+  }
   return port;
 }

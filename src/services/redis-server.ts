@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureCommand } from './debian.js';
-import { ServiceStartError, startablePort } from './errors.js';
-import { livePid, portOpen, readPid, run, stopPidFile, waitFor } from './process.js';
+import { ServiceStartError } from './errors.js';
+import { livePid, readPid, run, startablePort, stopPidFile, waitFor } from './process.js';
 import { redisAnswers } from './probe.js';
 
 export interface LocalRedis {
@@ -15,7 +15,7 @@ export type UpResult = { started: boolean; pid?: number };
 /** Uses the Redis at `url` if it answers; otherwise starts Debian's redis-server on loopback. */
 export async function redisUp({ url, dir }: LocalRedis): Promise<UpResult> {
   if (await redisAnswers(url)) return { started: false };
-  const port = await startablePort('redis', url, 6379, 'REDIS_URL', portOpen);
+  const port = await startablePort('redis', url, 6379, 'REDIS_URL');
   const u = new URL(url);
   const binary = await ensureRedisBinary();
   await mkdir(dir, { recursive: true, mode: 0o700 });

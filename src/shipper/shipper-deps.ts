@@ -17,16 +17,6 @@ export interface ShipperDeps {
   now?: () => number;
 }
 
-/** Input trouble the shipper lived through, by kind: each is also logged when it happens. */
-export interface InputProblems {
-  /** A followed file could not be read (permissions, not a file, I/O error). */
-  unreadable: number;
-  /** The registry could not be saved (disk full, read-only): offsets stay in memory. */
-  registryWrite: number;
-  /** An input path held a symlink, FIFO, device, socket or directory: counted once per path and kind. */
-  refused: number;
-}
-
 export interface ShipperStats {
   linesRead: number;
   bytesRead: number;

@@ -13,10 +13,10 @@ import { compileGlob, expandGlob, isLiteral, type CompiledGlob } from '../common
 import { BufferPool } from './lines/buffer-pool.js';
 import { RotatedCopies } from './rotated-copies.js';
 import { ReportWatcher } from './reports/report-watcher.js';
-import type { InputProblems, ShipperDeps, ShipperStats } from './shipper-deps.js';
+import type { ShipperDeps, ShipperStats } from './shipper-deps.js';
 import { FileTailer, type TailerOptions } from './tailer.js';
 
-export type { InputProblems, ShipperDeps, ShipperStats };
+export type { ShipperDeps, ShipperStats };
 
 /**
  * Finds the configured files, follows each with a tailer (log, csv) or ships it whole
@@ -106,10 +106,6 @@ export class Shipper {
     await this.saver.tick(true);
     for (const tailer of this.tailers.values()) await tailer.close();
     this.deps.logger.info('shipper stopped');
-  }
-
-  get problems(): InputProblems {
-    return { ...this.problemCounts, registryWrite: this.saver.failures };
   }
 
   /** Running totals since start (for /metrics: counters, so they only grow). */

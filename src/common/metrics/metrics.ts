@@ -89,23 +89,26 @@ export function createMetrics(labels: { environment: string; role: string }) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-const totals = new WeakMap<Counter<string>, Map<string, number>>();
-
 /**
- * Moves a counter to a running total a part keeps itself (the shipper counts in plain
+ * Moves counters to running totals a part keeps itself (the shipper counts in plain
  * numbers, so it runs without a metrics registry): only the difference is added, and a
- * total that went down (a part restarted in process) adds nothing.
+ * total that went down (a part restarted in process) adds nothing. One per part, made
+ * by whoever wires it.
  */
-export function advance(counter: Counter<string>, total: number, labels: Record<string, string> = {}): void {
-  let seen = totals.get(counter);
-  if (!seen) {
-    seen = new Map();
-    totals.set(counter, seen);
+export class CounterFeed {
+  private readonly seen = new Map<Counter<string>, Map<string, number>>();
+
+  advance(counter: Counter<string>, total: number, labels: Record<string, string> = {}): void {
+    let seen = this.seen.get(counter);
+    if (!seen) {
+      seen = new Map();
+      this.seen.set(counter, seen);
+    }
+    const key = JSON.stringify(labels);
+    const before = seen.get(key);
+    const delta = total - (before ?? 0);
+    seen.set(key, Math.max(total, before ?? 0));
+    // A series shows from the first scrape, at 0 if nothing happened yet.
+    if (delta > 0 || before === undefined) counter.inc(labels, Math.max(0, delta));
   }
-  const key = JSON.stringify(labels);
-  const before = seen.get(key);
-  const delta = total - (before ?? 0);
-  seen.set(key, Math.max(total, before ?? 0));
-  // A series shows from the first scrape, at 0 if nothing happened yet.
-  if (delta > 0 || before === undefined) counter.inc(labels, Math.max(0, delta));
 }
