@@ -1,8 +1,7 @@
-import escapeStringRegexp from 'escape-string-regexp';
 // Provider token formats from a maintained catalogue (gitleaks' default rules, turned
 // into gitleaks-rules.ts by tools/gitleaks-rules.py) rather than a hand list. As
-// gitleaks does, a rule runs only on a string holding one of its keywords (one pass of
-// a combined keyword regex over the lowercased string picks the rules), its secret
+// gitleaks does, a rule runs only on a string holding one of its keywords (the
+// sanitizer's one keyword pass over the lowercased string picks the rules), its secret
 // (the capture group it names, else the first group, else the match) must reach the
 // rule's Shannon entropy, and allowlisted values (placeholders, examples, stopwords)
 // are left alone.
@@ -24,11 +23,13 @@ export interface Catalogue {
   rules: CatalogueRule[];
 }
 
-interface Compiled {
+/** A catalogue rule ready to run; `keywords` gate it (keywords.ts). */
+export interface CompiledRule {
   id: string;
   regex: RegExp;
   group: number;
   entropy: number;
+  keywords: readonly string[];
   allow: RegExp[];
   stopwords: string[];
 }
@@ -36,45 +37,33 @@ interface Compiled {
 export type Span = [start: number, end: number];
 
 export class CatalogueDetector {
-  private readonly byKeyword = new Map<string, Compiled[]>();
-  private readonly always: Compiled[] = [];
-  private readonly keywords: RegExp;
+  readonly rules: readonly CompiledRule[];
   private readonly allow: RegExp[];
   private readonly stopwords: string[];
 
   constructor(catalogue: Catalogue, exclude: ReadonlySet<string> = new Set()) {
     this.allow = catalogue.allow.map((a) => new RegExp(a, 'i'));
     this.stopwords = catalogue.stopwords;
-    for (const rule of catalogue.rules) {
-      if (exclude.has(rule.id)) continue;
-      const compiled: Compiled = {
-        id: rule.id,
-        regex: new RegExp(rule.source, `${rule.flags}gd`),
-        group: rule.secretGroup,
-        entropy: rule.entropy,
-        allow: rule.allow.map((a) => new RegExp(a, 'i')),
-        stopwords: rule.stopwords,
-      };
-      if (rule.keywords.length === 0) this.always.push(compiled);
-      for (const k of rule.keywords) this.byKeyword.set(k, [...(this.byKeyword.get(k) ?? []), compiled]);
-    }
-    const words = [...this.byKeyword.keys()].sort((a, b) => b.length - a.length).map(escapeStringRegexp);
-    this.keywords = new RegExp(words.join('|'), 'g');
+    this.rules = catalogue.rules
+      .filter((rule) => !exclude.has(rule.id))
+      .map((rule) => {
+        // Every rule of gitleaks' default catalogue names keywords; one without would
+        // have to run on every string, which the scanner does not do.
+        if (rule.keywords.length === 0) throw new Error(`catalogue rule ${rule.id} has no keywords`);
+        return {
+          id: rule.id,
+          regex: new RegExp(rule.source, `${rule.flags}gd`),
+          group: rule.secretGroup,
+          entropy: rule.entropy,
+          keywords: rule.keywords,
+          allow: rule.allow.map((a) => new RegExp(a, 'i')),
+          stopwords: rule.stopwords,
+        };
+      });
   }
 
-  /** Where the secrets in `text` are, and which rule found each. */
-  find(text: string): { span: Span; rule: string }[] {
-    const lower = text.toLowerCase();
-    this.keywords.lastIndex = 0;
-    let m = this.keywords.exec(lower);
-    // Most strings hold no keyword: nothing more is made for them.
-    if (!m && this.always.length === 0) return [];
-    const rules = new Set<Compiled>(this.always);
-    for (; m; m = this.keywords.exec(lower)) {
-      for (const r of this.byKeyword.get(m[0])!) rules.add(r);
-      // Overlapping keywords ("key" inside "apikey"): look again one character on.
-      this.keywords.lastIndex = m.index + 1;
-    }
+  /** Where the secrets in `text` are by `rules` (those whose keywords it holds), and which rule found each. */
+  find(text: string, rules: Iterable<CompiledRule>): { span: Span; rule: string }[] {
     const found: { span: Span; rule: string }[] = [];
     for (const rule of rules) {
       rule.regex.lastIndex = 0;
@@ -94,7 +83,7 @@ export class CatalogueDetector {
     return found;
   }
 
-  private isSecret(rule: Compiled, secret: string): boolean {
+  private isSecret(rule: CompiledRule, secret: string): boolean {
     if (rule.entropy > 0 && shannon(secret) < rule.entropy) return false;
     if (this.allow.some((a) => a.test(secret)) || rule.allow.some((a) => a.test(secret))) return false;
     const lower = secret.toLowerCase();

@@ -42,6 +42,12 @@ export interface StringRule {
   replace: (match: string, groups: (string | undefined)[]) => string | null;
   /** Number of capture groups in `pattern`. */
   groups: number;
+  /**
+   * What every match of the rule contains, so that a string without it is not scanned
+   * by the rule at all (sanitizer.ts): lowercase literals, one of which is in the
+   * lowercased match; or, for a secret with no literal part, a test of its shape.
+   */
+  trigger: readonly string[] | ((text: string) => boolean);
 }
 
 const R = '[REDACTED]';
@@ -102,30 +108,131 @@ const CARD = /^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:2[2-9]|[3-6]\d|7[01])\d
 // Case does not matter: DB_PASSWORD=, Password:, X-Api-Key:.
 const KV_KEYS = `(?:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?(?:${['password', 'passwd', 'pwd', 'secret', 'token', 'authorization', 'credentials', 'sessid', 'cookie', 'passphrase'].map(ci).join('|')}|${ci('api')}[_-]?${ci('key')}|${ci('private')}[_-]?${ci('key')}|${ci('access')}[_-]?${ci('key')}|${ci('session')}[_-]?${ci('id')})|(?<![A-Za-z0-9])(?:${ci('pw')}|${ci('pass')}))`;
 
+// Every key of KV_KEYS, lowercased, contains one of these ("password" holds "pass").
+const KV_TRIGGERS = [
+  'pass',
+  'pw',
+  'secret',
+  'token',
+  'authorization',
+  'credentials',
+  'sessid',
+  'cookie',
+  ...['api', 'private', 'access', 'session'].flatMap((a) => {
+    const b = a === 'session' ? 'id' : 'key';
+    return [`${a}${b}`, `${a}_${b}`, `${a}-${b}`];
+  }),
+];
+
+const AWS_KEY_PREFIXES = ['AKIA', 'ASIA', 'AGPA', 'AIDA', 'AROA', 'ANPA', 'ANVA', 'AIPA'];
+
+function charClass(chars: string): Uint8Array {
+  const set = new Uint8Array(128);
+  for (const c of chars) set[c.charCodeAt(0)] = 1;
+  return set;
+}
+const BASE64 = charClass('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+');
+const CARD_CHARS = charClass('0123456789 -');
+
+function inSet(text: string, i: number, set: Uint8Array): boolean {
+  const c = text.charCodeAt(i);
+  return c < 128 && set[c] === 1;
+}
+
+/** Where the run of `set` characters through `i` ends. */
+function runEnd(text: string, i: number, set: Uint8Array): number {
+  while (i < text.length && inSet(text, i, set)) i++;
+  return i;
+}
+
+/**
+ * Where the first run of at least `min` characters of `set` at or after `at` starts,
+ * or -1. Such a run holds one of the positions at+min-1, at+2·min-1, …: only where
+ * those are in the set is a run measured, so most text is not read character by
+ * character. (Written without closures: with them it was as slow as reading it all.)
+ */
+function runStart(text: string, at: number, min: number, set: Uint8Array): number {
+  let end = at;
+  for (let j = at + min - 1; j < text.length; j += min) {
+    if (j < end || !inSet(text, j, set)) continue;
+    let from = j;
+    while (from > end && inSet(text, from - 1, set)) from--;
+    end = runEnd(text, j + 1, set);
+    if (end - from >= min) return from;
+  }
+  return -1;
+}
+
+/** Does the text hold 40 base64 characters in a row (the aws_secret_key rule's shape)? */
+function base64Run(text: string): boolean {
+  return runStart(text, 0, 40, BASE64) >= 0;
+}
+
+/**
+ * Does the text hold a 2-6 followed by 12 more digits, with at most one space or dash
+ * between two digits (the card_number rule's shape)? Looked for in runs of digits,
+ * spaces and dashes long enough to hold one, from the first 2-6 of each stretch of
+ * digits, which has the most digits after it.
+ */
+function cardDigitRun(text: string): boolean {
+  for (let from = runStart(text, 0, 13, CARD_CHARS); from >= 0; ) {
+    const to = runEnd(text, from, CARD_CHARS);
+    let after = -1;
+    let digit = false;
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) {
+        if (after >= 0) {
+          if (++after >= 12) return true;
+        } else if (c >= 50 && c <= 54) after = 0;
+        digit = true;
+      } else if (digit) digit = false;
+      else after = -1;
+    }
+    from = runStart(text, to, 13, CARD_CHARS);
+  }
+  return false;
+}
+
 export const STRING_RULES: StringRule[] = [
   {
     name: 'pem_private_key',
     pattern: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\\s\\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)',
+    trigger: ['-----begin'],
     groups: 0,
     replace: () => `-----BEGIN PRIVATE KEY-----${R}-----END PRIVATE KEY-----`,
   },
   // Starts only where a run of token characters starts: from every "eyJ" inside a long
   // run the scan went to the run's end, which is quadratic (recheck found it; a 650 kB
   // line took 49 s).
-  { name: 'jwt', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}', groups: 0, replace: () => R },
-  { name: 'bearer', pattern: '\\b(Bearer|Token)\\s+([A-Za-z0-9\\-._~+/]{8,}=*)', groups: 2, replace: (_m, g) => (tokenLike(g[1]!) ? `${g[0]} ${R}` : null) },
+  { name: 'jwt', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}', trigger: ['eyj'], groups: 0, replace: () => R },
+  {
+    name: 'bearer',
+    pattern: '\\b(Bearer|Token)\\s+([A-Za-z0-9\\-._~+/]{8,}=*)',
+    trigger: ['bearer', 'token'],
+    groups: 2,
+    replace: (_m, g) => (tokenLike(g[1]!) ? `${g[0]} ${R}` : null),
+  },
   {
     name: 'basic_auth_header',
     pattern: '\\b(Basic)\\s+([A-Za-z0-9+/]{8,}={0,2})',
+    trigger: ['basic'],
     groups: 2,
     replace: (_m, g) => (basicCredential(g[1]!) ? `${g[0]} ${R}` : null),
   },
   // Azure SAS tokens and other signed URLs: the signature is the credential.
-  { name: 'url_signature', pattern: '([?&](?:sig|signature|X-Amz-Signature)=)([A-Za-z0-9%+/=_.-]{16,})', groups: 2, replace: (_m, g) => `${g[0]}${R}` },
+  {
+    name: 'url_signature',
+    pattern: '([?&](?:sig|signature|X-Amz-Signature)=)([A-Za-z0-9%+/=_.-]{16,})',
+    trigger: ['sig=', 'signature='],
+    groups: 2,
+    replace: (_m, g) => `${g[0]}${R}`,
+  },
   {
     // Luhn-checked, with the single spaces or dashes people group them with.
     name: 'card_number',
     pattern: '(?<![0-9-])[2-6](?:[ -]?[0-9]){12,18}(?![0-9])',
+    trigger: cardDigitRun,
     groups: 0,
     replace: (m) => (isCardNumber(m.replace(/[ -]/g, '')) ? R : null),
   },
@@ -134,19 +241,39 @@ export const STRING_RULES: StringRule[] = [
     // Bounded lengths keep every rule linear: an unbounded scheme or userinfo is scanned
     // from each word start of a long line, which is quadratic.
     pattern: '(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://)([^\\s:@/]{1,256}):([^\\s@/]{1,256})@',
+    trigger: ['@'],
     groups: 3,
     replace: (_m, g) => `${g[0]}${g[1]}:${R}@`,
   },
-  { name: 'aws_access_key_id', pattern: '(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])', groups: 0, replace: () => R },
-  { name: 'github_token', pattern: '(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})', groups: 0, replace: () => R },
-  { name: 'slack_token', pattern: '\\bxox[abposr]-[A-Za-z0-9-]{10,}', groups: 0, replace: () => R },
-  { name: 'slack_webhook', pattern: 'https://hooks\\.slack\\.com/services/[A-Za-z0-9/_-]+', groups: 0, replace: () => `https://hooks.slack.com/services/${R}` },
-  { name: 'stripe_key', pattern: '(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}', groups: 0, replace: () => R },
+  {
+    name: 'aws_access_key_id',
+    pattern: `(?<![A-Za-z0-9])(?:${AWS_KEY_PREFIXES.join('|')})[A-Z0-9]{16}(?![A-Za-z0-9])`,
+    trigger: AWS_KEY_PREFIXES.map((p) => p.toLowerCase()),
+    groups: 0,
+    replace: () => R,
+  },
+  {
+    name: 'github_token',
+    pattern: '(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})',
+    trigger: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
+    groups: 0,
+    replace: () => R,
+  },
+  { name: 'slack_token', pattern: '\\bxox[abposr]-[A-Za-z0-9-]{10,}', trigger: ['xox'], groups: 0, replace: () => R },
+  {
+    name: 'slack_webhook',
+    pattern: 'https://hooks\\.slack\\.com/services/[A-Za-z0-9/_-]+',
+    trigger: ['hooks.slack.com'],
+    groups: 0,
+    replace: () => `https://hooks.slack.com/services/${R}`,
+  },
+  { name: 'stripe_key', pattern: '(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}', trigger: ['k_live_', 'k_test_'], groups: 0, replace: () => R },
   {
     name: 'key_value',
     // An authorization scheme and its credential are one value; the separator may end
     // a line (a value on the next line of the same record).
     pattern: `(${KV_KEYS})(["']?\\s*[=:]\\s*)(?!-----BEGIN)((?:Basic|Bearer|Token|Digest)\\s+[^\\s"',;]+|"[^"]*"|'[^']*'|[^\\s&,;"'}]+)`,
+    trigger: KV_TRIGGERS,
     groups: 3,
     replace: (_m, g) => {
       const value = g[2] ?? '';
@@ -161,6 +288,7 @@ export const STRING_RULES: StringRule[] = [
     // Lowercase hex (a SHA-1 or git commit) does not match.
     name: 'aws_secret_key',
     pattern: '(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])',
+    trigger: base64Run,
     groups: 0,
     replace: () => R,
   },
@@ -168,6 +296,7 @@ export const STRING_RULES: StringRule[] = [
   {
     name: 'email',
     pattern: '(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,8}\\.[A-Za-z]{2,24}\\b',
+    trigger: ['@'],
     groups: 0,
     replace: () => '[REDACTED_EMAIL]',
   },

@@ -1,11 +1,14 @@
-import { CatalogueDetector, redactSpans } from './catalogue.js';
+import { CatalogueDetector, type CompiledRule, redactSpans } from './catalogue.js';
 import { GITLEAKS } from './gitleaks-rules.js';
+import { KeywordScanner } from './keywords.js';
 import { isCardNumber, SENSITIVE_KEYS, STRING_RULES, type StringRule } from './patterns.js';
 
 // Removes secrets from a document before it leaves the worker: values of sensitive keys
 // at any depth, and secrets inside any string (messages, URLs, stack traces, JSON
-// fields). All string rules are one compiled alternation, so each string is scanned
-// once. The document gets a count of redactions, never what was redacted.
+// fields). Each string is scanned once for the keywords that gate every rule (the
+// rules' triggers and the catalogue's keywords); only a string that holds one meets
+// the rules it gates. The own rules are one compiled alternation. The document gets a
+// count of redactions, never what was redacted.
 
 export interface SanitizerOptions {
   enabled: boolean;
@@ -19,20 +22,9 @@ export interface SanitizerOptions {
 const REDACTED = '[REDACTED]';
 const NONE: ReadonlySet<string> = new Set();
 const MAX_CACHED_KEYS = 10_000;
-const BASE64 = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+') BASE64[c.charCodeAt(0)] = 1;
-
-/** Does the text hold 40 base64 characters in a row (the aws_secret_key rule's shape)? */
-function hasLongRun(text: string): boolean {
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    run = c < 128 && BASE64[c] === 1 ? run + 1 : 0;
-    if (run >= 40) return true;
-  }
-  return false;
-}
 const LOCATION_KEYS = new Set(['latitude', 'longitude']);
+const OWN = Symbol('own rules');
+const always = (): boolean => true;
 
 interface Tally {
   count: number;
@@ -42,28 +34,30 @@ export class Sanitizer {
   private readonly keys: Set<string>;
   private readonly combined: RegExp;
   private readonly rules: { rule: StringRule; group: number }[];
-  /**
-   * Cheap pre-check: a string with none of these, and no run of 40 base64 characters
-   * (hasLongRun), cannot match any rule. Every rule needs one of them: `=`/`:` for key
-   * values, `:` for URLs, `@` for e-mail, a literal prefix for the token formats.
-   */
-  private readonly maybe: RegExp;
+  /** The own rules' literal triggers (as OWN) and the catalogue's keywords (as their rules). */
+  private readonly keywords: KeywordScanner<CompiledRule | typeof OWN>;
+  /** The own rules' shape triggers; with configured patterns, which can match anything, null. */
+  private readonly shapes: ((text: string) => boolean)[] | null;
   /** Key → sensitive? Keys repeat from document to document; bounded all the same. */
   private readonly keyVerdicts = new Map<string, boolean>();
   private readonly catalogue: CatalogueDetector;
 
   constructor(private readonly options: SanitizerOptions) {
-    // Configured patterns can need anything: then every string is scanned.
-    this.maybe =
-      options.extraPatterns.length > 0
-        ? /(?:)/
-        : /[=:@]|eyJ|gh[pousr]_|github_pat_|xox|_live_|_test_|A[KSGIRNP][IPDONVA]A|Bearer|Token|Basic|-----BEGIN|\d{13}|\d{4}[ -]\d{4}/;
     this.keys = new Set([...SENSITIVE_KEYS, ...options.extraKeys].map(normaliseKey));
     this.catalogue = new CatalogueDetector(GITLEAKS);
     const rules: StringRule[] = [
       ...STRING_RULES.filter((r) => options.emails || r.name !== 'email'),
-      ...options.extraPatterns.map((pattern, i) => ({ name: `custom_${i}`, pattern, groups: countGroups(pattern), replace: () => REDACTED })),
+      ...options.extraPatterns.map((pattern, i) => ({ name: `custom_${i}`, pattern, groups: countGroups(pattern), replace: () => REDACTED, trigger: always })),
     ];
+    const entries: [string, CompiledRule | typeof OWN][] = [];
+    for (const rule of this.catalogue.rules) for (const k of rule.keywords) entries.push([k, rule]);
+    const shapes = new Set<(text: string) => boolean>();
+    for (const { trigger } of rules) {
+      if (typeof trigger === 'function') shapes.add(trigger);
+      else for (const k of trigger) entries.push([k, OWN]);
+    }
+    this.keywords = new KeywordScanner(entries);
+    this.shapes = shapes.has(always) ? null : [...shapes];
     let group = 1;
     this.rules = rules.map((rule) => {
       const entry = { rule, group };
@@ -93,8 +87,27 @@ export class Sanitizer {
 
   /** The clean string (the same one when it held nothing); redactions go to `tally`. */
   private scrub(text: string, tally: Tally): string {
-    if (!this.maybe.test(text) && !hasLongRun(text)) return this.catalogued(text, tally);
-    const own = text.replace(this.combined, (match: string, ...args: unknown[]) => {
+    let hits = this.keywords.scan(text.toLowerCase());
+    let clean = text;
+    if (hits?.has(OWN) || this.shaped(text)) {
+      clean = this.own(text, tally);
+      // The catalogue runs on what the own rules left, gated by what is left of it.
+      if (clean !== text) hits = this.keywords.scan(clean.toLowerCase());
+    }
+    if (!hits) return clean;
+    const rules: CompiledRule[] = [];
+    for (const hit of hits) if (hit !== OWN) rules.push(hit);
+    return rules.length > 0 ? this.catalogued(clean, rules, tally) : clean;
+  }
+
+  private shaped(text: string): boolean {
+    if (!this.shapes) return true;
+    for (const shape of this.shapes) if (shape(text)) return true;
+    return false;
+  }
+
+  private own(text: string, tally: Tally): string {
+    return text.replace(this.combined, (match: string, ...args: unknown[]) => {
       for (const { rule, group } of this.rules) {
         if (args[group - 1] === undefined) continue;
         const groups = args.slice(group, group + rule.groups) as (string | undefined)[];
@@ -105,12 +118,11 @@ export class Sanitizer {
       }
       return match;
     });
-    return this.catalogued(own, tally);
   }
 
   /** Provider formats of the catalogue (catalogue.ts), on what the own rules left. */
-  private catalogued(text: string, tally: Tally): string {
-    const found = this.catalogue.find(text);
+  private catalogued(text: string, rules: CompiledRule[], tally: Tally): string {
+    const found = this.catalogue.find(text, rules);
     if (found.length === 0) return text;
     const r = redactSpans(
       text,
