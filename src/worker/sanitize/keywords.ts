@@ -14,9 +14,9 @@ export class KeywordScanner<T> {
     const byWord = new Map<string, Set<T>>();
     for (const [keyword, target] of entries) {
       const word = keyword.toLowerCase();
-      let set = byWord.get(word);
-      if (!set) byWord.set(word, (set = new Set()));
+      const set = byWord.get(word) ?? new Set<T>();
       set.add(target);
+      byWord.set(word, set);
     }
     const words = [...byWord.keys()].sort((a, b) => b.length - a.length);
     // At one position the alternation reports only the longest keyword there, so a
