@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_START_PATTERN } from '../lines/boundary.js';
 import { unsafeRegexReason } from '../regex/safe-regex.js';
 import { z } from 'zod';
 
@@ -31,9 +32,6 @@ export function defaultIndexPrefix(environment: string): string {
   return `tta-${environment}-carbon`;
 }
 const queueName = z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'expected letters, digits, ".", "-" or "_" (BullMQ refuses ":")' });
-
-// A line that starts a new carbon.log record: JSON, `LEVEL:logger:` or an asctime stamp.
-export const DEFAULT_START_PATTERN = '^(?:[{\\[]|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET):|\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2})';
 
 // Every pattern an operator writes is proved linear-time at load (common/regex): a
 // pattern that backtracks catastrophically hangs the process on one hostile line.

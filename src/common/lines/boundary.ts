@@ -10,6 +10,9 @@ export interface MultilineOptions {
   maxBytes: number;
 }
 
+// A line that starts a new carbon.log record: JSON, `LEVEL:logger:` or an asctime stamp.
+export const DEFAULT_START_PATTERN = '^(?:[{\\[]|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET):|\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2})';
+
 export const TRACEBACK = /^Traceback \(most recent call last\):/;
 
 /** Indented, or a traceback's first line: part of the event before it, whatever that was. */

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { DEFAULT_START_PATTERN } from '../lines/boundary.js';
 
 // Patterns operators write (sanitizer.extraPatterns, multiline.startPattern,
 // worker.logPatterns) and the start pattern a batch carries from any shipper run in
@@ -12,7 +13,16 @@ import { createRequire } from 'node:module';
 /** Analysis time per pattern; recheck answers "unknown" past it. */
 const ANALYSIS_TIMEOUT_MS = 10_000;
 
-const verdicts = new Map<string, string | null>();
+/**
+ * The project's own default patterns with their flags, proved linear by the full
+ * analysis in test/security/config-and-patterns.test.ts. Trusted without analysing
+ * them again: every process that keeps the default start pattern (each shipper, and
+ * each worker for every batch's pattern) spent a quarter of a CPU-second in recheck
+ * at start, most of a short benchmark's shipping.
+ */
+export const PROVED_LINEAR: readonly (readonly [source: string, flags: string])[] = [[DEFAULT_START_PATTERN, '']];
+
+const verdicts = new Map<string, string | null>(PROVED_LINEAR.map(([source, flags]) => [`${flags}/${source}`, null]));
 
 // Loaded on first use: every process loads the configuration, few configure a pattern,
 // and the checker costs most of a tenth of a second to load.
@@ -30,12 +40,13 @@ export function unsafeRegexReason(source: string, flags = ''): string | null {
   const key = `${flags}/${source}`;
   const cached = verdicts.get(key);
   if (cached !== undefined) return cached;
-  const verdict = judge(source, flags);
+  const verdict = analyseRegex(source, flags);
   verdicts.set(key, verdict);
   return verdict;
 }
 
-function judge(source: string, flags: string): string | null {
+/** The same, always analysed afresh (what PROVED_LINEAR's entries are tested with). */
+export function analyseRegex(source: string, flags = ''): string | null {
   try {
     new RegExp(source, flags);
   } catch (err) {

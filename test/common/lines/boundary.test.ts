@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alwaysContinues, alwaysStarts } from '../../../src/common/lines/boundary.js';
-import { DEFAULT_START_PATTERN } from '../../../src/common/config/schema.js';
+import { DEFAULT_START_PATTERN } from '../../../src/common/lines/boundary.js';
 
 // The rule the shipper's chunker and the worker's joiner share (chunker.test.ts checks
 // that the two cut the same events from the same bytes whatever the read sizes).

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { BufferPool } from '../../../src/shipper/lines/buffer-pool.js';
-import { DEFAULT_START_PATTERN } from '../../../src/common/config/schema.js';
+import { DEFAULT_START_PATTERN } from '../../../src/common/lines/boundary.js';
 import { chunkEvents } from '../../../src/worker/decode/chunk.js';
 import { LineSplitter } from '../../../src/common/lines/line-splitter.js';
 import { MultilineJoiner } from '../../../src/worker/decode/multiline.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_START_PATTERN } from '../../../src/common/config/schema.js';
+import { DEFAULT_START_PATTERN } from '../../../src/common/lines/boundary.js';
 import { LineSplitter } from '../../../src/common/lines/line-splitter.js';
 import { MultilineJoiner, type JoinedEvent } from '../../../src/worker/decode/multiline.js';
 
