@@ -85,6 +85,7 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
     redisReady: () => redis.status === 'ready',
     logger: logger.child({ role: 'shipper' }),
   });
+  redis.on('ready', () => shipper.nudge());
   await shipper.start();
   const feed = new CounterFeed();
   return {

@@ -86,10 +86,19 @@ export class Shipper {
     const dirs = [...new Set([...this.streams.map((s) => s.glob.dir), ...this.reportGlobs.map((g) => g.dir)])];
     // Events only shorten the wait: polling stays the source of truth (inotify can
     // miss events on network file systems and under load).
-    this.watcher = watch(dirs, { ignoreInitial: true, depth: 0, persistent: false }).on('all', () => this.wake.abort());
+    this.watcher = watch(dirs, { ignoreInitial: true, depth: 0, persistent: false }).on('all', () => this.nudge());
     this.watcher.on('error', (err) => this.deps.logger.warn({ err: (err as Error).message }, 'file watcher error; polling continues'));
     this.deps.logger.info({ inputs: this.config.shipper.inputs }, 'shipper started');
     this.loop = this.run();
+  }
+
+  /**
+   * Something a round waits on changed (a file event, Redis ready again): the next
+   * round starts now instead of after the poll interval. Without it a shipper started
+   * before its Redis connection was up sat out a whole interval before reading.
+   */
+  nudge(): void {
+    this.wake.abort();
   }
 
   /** Ships what is complete, persists the registry and releases every file. */
@@ -206,8 +215,9 @@ export class Shipper {
   }
 
   private async idle(): Promise<void> {
-    if (this.wake.signal.aborted) this.wake = new AbortController();
-    await sleep(this.config.shipper.pollIntervalMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
+    // A nudge during the round is not lost: the next round starts at once.
+    if (!this.wake.signal.aborted) await sleep(this.config.shipper.pollIntervalMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
+    if (!this.stopping) this.wake = new AbortController();
   }
 
   private async discover(): Promise<void> {
