@@ -1,3 +1,4 @@
+import { IsoFormatter } from '../common/time/iso.js';
 import { dailyIndex, DayIndex, retentionCutoff } from '../common/indices/names.js';
 import { batchRecords, eachBatchRecord } from './decode/chunk.js';
 import { documentId, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
@@ -63,15 +64,17 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
     hostName: batch.host,
     path: batch.path,
     ingestedAt: ctx.now.toISOString(),
+    iso: new IsoFormatter(),
     fallbackTime: ctx.queuedAt,
     timeZone: ctx.timeZone,
     projectName: ctx.projectName,
   };
   const kind = batch.kind === 'lines' ? 'log' : batch.kind;
+  const stream = streamId(batch);
   for (const record of records) {
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
-    const id = documentId(streamId(batch), record.offset, n);
+    const id = documentId(stream, record.offset, n);
     let doc: Document;
     let json: string;
     try {

@@ -1,3 +1,4 @@
+import { IsoFormatter } from '../common/time/iso.js';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { dailyIndex } from '../common/indices/names.js';
@@ -80,6 +81,7 @@ export function failedBatchLetters(
       hostName: String(batch.host ?? 'unknown'),
       path: String(batch.path ?? 'unknown'),
       ingestedAt: now.toISOString(),
+      iso: new IsoFormatter(),
       fallbackTime: new Date(job.timestamp),
       timeZone: deps.timeZone,
       projectName: deps.projectName,

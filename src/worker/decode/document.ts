@@ -1,3 +1,4 @@
+import type { IsoFormatter } from '../../common/time/iso.js';
 // What every document carries, whatever it was decoded from: time, where it was read,
 // and which environment and dataset it belongs to.
 
@@ -8,6 +9,8 @@ export interface EventContext {
   path: string;
   /** ISO 8601, made once per batch. */
   ingestedAt: string;
+  /** Formats the events' times (one per batch: it caches the current second). */
+  iso: IsoFormatter;
   /**
    * Time used when the event carries none: when the batch was first queued. It is
    * stable across redeliveries of the job, so a retry lands in the same daily index.
@@ -38,7 +41,7 @@ export function finishDocument(
 ): Document {
   if (!time) tags.push('timestamp_from_ingest');
   const doc = fields as Document;
-  doc['@timestamp'] = (time ?? ctx.fallbackTime).toISOString();
+  doc['@timestamp'] = ctx.iso.format(time ?? ctx.fallbackTime);
   const log = (fields.log as Record<string, unknown> | undefined) ?? {};
   log.file = { path: ctx.path };
   log.offset = offset;

@@ -1,3 +1,4 @@
+import { IsoFormatter } from '../../../src/common/time/iso.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normaliseCsvRecord, normaliseReportRecord } from '../../../src/worker/decode/codecarbon.js';
@@ -9,6 +10,7 @@ const ctx = {
   hostName: 'h',
   path: '/cc/emissions_20251008_090000.json',
   ingestedAt: new Date('2025-10-09T00:00:00Z').toISOString(),
+  iso: new IsoFormatter(),
   fallbackTime: new Date('2025-10-09T00:00:00Z'),
   timeZone: 'Europe/Berlin',
   projectName: 'Configured-Project',

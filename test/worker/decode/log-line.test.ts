@@ -1,3 +1,4 @@
+import { IsoFormatter } from '../../../src/common/time/iso.js';
 import { describe, expect, it } from 'vitest';
 import { decodeLogRecord } from '../../../src/worker/decode/log-line.js';
 import { normaliseLogRecord } from '../../../src/worker/decode/normalise.js';
@@ -66,6 +67,7 @@ describe('normaliseLogRecord', () => {
     hostName: 'h1',
     path: '/var/log/tta/staging/carbon.log',
     ingestedAt: new Date('2026-01-02T00:00:00Z').toISOString(),
+    iso: new IsoFormatter(),
     fallbackTime: new Date('2026-01-01T00:00:00Z'),
     timeZone: 'UTC',
     projectName: 'P',
