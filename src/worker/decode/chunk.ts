@@ -53,7 +53,10 @@ export function chunkEvents(chunk: LineChunk, bytes: Buffer, grouping: Multiline
 
 function* eachChunkEvent(chunk: LineChunk, bytes: Buffer, grouping: MultilineOptions): Generator<LogRecord> {
   const joiner = new MultilineJoiner(grouping);
-  for (const line of chunkLines(chunk.offset, bytes)) for (const e of joiner.push(line)) yield logRecord(e);
+  for (const line of chunkLines(chunk.offset, bytes)) {
+    const e = joiner.push(line);
+    if (e) yield logRecord(e);
+  }
   const last = joiner.flush();
   if (last) yield logRecord(last, chunk.partial);
 }

@@ -37,16 +37,16 @@ export function finishDocument(
   dataset: Dataset,
   offset: number,
   time: Date | null,
-  tags: string[] = [],
+  tags?: string[],
 ): Document {
-  if (!time) tags.push('timestamp_from_ingest');
+  if (!time) (tags ??= []).push('timestamp_from_ingest');
   const doc = fields as Document;
   doc['@timestamp'] = ctx.iso.format(time ?? ctx.fallbackTime);
   const log = (fields.log as Record<string, unknown> | undefined) ?? {};
   log.file = { path: ctx.path };
   log.offset = offset;
   doc.log = log;
-  if (tags.length > 0) doc.tags = tags;
+  if (tags && tags.length > 0) doc.tags = tags;
   doc.host = { name: ctx.hostName };
   doc.environment = ctx.environment;
   doc.component = 'carbon';

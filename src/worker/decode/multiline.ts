@@ -27,8 +27,9 @@ export class MultilineJoiner {
     return this.pending !== null;
   }
 
-  push(line: Line): JoinedEvent[] {
-    const done: JoinedEvent[] = [];
+  /** The event this line completed, if it completed one (an array per line was garbage the worker's profile showed). */
+  push(line: Line): JoinedEvent | null {
+    let done: JoinedEvent | null = null;
     if (this.pending && this.continues(line.text) && this.fits(line)) {
       const p = this.pending;
       p.text += `\n${line.text}`;
@@ -36,7 +37,7 @@ export class MultilineJoiner {
       p.lines += 1;
       p.truncated ||= line.truncated;
     } else {
-      if (this.pending) done.push(this.pending);
+      done = this.pending;
       this.pending = { offset: line.offset, end: line.end, text: line.text, truncated: line.truncated, lines: 1 };
       this.inTraceback = false;
     }

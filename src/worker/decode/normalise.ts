@@ -28,9 +28,9 @@ export function normaliseLogRecord(record: LogRecord, ctx: EventContext, pattern
   const decoded = decodeLogRecord(record.text, ctx.timeZone, patterns);
   // codecarbon's LoggerOutput: a run's record, the same document as its CSV row.
   if (decoded.fields && !decoded.level && isCodecarbonRun(decoded.fields)) return runDocument(decoded.fields, 'log', ctx, record.offset, decoded.timestamp);
-  const tags: string[] = [];
-  if (record.truncated) tags.push('truncated');
-  if (record.partial) tags.push('partial_line');
+  let tags: string[] | undefined;
+  if (record.truncated) (tags ??= []).push('truncated');
+  if (record.partial) (tags ??= []).push('partial_line');
 
   // decoded.fields is a fresh object of this record's own: it becomes the document.
   const fields: Record<string, unknown> = decoded.fields ?? {};

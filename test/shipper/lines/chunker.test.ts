@@ -38,7 +38,7 @@ function viaLines(bytes: Buffer): LogRecord[] {
   const lines = splitter.push(bytes);
   const partial = splitter.takePartial();
   if (partial) lines.push(partial);
-  const events = lines.flatMap((l) => joiner.push(l));
+  const events = lines.flatMap((l) => joiner.push(l) ?? []);
   const last = joiner.flush();
   if (last) events.push(last);
   return events.map((e, i) => {

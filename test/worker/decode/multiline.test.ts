@@ -9,7 +9,7 @@ const options = { startPattern: new RegExp(DEFAULT_START_PATTERN), maxLines: 500
 function join(text: string, opts = options): JoinedEvent[] {
   const splitter = new LineSplitter(0, 1 << 20);
   const joiner = new MultilineJoiner(opts);
-  const events = splitter.push(Buffer.from(text)).flatMap((l) => joiner.push(l));
+  const events = splitter.push(Buffer.from(text)).flatMap((l) => joiner.push(l) ?? []);
   const last = joiner.flush();
   return last ? [...events, last] : events;
 }
