@@ -39,7 +39,10 @@ export function finishDocument(
   time: Date | null,
   tags?: string[],
 ): Document {
-  if (!time) (tags ??= []).push('timestamp_from_ingest');
+  if (!time) {
+    tags ??= [];
+    tags.push('timestamp_from_ingest');
+  }
   const doc = fields as Document;
   doc['@timestamp'] = ctx.iso.format(time ?? ctx.fallbackTime);
   const log = (fields.log as Record<string, unknown> | undefined) ?? {};

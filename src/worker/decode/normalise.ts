@@ -29,8 +29,11 @@ export function normaliseLogRecord(record: LogRecord, ctx: EventContext, pattern
   // codecarbon's LoggerOutput: a run's record, the same document as its CSV row.
   if (decoded.fields && !decoded.level && isCodecarbonRun(decoded.fields)) return runDocument(decoded.fields, 'log', ctx, record.offset, decoded.timestamp);
   let tags: string[] | undefined;
-  if (record.truncated) (tags ??= []).push('truncated');
-  if (record.partial) (tags ??= []).push('partial_line');
+  if (record.truncated || record.partial) {
+    tags = [];
+    if (record.truncated) tags.push('truncated');
+    if (record.partial) tags.push('partial_line');
+  }
 
   // decoded.fields is a fresh object of this record's own: it becomes the document.
   const fields: Record<string, unknown> = decoded.fields ?? {};
