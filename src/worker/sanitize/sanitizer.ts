@@ -36,8 +36,8 @@ export class Sanitizer {
   private readonly rules: { rule: StringRule; group: number }[];
   /** The own rules' literal triggers (as OWN) and the catalogue's keywords (as their rules). */
   private readonly keywords: KeywordScanner<CompiledRule | typeof OWN>;
-  /** The own rules' shape triggers; with configured patterns, which can match anything, null. */
-  private readonly shapes: ((text: string) => boolean)[] | null;
+  /** The own rules' shape triggers (a configured pattern's, which can match anything, is always true). */
+  private readonly shapes: ((text: string) => boolean)[];
   /** Key → sensitive? Keys repeat from document to document; bounded all the same. */
   private readonly keyVerdicts = new Map<string, boolean>();
   private readonly catalogue: CatalogueDetector;
@@ -57,7 +57,7 @@ export class Sanitizer {
       else for (const k of trigger) entries.push([k, OWN]);
     }
     this.keywords = new KeywordScanner(entries);
-    this.shapes = shapes.has(always) ? null : [...shapes];
+    this.shapes = [...shapes];
     let group = 1;
     this.rules = rules.map((rule) => {
       const entry = { rule, group };
@@ -101,7 +101,6 @@ export class Sanitizer {
   }
 
   private shaped(text: string): boolean {
-    if (!this.shapes) return true;
     for (const shape of this.shapes) if (shape(text)) return true;
     return false;
   }
