@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findJdk } from '../../src/services/elasticsearch-server.js';
@@ -31,7 +32,7 @@ afterAll(() => {
 // Asynchronous: the squatter in this process must keep answering while the CLI probes it.
 function servicesUp(env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['bin/tta-carbon.js', 'services', 'up'], {
-    env: { ...process.env, TTA_SERVICES_DIR: '/tmp/tta-carbon-launcher-test', ...env },
+    env: { ...process.env, TTA_SERVICES_DIR: join(tmpdir(), 'tta-carbon-launcher-test'), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION, type BatchJobData } from '../../../src/common/queue/contract.js';
@@ -31,7 +32,7 @@ async function startReplica(): Promise<void> {
       '--appendonly',
       'no',
       '--dir',
-      '/tmp',
+      tmpdir(),
     ],
     { stdio: 'ignore' },
   );
