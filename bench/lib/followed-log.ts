@@ -46,9 +46,10 @@ export function runEnv(log: FollowedLog, services: { redisUrl: string; elasticse
   };
 }
 
-/** Removes what a run left: its indices, its queue, its directory. */
+/** Removes what a run left: its indices, its templates, its queue, its directory. */
 export async function removeFollowedLog(log: FollowedLog, es: Client, redisUrl: string): Promise<void> {
   for (const index of Object.keys(await es.indices.get({ index: `${log.prefix}-*`, allow_no_indices: true }))) await es.indices.delete({ index });
+  for (const name of [log.prefix, `${log.prefix}-deadletter`]) await es.indices.deleteIndexTemplate({ name }).catch(() => undefined);
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(log.queueName, { connection: redis });
   await queue.obliterate({ force: true });
