@@ -12,6 +12,7 @@ import { elasticsearchPid } from '../src/services/elasticsearch-server.js';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
 import { freePort } from '../src/services/process.js';
 import { buildRequests } from '../src/worker/batch.js';
+import { documentJson } from '../src/worker/bulk/body.js';
 import { installTemplates } from '../src/worker/template.js';
 import { benchContext, benchSanitizer } from './lib/batch-context.js';
 import { carbonLogRecords } from './lib/corpus.js';
@@ -99,7 +100,11 @@ async function ceiling(label: string, target: Target, docs = records): Promise<R
   const prefix = `tta-benchceil${tag}${target.esPids.length}${label.replace(/\W/g, '')}-carbon`;
   await installTemplates(es, prefix);
   const batch: BatchJobData = { v: CONTRACT_VERSION, kind: 'log', host: 'bench', path: staged, fileId: `ceil-${tag}`, endOffset: offset, records: docs };
-  const { requests } = buildRequests(batch, benchContext(prefix, benchSanitizer(), 'TTA'));
+  const requests = buildRequests(batch, benchContext(prefix, benchSanitizer(), 'TTA')).requests.map((r) => ({
+    index: r.index,
+    id: r.id,
+    json: documentJson(r),
+  }));
   const es0 = (await cpuOf(target.esPids)).reduce((a, b) => a + b, 0);
   const [redis0] = await cpuOf([pids.redis]);
   const client0 = process.cpuUsage();

@@ -7,6 +7,7 @@ import { createLogger } from '../src/common/logging/logger.js';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData } from '../src/common/queue/contract.js';
 import { servicesEnv, servicesUp } from '../src/services/launcher.js';
 import { buildRequests } from '../src/worker/batch.js';
+import { documentJson } from '../src/worker/bulk/body.js';
 import type { Sanitizer } from '../src/worker/sanitize/sanitizer.js';
 import { installTemplates } from '../src/worker/template.js';
 import { CarbonWorker } from '../src/worker/worker.js';
@@ -70,7 +71,7 @@ const withSanitizerUs = ((performance.now() - t) * 1000) / DOCS;
 // Ceiling: final documents straight from memory with the bulk helper.
 const direct = `tta-benchdirect${tag}-carbon`;
 await installTemplates(es, direct);
-const docs = batches.flatMap((b) => buildRequests(b, ctxFor(direct, sanitizer)).requests);
+const docs = batches.flatMap((b) => buildRequests(b, ctxFor(direct, sanitizer)).requests.map((r) => ({ index: r.index, id: r.id, json: documentJson(r) })));
 t = performance.now();
 // The documents go as the JSON the worker made: the helper sends a string payload as it is.
 await es.helpers.bulk({

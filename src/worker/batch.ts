@@ -2,6 +2,7 @@ import { IsoFormatter } from '../common/time/iso.js';
 import { dailyIndex, DayIndex, retentionCutoff } from '../common/indices/names.js';
 import { batchRecords, eachBatchRecord } from './decode/chunk.js';
 import { documentId, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
+import { actionLines, BulkBody } from './bulk/body.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
 import { runRequestOf } from './decode/codecarbon-run.js';
@@ -23,7 +24,7 @@ export interface BatchContext {
   projectName: string;
 }
 
-/** Index requests (documents as JSON), documents refused before sending, and their metrics. */
+/** Index requests (their operations written into one body), documents refused before sending, and their metrics. */
 export interface Slice {
   requests: IndexRequest[];
   refused: DeadLetter[];
@@ -36,25 +37,28 @@ export interface Slice {
  * retention deleted.
  */
 export function buildRequests(batch: BatchJobData, ctx: BatchContext, payload: Buffer | null = null): Slice {
-  return requestsFor(batch, batchRecords(batch, payload), ctx);
+  return requestsFor(batch, batchRecords(batch, payload), ctx, new BulkBody());
 }
 
 /**
  * The same, a slice of records at a time: a megabyte of raw lines is ~10,000 events,
  * and building every document of a job at once held hundreds of megabytes per worker.
+ * The slices share one body, so a slice must be indexed (or its dead letters taken)
+ * before the next is asked for.
  */
 export function* requestSlices(batch: BatchJobData, ctx: BatchContext, payload: Buffer | null, sliceSize: number): Generator<Slice> {
+  const body = new BulkBody();
   let slice: RawRecord[] = [];
   for (const record of eachBatchRecord(batch, payload)) {
     slice.push(record);
     if (slice.length < sliceSize) continue;
-    yield requestsFor(batch, slice, ctx);
+    yield requestsFor(batch, slice, ctx, body);
     slice = [];
   }
-  if (slice.length > 0) yield requestsFor(batch, slice, ctx);
+  if (slice.length > 0) yield requestsFor(batch, slice, ctx, body);
 }
 
-function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContext): Slice {
+function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContext, body: BulkBody): Slice {
   const requests: IndexRequest[] = [];
   const refused: DeadLetter[] = [];
   const tally = newTally();
@@ -71,6 +75,8 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
   };
   const kind = batch.kind === 'lines' ? 'log' : batch.kind;
   const stream = streamId(batch);
+  body.reset();
+  const action = actionLines();
   for (const record of records) {
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
@@ -102,7 +108,8 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
         reason: `event time ${at} is older than the ${ctx.retentionDays}-day retention`,
       });
     } else {
-      requests.push(run ? { index, id: run.id, json, version: run.version, runId: run.runId } : { index, id, json });
+      const span = body.append(run ? action(index, run.id, run.version) : action(index, id), json);
+      requests.push(run ? { ...span, index, id: run.id, version: run.version, runId: run.runId } : { ...span, index, id });
       tallyDocument(tally, doc);
     }
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
 import { buildRequests } from '../../src/worker/batch.js';
+import { documentJson } from '../../src/worker/bulk/body.js';
 import { Sanitizer } from '../../src/worker/sanitize/sanitizer.js';
 
 describe('buildRequests', () => {
@@ -32,7 +33,7 @@ describe('buildRequests', () => {
     } as unknown as BatchJobData;
     const { requests, refused } = buildRequests(batch, ctx);
     expect(requests.map((r) => r.id)).toEqual(['f.10.0', 'f.70.0']);
-    expect(JSON.parse(requests[1]!.json).codecarbon).toMatchObject({ emissions: 0.7, password: '[REDACTED]' });
+    expect(JSON.parse(documentJson(requests[1]!)).codecarbon).toMatchObject({ emissions: 0.7, password: '[REDACTED]' });
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ id: 'f.40.0', type: 'decode_error' });
     expect(refused[0]!.reason).toMatch(/TypeError/);

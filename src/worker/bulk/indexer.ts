@@ -4,13 +4,13 @@ import type { Logger } from '../../common/logging/logger.js';
 import { backoffMs, jittered } from '../../common/backoff.js';
 import { deadLetterIndex } from '../../common/indices/names.js';
 import { RetryLaterError } from '../errors.js';
+import { documentJson, requestBody, type BodySpan } from './body.js';
 import { classifyItem, classifyRequestError, type BulkItemResult } from './classify.js';
 
-export interface IndexRequest {
+/** One document's operation, already written into its slice's body (body.ts). */
+export interface IndexRequest extends BodySpan {
   index: string;
   id: string;
-  /** The sanitized document as JSON, made once: to size bulk requests and as their body. */
-  json: string;
   /**
    * A codecarbon run's document (codecarbon-run.ts): written with `index` and this
    * external version, so a newer version of the run replaces an older one and an older
@@ -49,20 +49,6 @@ export interface IndexerOptions {
 }
 
 const BULK_ANSWER = ['errors', 'items.*.status', 'items.*.error'];
-
-/** Action lines for one bulk request; the `_index` part is made once per index name. */
-function actionLines(): (r: IndexRequest) => string {
-  let index = '';
-  let head = '';
-  return (r) => {
-    if (r.version !== undefined) return JSON.stringify({ index: { _index: r.index, _id: r.id, version: r.version, version_type: 'external_gte' } });
-    if (r.index !== index) {
-      index = r.index;
-      head = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
-    }
-    return `${head}${JSON.stringify(r.id)}}}`;
-  };
-}
 
 /**
  * Bulk-indexes with `create` and deterministic ids, retries only the items that failed
@@ -105,12 +91,11 @@ export class BulkIndexer {
   private async send(chunk: IndexRequest[], attempt: number, report: IndexReport, dead: DeadLetter[]): Promise<{ retry: IndexRequest[]; reason?: string }> {
     let items: BulkItemResult[];
     try {
-      // String operations go into the NDJSON body as they are: the JSON made for sizing
-      // is the JSON sent, so no document is serialised twice. The answer is cut to what
-      // classifyItem reads, and when no item failed it is not walked at all: parsing
-      // full answers (some 250 bytes an item) showed in the end-to-end profile.
-      const action = actionLines();
-      const res = await this.client.bulk({ operations: chunk.flatMap((r) => [action(r), r.json]), filter_path: BULK_ANSWER });
+      // The operations go as the bytes written when the documents were made: nothing is
+      // serialised twice. The answer is cut to what classifyItem reads, and when no item
+      // failed it is not walked at all: parsing full answers (some 250 bytes an item)
+      // showed in the end-to-end profile.
+      const res = await this.client.bulk({ operations: requestBody(chunk) as never, filter_path: BULK_ANSWER });
       if (!res.errors) {
         report.indexed += chunk.length;
         return { retry: [] };
@@ -129,7 +114,8 @@ export class BulkIndexer {
       else if (outcome.kind === 'retry') {
         retry.push(req);
         reason = this.clean(outcome.reason);
-      } else dead.push({ id: req.id, targetIndex: req.index, json: req.json, type: outcome.type, reason: this.clean(outcome.reason), attempts: attempt });
+      } else
+        dead.push({ id: req.id, targetIndex: req.index, json: documentJson(req), type: outcome.type, reason: this.clean(outcome.reason), attempts: attempt });
     });
     return { retry, reason };
   }
@@ -170,7 +156,7 @@ export class BulkIndexer {
     let chunk: IndexRequest[] = [];
     let bytes = 0;
     for (const r of requests) {
-      const size = r.json.length + r.id.length + r.index.length + 40;
+      const size = r.to - r.from;
       if (chunk.length > 0 && bytes + size > this.options.maxBulkBytes) {
         yield chunk;
         chunk = [];
