@@ -11,7 +11,9 @@ import { freePort } from '../helpers/services.js';
 describe('Elasticsearch client errors', () => {
   it('a failed bulk request: the body is not copied, no credential in the error', async () => {
     const port = await freePort();
-    const config = loadConfig({ env: { ELASTICSEARCH_URL: `http://127.0.0.1:${port}`, ELASTICSEARCH_USERNAME: 'elastic', ELASTICSEARCH_PASSWORD: 'pw-must-not-leak' } });
+    const config = loadConfig({
+      env: { ELASTICSEARCH_URL: `http://127.0.0.1:${port}`, ELASTICSEARCH_USERNAME: 'elastic', ELASTICSEARCH_PASSWORD: 'pw-must-not-leak' },
+    });
     const client = await createElasticsearch(config.elasticsearch);
     const body = Buffer.from(`{"create":{"_index":"x","_id":"1"}}\n{"message":"${'a'.repeat(1 << 20)}"}\n`);
     try {
