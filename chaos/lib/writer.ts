@@ -55,7 +55,9 @@ export class ChaosWriter {
   }
 
   private reopenIfRotated(): void {
-    const current = existsSync(this.logFile) ? statSync(this.logFile).ino : -2;
+    // One stat, no existence check before it: rotation can rename the file away between
+    // the two (seed 850128706 lost its writer to that ENOENT), and then we reopen it.
+    const current = statSync(this.logFile, { throwIfNoEntry: false })?.ino ?? -2;
     if (this.fd !== null && current === this.ino) return;
     if (this.fd !== null) closeSync(this.fd);
     this.fd = openSync(this.logFile, 'a');
