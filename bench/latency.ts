@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
@@ -30,12 +31,27 @@ let replica: ChildProcess | undefined;
 if (MIN_REPLICAS > 0) {
   const port = await freePort();
   const primary = new URL(services.redisUrl);
+  // A replica's full sync writes the primary's snapshot into --dir, whatever --save says.
+  const replicaDir = join(followed.dir, 'replica');
+  mkdirSync(replicaDir, { recursive: true });
   replica = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--replicaof', primary.hostname, primary.port || '6379'],
-    {
-      stdio: 'ignore',
-    },
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      replicaDir,
+      '--replicaof',
+      primary.hostname,
+      primary.port || '6379',
+    ],
+    { stdio: 'ignore' },
   );
   const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 200 });
   probe.on('error', () => undefined);
