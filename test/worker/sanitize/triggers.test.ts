@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { CatalogueDetector } from '../../../src/worker/sanitize/catalogue.js';
+import { GITLEAKS } from '../../../src/worker/sanitize/gitleaks-rules.js';
 import { KeywordScanner } from '../../../src/worker/sanitize/keywords.js';
 import { STRING_RULES, type StringRule } from '../../../src/worker/sanitize/patterns.js';
 import { Sanitizer } from '../../../src/worker/sanitize/sanitizer.js';
@@ -77,6 +80,24 @@ describe('sanitizer triggers', () => {
     expect([...(scanner.scan('my tokens') ?? [])].sort()).toEqual(['a', 'b', 'c']);
     expect([...(scanner.scan('secret_key=1') ?? [])].sort()).toEqual(['d', 'e']);
     expect(scanner.scan('nothing here')).toBeNull();
+  });
+
+  it('finds exactly the keywords a substring search finds, with the real keywords', () => {
+    const entries: [string, string][] = [];
+    for (const rule of new CatalogueDetector(GITLEAKS).rules) for (const k of rule.keywords) entries.push([k, rule.id]);
+    for (const rule of STRING_RULES) if (typeof rule.trigger !== 'function') for (const k of rule.trigger) entries.push([k, rule.name]);
+    const scanner = new KeywordScanner(entries);
+    const sample = readFileSync(new URL('../../fixtures/samples/carbon.log', import.meta.url), 'utf8').split('\n');
+    const texts = [...corpus, ...corpus.map((t) => t.toUpperCase()), ...sample];
+    let hit = 0;
+    for (const text of texts) {
+      const lower = text.toLowerCase();
+      const expected = [...new Set(entries.filter(([k]) => lower.includes(k.toLowerCase())).map(([, t]) => t))].sort();
+      const found = [...(scanner.scan(lower) ?? [])].sort();
+      expect(found, JSON.stringify(text)).toEqual(expected);
+      if (found.length > 0) hit++;
+    }
+    expect(hit, 'some strings hold keywords').toBeGreaterThan(50);
   });
 
   it('a configured pattern is applied to every string, whatever triggers say', () => {
