@@ -2,9 +2,9 @@
 // sanitizer's rules (gitleaks' per-rule keywords and the own rules' triggers): most
 // strings hold none, and then no rule runs on them at all. The scan is an Aho-Corasick
 // automaton, as in gitleaks, so it reads each character once and sees overlapping
-// keywords and keywords inside longer ones. One regex alternation of every keyword was
-// the worker's single most expensive function in profiles: irregexp tries the
-// alternatives one by one at each position.
+// keywords and keywords inside longer ones. One regex alternation of every keyword,
+// which irregexp backtracks through at each position, was among the worker's most
+// expensive functions in profiles.
 
 export class KeywordScanner<T> {
   /** Character code → column of `next`; 0 for a character no keyword holds. */
