@@ -25,8 +25,12 @@ export class KeywordScanner<T> {
       words.set(word, set);
     }
     let width = 1;
-    for (const word of words.keys())
-      for (let i = 0; i < word.length; i++) if (this.classes[word.charCodeAt(i)] === 0) this.classes[word.charCodeAt(i)] = width++;
+    for (const word of words.keys()) {
+      for (let i = 0; i < word.length; i++) {
+        const code = word.charCodeAt(i);
+        if (this.classes[code] === 0) this.classes[code] = width++;
+      }
+    }
     this.width = width;
 
     // The trie, then breadth-first failure links folded into full transitions.
