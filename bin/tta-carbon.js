@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm run build`.
-import { main } from '../dist/cli/main.js';
+// Thin launcher: the CLI is bundled into dist/bundle/ by `npm run build` (tools/bundle.mjs).
+import { main } from '../dist/bundle/main.js';
 
 main(process.argv).then(
   (code) => {

@@ -1,0 +1,35 @@
+// Bundles the CLI into dist/bundle/, which bin/tta-carbon.js runs. Loading the
+// compiled modules one by one (resolving, reading and compiling some hundreds of files
+// of the Elasticsearch client, undici, BullMQ and ioredis) was most of a process's
+// start: about a second before `run` read its first line, against a peer that starts
+// in milliseconds. dist/ from tsc stays, for the type check and anything that imports
+// a module of its own.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outdir: 'dist/bundle',
+  bundle: true,
+  // A chunk per dynamic import: a command loads only the parts it starts.
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  // Both resolve files of their own package at run time: recheck its checker (native
+  // binary or Scala.js), resvg its platform's native binding.
+  external: ['recheck', '@resvg/resvg-js'],
+  // CommonJS dependencies inside an ES module bundle still call require() and read
+  // __dirname / __filename (ioredis, msgpackr): give them the bundle's own.
+  banner: {
+    js: [
+      "import { createRequire as __ttaCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __ttaFileURLToPath } from 'node:url';",
+      "import { dirname as __ttaDirname } from 'node:path';",
+      'const require = __ttaCreateRequire(import.meta.url);',
+      'const __filename = __ttaFileURLToPath(import.meta.url);',
+      'const __dirname = __ttaDirname(__filename);',
+    ].join('\n'),
+  },
+  logLevel: 'warning',
+});
