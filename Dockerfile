@@ -4,6 +4,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json ./
+COPY tools/bundle.mjs ./tools/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
