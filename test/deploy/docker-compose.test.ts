@@ -60,7 +60,7 @@ describe('docker-compose.yml', () => {
     expect(svc.worker.depends_on.elasticsearch.condition).toBe('service_healthy');
   });
 
-  it("copies into the build stage every file that `npm run build` reads", () => {
+  it('copies into the build stage every file that `npm run build` reads', () => {
     // The image is built without the repository: a file the build script names but the
     // Dockerfile does not copy fails `docker compose build` (tools/bundle.mjs did once).
     const build = JSON.parse(readFileSync('package.json', 'utf8')).scripts.build as string;
@@ -69,7 +69,11 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
     const beforeBuild = dockerfile.slice(0, dockerfile.indexOf('RUN npm run build'));
     const copied = [...beforeBuild.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
-    for (const file of files) expect(copied.some((c) => file === c || file.startsWith(`${c.replace(/\/$/, '')}/`)), file).toBe(true);
+    for (const file of files)
+      expect(
+        copied.some((c) => file === c || file.startsWith(`${c.replace(/\/$/, '')}/`)),
+        file,
+      ).toBe(true);
     expect(copied).toContain('src');
   });
 
