@@ -10,7 +10,9 @@ await build({
   entryPoints: ['src/cli/main.ts'],
   outdir: 'dist/bundle',
   bundle: true,
-  // A chunk per dynamic import: a command loads only the parts it starts.
+  // A chunk per dynamic import: a command loads only the parts it starts. Chunks are
+  // named by their content and outdir is not emptied first, so a process started from
+  // an earlier build still finds the chunks it imports later (health, a reload).
   splitting: true,
   format: 'esm',
   platform: 'node',
