@@ -4,6 +4,7 @@ import { batchRecords, eachBatchRecord } from './decode/chunk.js';
 import { documentId, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import { actionLines, BulkBody } from './bulk/body.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
+import type { RunIndexRequest } from './runs/run-index.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
 import { runRequestOf } from './decode/codecarbon-run.js';
 import { finishDocument, type Document, type EventContext } from './decode/document.js';
@@ -27,6 +28,8 @@ export interface BatchContext {
 /** Index requests (their operations written into one body), documents refused before sending, and their metrics. */
 export interface Slice {
   requests: IndexRequest[];
+  /** The codecarbon runs' requests among them, for their index pins (run-index.ts). */
+  runs: RunIndexRequest[];
   refused: DeadLetter[];
   tally: Tally;
 }
@@ -60,6 +63,7 @@ export function* requestSlices(batch: BatchJobData, ctx: BatchContext, payload: 
 
 function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContext, body: BulkBody): Slice {
   const requests: IndexRequest[] = [];
+  const runs: RunIndexRequest[] = [];
   const refused: DeadLetter[] = [];
   const tally = newTally();
   const days = new DayIndex(ctx.indexPrefix, retentionCutoff(ctx.now, ctx.retentionDays));
@@ -109,11 +113,15 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
       });
     } else {
       const span = body.append(run ? action(index, run.id, run.version) : action(index, id), json);
-      requests.push(run ? { ...span, index, id: run.id, version: run.version, runId: run.runId } : { ...span, index, id });
+      if (run) {
+        const request = { ...span, index, id: run.id, version: run.version, runId: run.runId };
+        requests.push(request);
+        runs.push(request);
+      } else requests.push({ ...span, index, id });
       tallyDocument(tally, doc);
     }
   }
-  return { requests, refused, tally };
+  return { requests, runs, refused, tally };
 }
 
 // Written by finishDocument from the pipeline's own data, never from the input: the

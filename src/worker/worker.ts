@@ -259,8 +259,8 @@ export class CarbonWorker {
     // slice that must wait hands the job back; the slices already indexed come back as
     // duplicates (same ids) on the next try.
     const pins = new RunIndexPins(this.deps.connection, job.queueQualifiedName, (ctx.retentionDays + 1) * 86_400);
-    for (const { requests, refused, tally } of requestSlices(job.data, ctx, payload, SLICE_EVENTS)) {
-      await pins.pin(ctx.environment, requests);
+    for (const { requests, runs, refused, tally } of requestSlices(job.data, ctx, payload, SLICE_EVENTS)) {
+      if (runs.length > 0) await pins.pin(ctx.environment, runs);
       const part = await indexer.index(requests, refused);
       for (const key of Object.keys(part) as (keyof IndexReport)[]) {
         report[key] += part[key];
