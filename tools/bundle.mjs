@@ -1,9 +1,8 @@
 // Bundles the CLI into dist/bundle/, which bin/tta-carbon.js runs. Loading the
 // compiled modules one by one (resolving, reading and compiling some hundreds of files
 // of the Elasticsearch client, undici, BullMQ and ioredis) was most of a process's
-// start: about a second before `run` read its first line, against a peer that starts
-// in milliseconds. dist/ from tsc stays, for the type check and anything that imports
-// a module of its own.
+// start, before `run` read its first line. dist/ from tsc stays, for the type check
+// and anything that imports a module of its own.
 import { build } from 'esbuild';
 
 await build({

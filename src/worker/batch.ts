@@ -112,12 +112,11 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
         reason: `event time ${at} is older than the ${ctx.retentionDays}-day retention`,
       });
     } else {
-      const span = body.append(run ? action(index, run.id, run.version) : action(index, id), json);
       if (run) {
-        const request = { ...span, index, id: run.id, version: run.version, runId: run.runId };
+        const request = { ...body.append(action(index, run.id, run.version), json), index, id: run.id, version: run.version, runId: run.runId };
         requests.push(request);
         runs.push(request);
-      } else requests.push({ ...span, index, id });
+      } else requests.push({ ...body.append(action(index, id), json), index, id });
       tallyDocument(tally, doc);
     }
   }
