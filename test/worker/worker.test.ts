@@ -40,15 +40,26 @@ describe('worker against real services', () => {
       records: [{ offset: 0, end: bytes.length }],
       grouping: { startPattern: '^INFO', maxLines: 10, maxBytes: 4096 },
     });
-    const late = async (fileId: string, delayMs: number) => {
+    const late = async (fileId: string, until: (id: string) => Promise<unknown>) => {
       const bytes = text(fileId);
       const job = await queue.add(BATCH_JOB, lines(fileId, bytes), { jobId: `${fileId}_0` });
-      await sleep(delayMs);
+      await until(job.id!);
       expect(await attachPayload((await queue.client) as unknown as Redis, payloadKey(queue.qualifiedName, job.id!), [bytes])).toBe('attached');
       return job.id!;
     };
-    const soon = await late('soon', 100);
-    const later = await late('later', 1500);
+    const soon = await late('soon', () => sleep(100));
+    // Much later: once a first attempt has taken the job and given it back for want of
+    // its bytes. A fixed delay was outlasted by a worker slow to take the job at all.
+    const later = await late('later', (id) =>
+      waitFor(
+        async () => {
+          const job = await queue.getJob(id);
+          return (job?.attemptsStarted ?? 0) >= 1 && (await queue.getJobState(id)) !== 'active';
+        },
+        30_000,
+        'a first attempt at the later job to give it back',
+      ),
+    );
     await waitFor(async () => (await queue.getJobState(soon)) === 'completed' && (await queue.getJobState(later)) === 'completed', 30_000, 'both jobs');
     expect((await queue.getJob(soon))!.attemptsStarted).toBe(1);
     expect((await queue.getJob(later))!.attemptsStarted).toBeGreaterThan(1);
