@@ -1,6 +1,6 @@
 import { IsoFormatter } from '../common/time/iso.js';
 import { dailyIndex, DayIndex, retentionCutoff } from '../common/indices/names.js';
-import { batchRecords, eachBatchRecord } from './decode/chunk.js';
+import { eachBatchRecord } from './decode/chunk.js';
 import { documentId, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import { actionLines, BulkBody } from './bulk/body.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
@@ -8,9 +8,10 @@ import type { RunIndexRequest } from './runs/run-index.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
 import { runRequestOf } from './decode/codecarbon-run.js';
 import { finishDocument, type Document, type EventContext } from './decode/document.js';
-import { normaliseLogRecord } from './decode/normalise.js';
+import { decodeLogEvent, normaliseLogRecord, textEventDocument } from './decode/normalise.js';
+import { TextDocumentWriter } from './decode/text-document.js';
 import type { Sanitizer } from './sanitize/sanitizer.js';
-import { newTally, tallyDocument, type Tally } from './tally.js';
+import { newTally, tallyDocument, tallyLogLevel, type Tally } from './tally.js';
 
 export interface BatchContext {
   environment: string;
@@ -40,7 +41,9 @@ export interface Slice {
  * retention deleted.
  */
 export function buildRequests(batch: BatchJobData, ctx: BatchContext, payload: Buffer | null = null): Slice {
-  return requestsFor(batch, batchRecords(batch, payload), ctx, new BulkBody());
+  const slice = new SliceBuilder(batch, ctx, new BulkBody());
+  for (const record of eachBatchRecord(batch, payload)) slice.add(record);
+  return slice.take();
 }
 
 /**
@@ -50,60 +53,92 @@ export function buildRequests(batch: BatchJobData, ctx: BatchContext, payload: B
  * before the next is asked for.
  */
 export function* requestSlices(batch: BatchJobData, ctx: BatchContext, payload: Buffer | null, sliceSize: number): Generator<Slice> {
-  const body = new BulkBody();
-  let slice: RawRecord[] = [];
+  const slice = new SliceBuilder(batch, ctx, new BulkBody());
   for (const record of eachBatchRecord(batch, payload)) {
-    slice.push(record);
-    if (slice.length < sliceSize) continue;
-    yield requestsFor(batch, slice, ctx, body);
-    slice = [];
+    slice.add(record);
+    if (slice.size >= sliceSize) yield slice.take();
   }
-  if (slice.length > 0) yield requestsFor(batch, slice, ctx, body);
+  if (slice.size > 0) yield slice.take();
 }
 
-function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContext, body: BulkBody): Slice {
-  const requests: IndexRequest[] = [];
-  const runs: RunIndexRequest[] = [];
-  const refused: DeadLetter[] = [];
-  const tally = newTally();
-  const days = new DayIndex(ctx.indexPrefix, retentionCutoff(ctx.now, ctx.retentionDays));
-  const eventCtx: EventContext = {
-    environment: ctx.environment,
-    hostName: batch.host,
-    path: batch.path,
-    ingestedAt: ctx.now.toISOString(),
-    iso: new IsoFormatter(),
-    fallbackTime: ctx.queuedAt,
-    timeZone: ctx.timeZone,
-    projectName: ctx.projectName,
-  };
-  const kind = batch.kind === 'lines' ? 'log' : batch.kind;
-  const stream = streamId(batch);
-  body.reset();
-  const action = actionLines();
-  for (const record of records) {
+/**
+ * Builds a slice one record at a time, as the record is split from its chunk: a slice's
+ * records gathered first and built after lived through young-generation collections
+ * with their text, and were copied and promoted by each of them.
+ */
+/** A document as JSON; `doc` when it was built as an object (a text event's is written without one). */
+interface Written {
+  json: string;
+  at: string;
+  doc?: Document;
+  level?: string;
+}
+
+class SliceBuilder {
+  private readonly eventCtx: EventContext;
+  private readonly days: DayIndex;
+  private readonly kind: 'log' | 'report' | 'csv';
+  private readonly stream: string;
+  private readonly action = actionLines();
+  private readonly textWriter: TextDocumentWriter | null;
+  private current: Slice | null = null;
+
+  constructor(
+    batch: BatchJobData,
+    private readonly ctx: BatchContext,
+    private readonly body: BulkBody,
+  ) {
+    this.days = new DayIndex(ctx.indexPrefix, retentionCutoff(ctx.now, ctx.retentionDays));
+    this.eventCtx = {
+      environment: ctx.environment,
+      hostName: batch.host,
+      path: batch.path,
+      ingestedAt: ctx.now.toISOString(),
+      iso: new IsoFormatter(),
+      fallbackTime: ctx.queuedAt,
+      timeZone: ctx.timeZone,
+      projectName: ctx.projectName,
+    };
+    this.kind = batch.kind === 'lines' ? 'log' : batch.kind;
+    this.stream = streamId(batch);
+    this.textWriter = TextDocumentWriter.for(this.eventCtx, ctx.sanitizer);
+  }
+
+  /** Records added since the last take. */
+  get size(): number {
+    const s = this.current;
+    return s ? s.requests.length + s.refused.length : 0;
+  }
+
+  /** The slice so far; the next add starts another in the same body, voiding this one's spans. */
+  take(): Slice {
+    const slice = this.current ?? { requests: [], runs: [], refused: [], tally: newTally() };
+    this.current = null;
+    return slice;
+  }
+
+  add(record: RawRecord): void {
+    let slice = this.current;
+    if (!slice) {
+      this.body.reset();
+      slice = this.current = { requests: [], runs: [], refused: [], tally: newTally() };
+    }
+    const { ctx, eventCtx, days, body } = this;
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
-    const id = documentId(stream, record.offset, n);
-    let doc: Document;
-    let json: string;
+    const id = documentId(this.stream, record.offset, n);
+    let written: Written;
     try {
-      doc = decode(kind, record, eventCtx, ctx.logPatterns);
-      doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc, OWN_FIELDS) };
-      // Serialised here, once, and the object dropped: held until its bulk request
-      // returned, each document outlived two scavenges and was promoted, and garbage
-      // collection was a fifth of a worker's CPU.
-      json = JSON.stringify(doc);
+      written = this.written(record);
     } catch (err) {
       // One record that breaks decoding must not hold back the rest of its batch.
-      refused.push(undecodable(record, eventCtx, ctx, id, err as Error));
-      continue;
+      slice.refused.push(undecodable(record, eventCtx, ctx, id, err as Error));
+      return;
     }
-    const at = doc['@timestamp'];
+    const { json, at, doc } = written;
     const index = days.index(at);
-    const run = runRequestOf(doc);
     if (days.olderThanRetention(at)) {
-      refused.push({
+      slice.refused.push({
         id,
         targetIndex: index,
         json,
@@ -111,16 +146,37 @@ function requestsFor(batch: BatchJobData, records: RawRecord[], ctx: BatchContex
         type: 'older_than_retention',
         reason: `event time ${at} is older than the ${ctx.retentionDays}-day retention`,
       });
-    } else {
-      if (run) {
-        const request = { ...body.append(action(index, run.id, run.version), json), index, id: run.id, version: run.version, runId: run.runId };
-        requests.push(request);
-        runs.push(request);
-      } else requests.push({ ...body.append(action(index, id), json), index, id });
-      tallyDocument(tally, doc);
+      return;
     }
+    const run = doc && runRequestOf(doc);
+    if (run) {
+      const request = { ...body.append(this.action(index, run.id, run.version), json), index, id: run.id, version: run.version, runId: run.runId };
+      slice.requests.push(request);
+      slice.runs.push(request);
+    } else slice.requests.push({ ...body.append(this.action(index, id), json), index, id });
+    if (doc) tallyDocument(slice.tally, doc);
+    else tallyLogLevel(slice.tally, written.level);
   }
-  return { requests, runs, refused, tally };
+
+  /** The record's document as JSON, with what the slice reads of it. */
+  private written(record: RawRecord): Written {
+    const { ctx, eventCtx } = this;
+    let doc: Document;
+    if (this.kind === 'log' && 'text' in record) {
+      const event = decodeLogEvent(record, eventCtx, ctx.logPatterns);
+      if (event.doc) doc = event.doc;
+      else {
+        const written = this.textWriter?.write(event.text);
+        if (written) return written;
+        doc = textEventDocument(event.text, eventCtx);
+      }
+    } else doc = decode(this.kind, record, eventCtx, ctx.logPatterns);
+    doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc, OWN_FIELDS) };
+    // Serialised here, once, and the object dropped: held until its bulk request
+    // returned, each document outlived two scavenges and was promoted, and garbage
+    // collection was a fifth of a worker's CPU.
+    return { json: JSON.stringify(doc), at: doc['@timestamp'], doc };
+  }
 }
 
 // Written by finishDocument from the pipeline's own data, never from the input: the

@@ -21,8 +21,7 @@ export function newTally(): Tally {
 export function tallyDocument(tally: Tally, doc: Document): void {
   const dataset = (doc.event as { dataset?: string } | undefined)?.dataset;
   if (dataset === 'carbon.log') {
-    const level = String((doc.log as { level?: string } | undefined)?.level ?? 'none');
-    tally.levels.set(level, (tally.levels.get(level) ?? 0) + 1);
+    tallyLogLevel(tally, (doc.log as { level?: unknown } | undefined)?.level);
     return;
   }
   if (dataset === 'codecarbon.run') {
@@ -35,6 +34,12 @@ export function tallyDocument(tally: Tally, doc: Document): void {
   if (dataset === 'codecarbon.function' && typeof cc.emissions === 'number') {
     tally.functions.push({ project, fn: String(cc.function ?? 'unknown'), emissions: cc.emissions });
   }
+}
+
+/** A carbon.log event of this level (a text event's, written without an object, or a document's `log.level`). */
+export function tallyLogLevel(tally: Tally, level: unknown): void {
+  const key = String(level ?? 'none');
+  tally.levels.set(key, (tally.levels.get(key) ?? 0) + 1);
 }
 
 /** One increment per label set, not per document: a label lookup per document cost a worker 3 % of its CPU. */

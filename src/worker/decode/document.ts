@@ -39,12 +39,9 @@ export function finishDocument(
   time: Date | null,
   tags?: string[],
 ): Document {
-  if (!time) {
-    tags ??= [];
-    tags.push('timestamp_from_ingest');
-  }
+  if (!time) tags = ingestTimeTagged(tags);
   const doc = fields as Document;
-  doc['@timestamp'] = ctx.iso.format(time ?? ctx.fallbackTime);
+  doc['@timestamp'] = eventTime(ctx, time);
   const log = (fields.log as Record<string, unknown> | undefined) ?? {};
   log.file = { path: ctx.path };
   log.offset = offset;
@@ -55,4 +52,16 @@ export function finishDocument(
   doc.component = 'carbon';
   doc.event = { dataset, ingested: ctx.ingestedAt };
   return doc;
+}
+
+/** The event's `@timestamp`: its own time, or the batch's fallback when it had none. */
+export function eventTime(ctx: EventContext, time: Date | null): string {
+  return ctx.iso.format(time ?? ctx.fallbackTime);
+}
+
+/** `tags` with the mark of an event whose time is the ingest time. */
+export function ingestTimeTagged(tags: string[] | undefined): string[] {
+  const out = tags ?? [];
+  out.push('timestamp_from_ingest');
+  return out;
 }

@@ -1,7 +1,7 @@
 import type { LogRecord } from '../../common/queue/contract.js';
 import { finishDocument, type Document, type EventContext } from './document.js';
 import { isCodecarbonRun, runDocument } from './codecarbon-run.js';
-import { decodeLogRecord } from './log-line.js';
+import { decodeLogRecord, type DecodedLog } from './log-line.js';
 
 export type { Document, EventContext };
 
@@ -24,19 +24,29 @@ export const RESERVED_FIELDS = new Set([
   'codecarbon',
 ]);
 
-export function normaliseLogRecord(record: LogRecord, ctx: EventContext, patterns: readonly RegExp[] = []): Document {
+/** A text event (a logging line, with any traceback; no JSON object's own keys): its decoded parts. */
+export interface TextEvent {
+  decoded: DecodedLog;
+  offset: number;
+  tags?: string[];
+}
+
+/** A carbon.log event: a JSON line's document, or a text event, whose document has a fixed shape (text-document.ts). */
+export type LogEvent = { doc: Document; text?: undefined } | { doc?: undefined; text: TextEvent };
+
+export function decodeLogEvent(record: LogRecord, ctx: EventContext, patterns: readonly RegExp[] = []): LogEvent {
   const decoded = decodeLogRecord(record.text, ctx.timeZone, patterns);
-  // codecarbon's LoggerOutput: a run's record, the same document as its CSV row.
-  if (decoded.fields && !decoded.level && isCodecarbonRun(decoded.fields)) return runDocument(decoded.fields, 'log', ctx, record.offset, decoded.timestamp);
   let tags: string[] | undefined;
   if (record.truncated || record.partial) {
     tags = [];
     if (record.truncated) tags.push('truncated');
     if (record.partial) tags.push('partial_line');
   }
-
+  if (!decoded.fields) return { text: { decoded, offset: record.offset, tags } };
+  // codecarbon's LoggerOutput: a run's record, the same document as its CSV row.
+  if (!decoded.level && isCodecarbonRun(decoded.fields)) return { doc: runDocument(decoded.fields, 'log', ctx, record.offset, decoded.timestamp) };
   // decoded.fields is a fresh object of this record's own: it becomes the document.
-  const fields: Record<string, unknown> = decoded.fields ?? {};
+  const fields = decoded.fields;
   let json: Record<string, unknown> | undefined;
   for (const key of Object.keys(fields)) {
     if (!RESERVED_FIELDS.has(key)) continue;
@@ -44,6 +54,27 @@ export function normaliseLogRecord(record: LogRecord, ctx: EventContext, pattern
     json[key] = fields[key];
     delete fields[key];
   }
+  return { doc: logDocument(fields, decoded, ctx, record.offset, tags, json) };
+}
+
+export function normaliseLogRecord(record: LogRecord, ctx: EventContext, patterns: readonly RegExp[] = []): Document {
+  const event = decodeLogEvent(record, ctx, patterns);
+  return event.doc ?? textEventDocument(event.text, ctx);
+}
+
+/** A text event's document as an object: what text-document.ts writes as JSON directly. */
+export function textEventDocument(event: TextEvent, ctx: EventContext): Document {
+  return logDocument({}, event.decoded, ctx, event.offset, event.tags);
+}
+
+function logDocument(
+  fields: Record<string, unknown>,
+  decoded: DecodedLog,
+  ctx: EventContext,
+  offset: number,
+  tags: string[] | undefined,
+  json?: Record<string, unknown>,
+): Document {
   fields.message = decoded.message;
   const log: Record<string, unknown> = {};
   if (decoded.level) log.level = decoded.level;
@@ -51,5 +82,5 @@ export function normaliseLogRecord(record: LogRecord, ctx: EventContext, pattern
   fields.log = log;
   if (decoded.error) fields.error = decoded.error;
   if (json) fields.json = json;
-  return finishDocument(fields, ctx, 'carbon.log', record.offset, decoded.timestamp, tags);
+  return finishDocument(fields, ctx, 'carbon.log', offset, decoded.timestamp, tags);
 }

@@ -26,7 +26,7 @@ const LOCATION_KEYS = new Set(['latitude', 'longitude']);
 const OWN = Symbol('own rules');
 const always = (): boolean => true;
 
-interface Tally {
+export interface Tally {
   count: number;
 }
 
@@ -83,6 +83,19 @@ export class Sanitizer {
     if (!this.options.enabled) return { text, count: 0 };
     const tally: Tally = { count: 0 };
     return { text: this.scrub(text, tally), count: tally.count };
+  }
+
+  /** One string value of a document: the clean string, its redactions added to `tally`. */
+  cleanValue(text: string, tally: Tally): string {
+    return this.options.enabled ? this.scrub(text, tally) : text;
+  }
+
+  /**
+   * Whether a document whose keys are all among `keys` is sanitized exactly by cleaning
+   * each of its string values (text-document.ts): no key of it is sensitive.
+   */
+  valuesOnly(keys: readonly string[]): boolean {
+    return !this.options.enabled || keys.every((k) => !this.isSensitiveKey(k));
   }
 
   /** The clean string (the same one when it held nothing); redactions go to `tally`. */
@@ -152,11 +165,14 @@ export class Sanitizer {
     return this.keys.has(words.join('')) || this.keys.has(words[n - 1]!) || (n >= 2 && this.keys.has(words[n - 2]! + words[n - 1]!));
   }
 
-  // Two walks, for objects and arrays, with no [key, value] pairs made on the way: the
-  // allocations of Object.entries showed as garbage collection in the worker profile.
+  // Two walks, for objects and arrays, with no [key, value] pairs or key arrays made on
+  // the way: the allocations of Object.entries, then of Object.keys, showed as garbage
+  // collection in the worker profile. for...in reads the object's enum cache; every
+  // node here is a plain object of JSON.parse or the decoders, so nothing enumerable is
+  // inherited, and the own check keeps it so.
   private walkObject(node: Record<string, unknown>, trusted: ReadonlySet<string>, tally: Tally): void {
-    for (const key of Object.keys(node)) {
-      if (trusted.has(key)) continue;
+    for (const key in node) {
+      if (trusted.has(key) || !Object.hasOwn(node, key)) continue;
       const value = node[key];
       if (typeof value === 'number' && LOCATION_KEYS.has(key)) this.location(node, key, value);
       // A card number typed as a number (a CSV cell, a JSON value) is no string to scan.
