@@ -149,11 +149,17 @@ class SliceBuilder {
       return;
     }
     const run = doc && runRequestOf(doc);
+    // Requests are object literals of one shape, never spreads of the span: copying an
+    // object's properties with a spread cost more than the rest of this method.
     if (run) {
-      const request = { ...body.append(this.action(index, run.id, run.version), json), index, id: run.id, version: run.version, runId: run.runId };
+      const { from, doc: docAt, to } = body.append(this.action(index, run.id, run.version), json);
+      const request = { body, from, doc: docAt, to, index, id: run.id, version: run.version, runId: run.runId };
       slice.requests.push(request);
       slice.runs.push(request);
-    } else slice.requests.push({ ...body.append(this.action(index, id), json), index, id });
+    } else {
+      const { from, doc: docAt, to } = body.append(this.action(index, id), json);
+      slice.requests.push({ body, from, doc: docAt, to, index, id });
+    }
     if (doc) tallyDocument(slice.tally, doc);
     else tallyLogLevel(slice.tally, written.level);
   }

@@ -67,7 +67,7 @@ function withError(decoded: DecodedLog, stack: string | undefined): DecodedLog {
   const lines = stack.trimEnd().split('\n');
   const last = lines[lines.length - 1] ?? '';
   const exc = /^\s/.test(last) ? null : EXCEPTION_LINE.exec(last);
-  decoded.error = { stack_trace: stack, ...(exc ? { type: exc[1], message: exc[2] } : { message: last.trim() }) };
+  decoded.error = exc ? { stack_trace: stack, type: exc[1], message: exc[2] } : { stack_trace: stack, message: last.trim() };
   return decoded;
 }
 
