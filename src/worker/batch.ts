@@ -1,7 +1,7 @@
 import { IsoFormatter } from '../common/time/iso.js';
 import { dailyIndex, DayIndex, retentionCutoff } from '../common/indices/names.js';
 import { eachBatchRecord } from './decode/chunk.js';
-import { documentId, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
+import { StreamIds, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
 import { actionLines, BulkBody } from './bulk/body.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import type { RunIndexRequest } from './runs/run-index.js';
@@ -78,7 +78,7 @@ class SliceBuilder {
   private readonly eventCtx: EventContext;
   private readonly days: DayIndex;
   private readonly kind: 'log' | 'report' | 'csv';
-  private readonly stream: string;
+  private readonly ids: StreamIds;
   private readonly action = actionLines();
   private readonly textWriter: TextDocumentWriter | null;
   private current: Slice | null = null;
@@ -100,7 +100,7 @@ class SliceBuilder {
       projectName: ctx.projectName,
     };
     this.kind = batch.kind === 'lines' ? 'log' : batch.kind;
-    this.stream = streamId(batch);
+    this.ids = new StreamIds(streamId(batch));
     this.textWriter = TextDocumentWriter.for(this.eventCtx, ctx.sanitizer);
   }
 
@@ -126,7 +126,7 @@ class SliceBuilder {
     const { ctx, eventCtx, days, body } = this;
     // An invalid report shares offset 0 with the summary a valid one would have had.
     const n = 'report' in record && record.report.part === 'invalid' ? 1 : 0;
-    const id = documentId(this.stream, record.offset, n);
+    const id = this.ids.id(record.offset, n);
     let written: Written;
     try {
       written = this.written(record);
@@ -157,7 +157,7 @@ class SliceBuilder {
       slice.requests.push(request);
       slice.runs.push(request);
     } else {
-      const { from, doc: docAt, to } = body.append(this.action(index, id), json);
+      const { from, doc: docAt, to } = body.append(this.action(index, id, undefined, this.ids.json(record.offset, n)), json);
       slice.requests.push({ body, from, doc: docAt, to, index, id });
     }
     if (doc) tallyDocument(slice.tally, doc);

@@ -83,11 +83,14 @@ export function requestBody(items: readonly BodySpan[]): Buffer {
   return Buffer.concat(items.map((s) => s.body.bytes(s.from, s.to)));
 }
 
-/** Action lines; the `_index` part is made once per index name. */
-export function actionLines(): (index: string, id: string, version?: number) => string {
+/**
+ * Action lines; the `_index` part is made once per index name. `idJson` is the id as
+ * JSON text, when the caller has it made more cheaply than JSON.stringify (StreamIds).
+ */
+export function actionLines(): (index: string, id: string, version?: number, idJson?: string) => string {
   let last = '';
   let head = '';
-  return (index, id, version) => {
+  return (index, id, version, idJson) => {
     // A codecarbon run (codecarbon-run.ts): `index` with its external version, so a
     // newer version of the run replaces an older one; everything else is `create`.
     if (version !== undefined) return JSON.stringify({ index: { _index: index, _id: id, version, version_type: 'external_gte' } });
@@ -95,6 +98,6 @@ export function actionLines(): (index: string, id: string, version?: number) => 
       last = index;
       head = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
     }
-    return `${head}${JSON.stringify(id)}}}`;
+    return `${head}${idJson ?? JSON.stringify(id)}}}`;
   };
 }
