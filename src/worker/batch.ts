@@ -7,7 +7,7 @@ import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import type { RunIndexRequest } from './runs/run-index.js';
 import { normaliseCsvRecord, normaliseReportRecord } from './decode/codecarbon.js';
 import { runRequestOf } from './decode/codecarbon-run.js';
-import { finishDocument, type Document, type EventContext } from './decode/document.js';
+import { finishDocument, noteRedactions, type Document, type EventContext } from './decode/document.js';
 import { decodeLogEvent, normaliseLogRecord, textEventDocument } from './decode/normalise.js';
 import { TextDocumentWriter } from './decode/text-document.js';
 import type { Sanitizer } from './sanitize/sanitizer.js';
@@ -93,7 +93,6 @@ class SliceBuilder {
       environment: ctx.environment,
       hostName: batch.host,
       path: batch.path,
-      ingestedAt: ctx.now.toISOString(),
       iso: new IsoFormatter(),
       fallbackTime: ctx.queuedAt,
       timeZone: ctx.timeZone,
@@ -177,7 +176,7 @@ class SliceBuilder {
         doc = textEventDocument(event.text, eventCtx);
       }
     } else doc = decode(this.kind, record, eventCtx, ctx.logPatterns);
-    doc.sanitizer = { redactions: ctx.sanitizer.sanitizeDocument(doc, OWN_FIELDS) };
+    noteRedactions(doc, ctx.sanitizer.sanitizeDocument(doc, OWN_FIELDS));
     // Serialised here, once, and the object dropped: held until its bulk request
     // returned, each document outlived two scavenges and was promoted, and garbage
     // collection was a fifth of a worker's CPU.

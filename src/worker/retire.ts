@@ -27,7 +27,6 @@ export interface RetireDeps {
   indexPrefix: string;
   timeZone: string;
   projectName: string;
-  now: () => Date;
 }
 
 /** What a retired job keeps in Redis instead of its records. */
@@ -74,13 +73,11 @@ export function failedBatchLetters(
   job: Pick<Job, 'id' | 'timestamp'>,
   deps: Omit<RetireDeps, 'connection' | 'indexer' | 'logger'>,
 ): DeadLetter[] {
-  const now = deps.now();
   const letter = (batch: Partial<BatchJobData>, id: string, offset: number, text: string): DeadLetter => {
     const ctx: EventContext = {
       environment: deps.environment,
       hostName: String(batch.host ?? 'unknown'),
       path: String(batch.path ?? 'unknown'),
-      ingestedAt: now.toISOString(),
       iso: new IsoFormatter(),
       fallbackTime: new Date(job.timestamp),
       timeZone: deps.timeZone,

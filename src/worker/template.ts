@@ -44,7 +44,7 @@ export function eventTemplate(prefix: string) {
               file: { properties: { path: keyword } },
             },
           },
-          event: { properties: { dataset: keyword, ingested: { type: 'date' } } },
+          event: { properties: { dataset: keyword } },
           error: { properties: { type: keyword, message: { type: 'text' }, stack_trace: { type: 'text' } } },
           sanitizer: { properties: { redactions: { type: 'integer' } } },
           codecarbon: { properties: codecarbonProperties() },

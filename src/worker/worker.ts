@@ -185,7 +185,6 @@ export class CarbonWorker {
         timeZone,
         indexPrefix: where.indexPrefix,
         projectName: this.config.project.name,
-        now: this.now,
       });
       this.deps.metrics?.deadLettered.inc((job.data as { deadLettered?: number }).deadLettered ?? 0);
     } catch (retireErr) {

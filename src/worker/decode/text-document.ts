@@ -32,9 +32,7 @@ export class TextDocumentWriter {
     const path: Tally = { count: 0 };
     this.fileAndOffset = `"file":{"path":${q(sanitizer.cleanValue(ctx.path, path))}},"offset":`;
     this.pathRedactions = path.count;
-    this.tail =
-      `,"host":{"name":${q(ctx.hostName)}},"environment":${q(ctx.environment)},"component":"carbon",` +
-      `"event":{"dataset":"carbon.log","ingested":${q(ctx.ingestedAt)}},"sanitizer":{"redactions":`;
+    this.tail = `,"host":{"name":${q(ctx.hostName)}},"environment":${q(ctx.environment)},"component":"carbon",` + '"event":{"dataset":"carbon.log"}';
   }
 
   /** A writer for this batch, or null when its sanitizer treats one of our keys as sensitive (then the object is walked). */
@@ -70,7 +68,9 @@ export class TextDocumentWriter {
       const tags = decoded.timestamp ? event.tags : ingestTimeTagged(event.tags);
       if (tags && tags.length > 0) json += `,"tags":${q(tags)}`;
     }
-    return { json: `${json}${this.tail}${tally.count}}}`, at, level };
+    json += this.tail;
+    if (tally.count > 0) json += `,"sanitizer":{"redactions":${tally.count}}`;
+    return { json: `${json}}`, at, level };
   }
 
   private clean(text: string, tally: Tally): string {

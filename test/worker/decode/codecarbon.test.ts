@@ -9,7 +9,6 @@ const ctx = {
   environment: 'staging',
   hostName: 'h',
   path: '/cc/emissions_20251008_090000.json',
-  ingestedAt: new Date('2025-10-09T00:00:00Z').toISOString(),
   iso: new IsoFormatter(),
   fallbackTime: new Date('2025-10-09T00:00:00Z'),
   timeZone: 'Europe/Berlin',

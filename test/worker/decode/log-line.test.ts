@@ -66,7 +66,6 @@ describe('normaliseLogRecord', () => {
     environment: 'staging',
     hostName: 'h1',
     path: '/var/log/tta/staging/carbon.log',
-    ingestedAt: new Date('2026-01-02T00:00:00Z').toISOString(),
     iso: new IsoFormatter(),
     fallbackTime: new Date('2026-01-01T00:00:00Z'),
     timeZone: 'UTC',
@@ -83,7 +82,7 @@ describe('normaliseLogRecord', () => {
       host: { name: 'h1' },
       environment: 'staging',
       component: 'carbon',
-      event: { dataset: 'carbon.log', ingested: '2026-01-02T00:00:00.000Z' },
+      event: { dataset: 'carbon.log' },
     });
   });
 

@@ -4,7 +4,7 @@ import { decodeLogEvent, textEventDocument, type TextEvent } from '../../../src/
 import { TextDocumentWriter } from '../../../src/worker/decode/text-document.js';
 import { Sanitizer, type SanitizerOptions } from '../../../src/worker/sanitize/sanitizer.js';
 import type { LogRecord } from '../../../src/common/queue/contract.js';
-import type { EventContext } from '../../../src/worker/decode/document.js';
+import { noteRedactions, type EventContext } from '../../../src/worker/decode/document.js';
 
 // The writer must give, byte for byte, the JSON of the object a text event's document
 // is otherwise built as, sanitized and stringified as batch.ts does with any document.
@@ -17,7 +17,6 @@ function context(path = '/var/log/tta/staging/carbon.log'): EventContext {
     environment: 'staging',
     hostName: 'h"1\\',
     path,
-    ingestedAt: '2026-01-02T00:00:00.000Z',
     iso: new IsoFormatter(),
     fallbackTime: new Date('2026-01-01T00:00:00Z'),
     timeZone: 'Europe/Paris',
@@ -51,7 +50,7 @@ const RECORDS: LogRecord[] = [
 
 function objectJson(event: TextEvent, ctx: EventContext, sanitizer: Sanitizer): string {
   const doc = textEventDocument(event, ctx);
-  doc.sanitizer = { redactions: sanitizer.sanitizeDocument(doc, TRUSTED) };
+  noteRedactions(doc, sanitizer.sanitizeDocument(doc, TRUSTED));
   return JSON.stringify(doc);
 }
 
@@ -78,6 +77,13 @@ describe('TextDocumentWriter', () => {
     expect(written).not.toContain('abcdefghijklmnopqrstuvwxyz012345');
     expect(doc.sanitizer.redactions).toBeGreaterThanOrEqual(2);
     expect(bothWays(RECORDS[4]!, OPTIONS).written).not.toMatch(/ghp_|TTA-123456|AKIAIOSFODNN7EXAMPLE/);
+  });
+
+  it('carries no redaction count when nothing was redacted, and no ingest time', () => {
+    const { written } = bothWays(RECORDS[0]!, OPTIONS);
+    const doc = JSON.parse(written!);
+    expect(doc.sanitizer).toBeUndefined();
+    expect(doc.event).toEqual({ dataset: 'carbon.log' });
   });
 
   it('counts a secret in the file path in every document, as the walk does', () => {
