@@ -17,6 +17,18 @@ const LARGEST_PLAIN_OFFSET = 1e12;
 
 const q = JSON.stringify;
 
+// A batch's loggers and levels are a handful of strings on every line: each is cleaned
+// and quoted once per writer. The sanitizer's verdict depends on the string alone. The
+// bound keeps a file of ever-new logger names from holding a batch's worth of them.
+const MAX_REMEMBERED = 1024;
+
+/** A short value as cleaned by the sanitizer: its JSON text and what was redacted from it. */
+interface Cleaned {
+  text: string;
+  json: string;
+  redactions: number;
+}
+
 // The tags of most text events, which carry no time of their own (logging.BASIC_FORMAT).
 const INGEST_TIME_TAGS = `,"tags":${q(ingestTimeTagged(undefined))}`;
 
@@ -24,6 +36,7 @@ export class TextDocumentWriter {
   private readonly fileAndOffset: string;
   private readonly pathRedactions: number;
   private readonly tail: string;
+  private readonly remembered = new Map<string, Cleaned>();
 
   private constructor(
     private readonly ctx: EventContext,
@@ -49,9 +62,18 @@ export class TextDocumentWriter {
     const { decoded } = event;
     const tally: Tally = { count: this.pathRedactions };
     let json = `{"message":${q(this.clean(decoded.message, tally))},"log":{`;
-    const level = decoded.level ? this.clean(decoded.level, tally) : undefined;
-    if (level !== undefined) json += `"level":${q(level)},`;
-    if (decoded.logger) json += `"logger":${q(this.clean(decoded.logger, tally))},`;
+    let level: string | undefined;
+    if (decoded.level) {
+      const cleaned = this.remembered.get(decoded.level) ?? this.remember(decoded.level);
+      tally.count += cleaned.redactions;
+      level = cleaned.text;
+      json += `"level":${cleaned.json},`;
+    }
+    if (decoded.logger) {
+      const cleaned = this.remembered.get(decoded.logger) ?? this.remember(decoded.logger);
+      tally.count += cleaned.redactions;
+      json += `"logger":${cleaned.json},`;
+    }
     json += `${this.fileAndOffset}${event.offset}}`;
     const error = decoded.error;
     if (error) {
@@ -71,6 +93,14 @@ export class TextDocumentWriter {
     json += this.tail;
     if (tally.count > 0) json += `,"sanitizer":{"redactions":${tally.count}}`;
     return { json: `${json}}`, at, level };
+  }
+
+  private remember(value: string): Cleaned {
+    const tally: Tally = { count: 0 };
+    const text = this.clean(value, tally);
+    const cleaned = { text, json: q(text), redactions: tally.count };
+    if (this.remembered.size < MAX_REMEMBERED) this.remembered.set(value, cleaned);
+    return cleaned;
   }
 
   private clean(text: string, tally: Tally): string {

@@ -86,6 +86,20 @@ describe('TextDocumentWriter', () => {
     expect(doc.event).toEqual({ dataset: 'carbon.log' });
   });
 
+  it('cleans and counts a remembered logger on every line, not only the first', () => {
+    const ctx = context();
+    const writer = TextDocumentWriter.for(ctx, new Sanitizer(OPTIONS))!;
+    const logger = 'svc.AKIAIOSFODNN7EXAMPLE';
+    for (const offset of [0, 100, 200]) {
+      const record = { offset, text: `WARNING:${logger}:line at ${offset}` };
+      const written = writer.write(decodeLogEvent(record, ctx).text!)!;
+      expect(written.json).toBe(objectJson(decodeLogEvent(record, context()).text!, context(), new Sanitizer(OPTIONS)));
+      expect(written.json).not.toContain('AKIAIOSFODNN7EXAMPLE');
+      expect(JSON.parse(written.json).sanitizer.redactions).toBe(1);
+      expect(written.level).toBe('warning');
+    }
+  });
+
   it('counts a secret in the file path in every document, as the walk does', () => {
     const path = '/var/log/AKIAIOSFODNN7EXAMPLE/carbon.log';
     const { written, object } = bothWays(RECORDS[0]!, OPTIONS, path);
