@@ -1,6 +1,7 @@
 import { readState, writeState } from '../common/fs/atomic-file.js';
 import { systemClock } from '../common/time/clock.js';
 import { baseKeyOf, newestGeneration } from '../common/registry/identity.js';
+import type { IdScheme } from '../common/queue/contract.js';
 import { REGISTRY_VERSION, registryCodec as codec, registryPath, type RegistryEntry } from '../common/registry/registry-file.js';
 
 export type { RegistryEntry };
@@ -35,6 +36,16 @@ export class Registry {
 
   get(key: string): RegistryEntry | undefined {
     return this.entries.get(key);
+  }
+
+  /**
+   * The ids of a file's documents. A file keeps those it was first read with, so that
+   * a batch replayed after a crash (an upgrade in between) overwrites what it replays;
+   * a file this registry has never held gets short ones.
+   */
+  idsFor(key: string): IdScheme | undefined {
+    const known = this.entries.get(key);
+    return known ? known.ids : 'short';
   }
 
   /** The newest generation of a file identity (see generationKey), with its key. */

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from '../common/logging/logger.js';
-import type { BatchJobData } from '../common/queue/contract.js';
+import type { BatchJobData, IdScheme } from '../common/queue/contract.js';
 import type { MultilineOptions } from '../common/lines/boundary.js';
 import type { FileIdentity } from '../common/registry/identity.js';
 import type { Batcher } from './batcher.js';
@@ -54,6 +54,8 @@ export interface OpenFile {
   path: string;
   id: FileIdentity;
   key: string;
+  /** The ids its batches' documents get: those it was first read with (registry.ts). */
+  ids?: IdScheme;
   /** Offset up to which Redis has everything; the registry holds the same. */
   committed: number;
   builder: RecordBuilder;

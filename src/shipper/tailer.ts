@@ -2,15 +2,14 @@ import type { FileHandle } from 'node:fs/promises';
 import { isRoot, openRegular } from '../common/fs/safe-open.js';
 import { CONTRACT_VERSION, type CsvRecord, type LineChunk } from '../common/queue/contract.js';
 import { identify, identityKey, stillSameFile, type FileIdentity } from '../common/registry/identity.js';
-import { Batcher } from './batcher.js';
 import { decideStart } from './start-decision.js';
-import { builderFor, type Built } from './record-builder.js';
-import { anchorHolds, firstLine, readChunks, rotatedAway } from './file-reads.js';
+import type { Built } from './record-builder.js';
+import { anchorHolds, readChunks, rotatedAway } from './file-reads.js';
+import { noteFile, openFileState } from './open-file.js';
 import type { Enqueue, OpenFile, TailerCounters, TailerDeps, TailerOptions } from './tailer-types.js';
 
 export type { Enqueue, TailerCounters, TailerDeps, TailerOptions };
 
-const CHUNK = 64 * 1024;
 // A read a little over a batch: the chunk cut from it (at the last event boundary) then
 // fills a batch alone, and its bytes go to Redis as a view of the read buffer, uncopied.
 const READ_MARGIN = 64 * 1024;
@@ -118,7 +117,7 @@ export class FileTailer {
     // included, is complete now.
     for (const built of [...file.builder.takePartial(), ...file.builder.flush()]) this.add(file, built);
     await this.ship(file);
-    this.deps.registry.set(file.key, { ...file.id, path: file.path, offset: file.committed, goneSince: this.deps.now() });
+    noteFile(this.deps.registry, file, this.deps.now());
     this.deps.logger.info({ path: file.path, fileId: file.key, offset: file.committed }, 'rotated file finished');
     await file.handle.close();
     this.draining = this.draining.filter((f) => f !== file);
@@ -156,7 +155,7 @@ export class FileTailer {
       );
     }
     this.file = await this.freshState(handle, this.path, id, key, offset);
-    this.deps.registry.set(key, { ...id, path: this.path, offset, goneSince: undefined });
+    noteFile(this.deps.registry, this.file, undefined);
     if (start.kind !== 'resume') await this.saveNewEntry();
     this.deps.logger.info({ path: this.path, fileId: key, offset, resumed: start.kind === 'resume' }, 'following file');
     return true;
@@ -180,32 +179,14 @@ export class FileTailer {
     file.rotatedAt = this.deps.now();
     this.draining.push(file);
     if (!this.deps.registry.get(key)) {
-      this.deps.registry.set(key, { ...id, path, offset, goneSince: undefined });
+      noteFile(this.deps.registry, file, undefined);
       await this.saveNewEntry();
     }
     this.deps.logger.info({ path, fileId: file.key, offset }, 'reading a rotated copy with unshipped bytes to its end');
   }
 
-  private async freshState(handle: FileHandle, path: string, id: FileIdentity, key: string, offset: number): Promise<OpenFile> {
-    const { maxLineBytes, multiline, batch } = this.options;
-    const builder = builderFor(this.options.kind, offset, {
-      maxLineBytes,
-      startPattern: multiline.startPattern,
-      chunkBytes: batch.maxBytes,
-      pool: this.deps.buffers,
-    });
-    // A CSV resumed past its header still needs the header's column names.
-    if (offset > 0 && builder.needsHeader) builder.primeHeader(await firstLine(handle, CHUNK));
-    return {
-      handle,
-      path,
-      id,
-      key,
-      committed: offset,
-      builder,
-      batch: new Batcher(offset, batch, this.deps.now),
-      lastGrowthAt: this.deps.now(),
-    };
+  private freshState(handle: FileHandle, path: string, id: FileIdentity, key: string, offset: number): Promise<OpenFile> {
+    return openFileState(handle, { path, id, key, offset }, this.options, this.deps);
   }
 
   private async readAvailable(file: OpenFile): Promise<number> {
@@ -251,7 +232,7 @@ export class FileTailer {
     const batch = file.batch;
     if (batch.empty) return;
     const { host, environment, source } = this.options;
-    const base = { v: CONTRACT_VERSION, host, environment, source, path: file.path, fileId: file.key, endOffset: batch.end } as const;
+    const base = { v: CONTRACT_VERSION, host, environment, source, path: file.path, fileId: file.key, ids: file.ids, endOffset: batch.end } as const;
     const { startPattern, maxLines, maxBytes } = this.options.multiline;
     const covered = await this.deps.enqueue(
       this.options.kind === 'csv'
@@ -265,7 +246,7 @@ export class FileTailer {
     file.builder.release();
     file.committed = covered;
     batch.clear();
-    this.deps.registry.set(file.key, { ...file.id, path: file.path, offset: file.committed, goneSince: undefined });
+    noteFile(this.deps.registry, file, undefined);
     // A job left from before a crash, cut elsewhere, stood in for this batch: read on
     // from where that job ends.
     if (covered !== batch.end) {
@@ -291,7 +272,7 @@ export class FileTailer {
     // Ship what was read before the cut: those bytes were on disk and are complete.
     await this.ship(file);
     this.deps.logger.warn({ path: this.path, size, readTo: file.builder.position }, 'file truncated or rewritten in place; reading the new content from 0');
-    this.deps.registry.set(file.key, { ...file.id, path: this.path, offset: file.committed, goneSince: this.deps.now() });
+    noteFile(this.deps.registry, file, this.deps.now());
     this.pendingHandle = file.handle;
     this.pendingSince = this.deps.now();
     this.file = null;

@@ -1,7 +1,7 @@
 import { IsoFormatter } from '../common/time/iso.js';
 import { dailyIndex, DayIndex, retentionCutoff } from '../common/indices/names.js';
 import { eachBatchRecord } from './decode/chunk.js';
-import { StreamIds, streamId, type BatchJobData, type RawRecord } from '../common/queue/contract.js';
+import { batchIds, type BatchJobData, type RawRecord, type StreamIds } from '../common/queue/contract.js';
 import { actionLines, BulkBody } from './bulk/body.js';
 import type { DeadLetter, IndexRequest } from './bulk/indexer.js';
 import type { RunIndexRequest } from './runs/run-index.js';
@@ -99,7 +99,7 @@ class SliceBuilder {
       projectName: ctx.projectName,
     };
     this.kind = batch.kind === 'lines' ? 'log' : batch.kind;
-    this.ids = new StreamIds(streamId(batch));
+    this.ids = batchIds(batch);
     this.textWriter = TextDocumentWriter.for(this.eventCtx, ctx.sanitizer);
   }
 

@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { dailyIndex } from '../common/indices/names.js';
 import type { Logger } from '../common/logging/logger.js';
-import { documentId, isBatchJobData, streamId, type BatchJobData } from '../common/queue/contract.js';
+import { batchIds, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
 import { PAYLOAD_FIELD, payloadKey, readPayload } from '../common/queue/payload.js';
 import type { BulkIndexer, DeadLetter } from './bulk/indexer.js';
 import { finishDocument, type EventContext } from './decode/document.js';
@@ -87,12 +87,13 @@ export function failedBatchLetters(
     return { id, targetIndex: dailyIndex(deps.indexPrefix, doc['@timestamp']), json: JSON.stringify(doc), attempts: 0, type: 'batch_failed', reason };
   };
   if (!isBatchJobData(data)) return [letter({}, `failed-job-${job.id}`, 0, safeJson(data))];
-  if (data.kind !== 'lines') return data.records.map((r, i) => letter(data, documentId(streamId(data), r.offset, i), r.offset, safeJson(r)));
+  const ids = batchIds(data);
+  if (data.kind !== 'lines') return data.records.map((r, i) => letter(data, ids.id(r.offset, i), r.offset, safeJson(r)));
   const out: DeadLetter[] = [];
   let at = 0;
   for (const chunk of data.records) {
     if (chunk.truncated) {
-      out.push(letter(data, documentId(streamId(data), chunk.offset, 0), chunk.offset, chunk.text ?? ''));
+      out.push(letter(data, ids.id(chunk.offset, 0), chunk.offset, chunk.text ?? ''));
       continue;
     }
     const bytes = payload?.subarray(at, at + chunk.end - chunk.offset);
@@ -101,7 +102,7 @@ export function failedBatchLetters(
     for (let start = 0; start < bytes.length; ) {
       const nl = bytes.indexOf(10, start);
       const end = nl === -1 ? bytes.length : nl;
-      out.push(letter(data, documentId(streamId(data), chunk.offset + start, 0), chunk.offset + start, bytes.subarray(start, end).toString('utf8')));
+      out.push(letter(data, ids.id(chunk.offset + start, 0), chunk.offset + start, bytes.subarray(start, end).toString('utf8')));
       start = end + 1;
     }
   }

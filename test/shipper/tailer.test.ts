@@ -1,8 +1,9 @@
-import { appendFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/logging/logger.js';
 import type { BatchJobData } from '../../src/common/queue/contract.js';
+import { registryPath } from '../../src/common/registry/registry-file.js';
 import { Registry } from '../../src/shipper/registry.js';
 import { FileTailer, type TailerOptions } from '../../src/shipper/tailer.js';
 import { tempDir } from '../helpers/services.js';
@@ -143,5 +144,52 @@ describe('FileTailer in process', () => {
     }
     expect(fresh.shipped()).toBe(line(2));
     await fresh.tailer.close();
+  });
+
+  it('keeps the ids a file was first read with across an upgrade; a file read for the first time gets short ids', async () => {
+    const { dir, path, clock, registry, tailer, batches } = await setup();
+    await writeFile(path, line(1));
+    for (let i = 0; i < 3; i++) {
+      clock.now += 2000;
+      await tailer.poll();
+    }
+    await tailer.close();
+    expect(batches.map((b) => b.batch.ids)).toEqual(['short']);
+    expect(batches[0]!.batch.v).toBe(3);
+
+    // The same registry as a shipper from before short ids wrote it: no `ids` in the entry.
+    await registry.persist();
+    const file = registryPath(dir);
+    const onDisk = JSON.parse(await readFile(file, 'utf8'));
+    for (const entry of Object.values(onDisk.entries) as { ids?: string }[]) delete entry.ids;
+    await writeFile(file, JSON.stringify(onDisk));
+    const { registry: upgraded } = await Registry.open(dir, () => clock.now);
+    const shipped: BatchJobData[] = [];
+    const after = new FileTailer(path, options, {
+      registry: upgraded,
+      logger: createLogger({ level: 'silent' }),
+      now: () => clock.now,
+      enqueue: async (batch) => {
+        shipped.push(batch);
+        return batch.endOffset;
+      },
+    });
+    await appendFile(path, line(2));
+    for (let i = 0; i < 3; i++) {
+      clock.now += 2000;
+      await after.poll();
+    }
+    // Read on under the ids it had: a replay of what the old shipper queued overwrites it.
+    expect(shipped.map((b) => [b.records[0]!.offset, b.ids])).toEqual([[Buffer.byteLength(line(1)), undefined]]);
+    expect([...upgraded.all().values()][0]!.ids).toBeUndefined();
+
+    await rename(path, `${path}.1`);
+    await writeFile(path, line(3));
+    for (let i = 0; i < 6; i++) {
+      clock.now += 2000;
+      await after.poll();
+    }
+    expect(shipped.map((b) => b.ids)).toEqual([undefined, 'short']);
+    await after.close();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
+import { CONTRACT_VERSION, documentId, type BatchJobData } from '../../src/common/queue/contract.js';
 import { buildRequests } from '../../src/worker/batch.js';
 import { documentJson } from '../../src/worker/bulk/body.js';
 import { Sanitizer } from '../../src/worker/sanitize/sanitizer.js';
@@ -37,5 +37,27 @@ describe('buildRequests', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ id: 'f.40.0', type: 'decode_error' });
     expect(refused[0]!.reason).toMatch(/TypeError/);
+  });
+
+  it("indexes a batch under the ids its shipper chose: short ones for a v3 file, the stream's own for a file read before", () => {
+    const text = 'INFO:a:one\nINFO:a:two\n';
+    const lines = (ids?: 'short') =>
+      ({
+        v: CONTRACT_VERSION,
+        kind: 'lines',
+        host: 'h',
+        source: 's',
+        path: '/logs/carbon.log',
+        fileId: 'f',
+        ...(ids && { ids }),
+        endOffset: text.length,
+        records: [{ offset: 1000, end: 1000 + text.length }],
+        grouping: { startPattern: '^INFO:', maxLines: 10, maxBytes: 4096 },
+      }) as BatchJobData;
+    const short = buildRequests(lines('short'), ctx, Buffer.from(text)).requests;
+    expect(short.map((r) => r.id)).toEqual([documentId('s.f', 1000, 0, 'short'), documentId('s.f', 1011, 0, 'short')]);
+    for (const r of short) expect(r.body.text(r.from, r.doc - 1)).toBe(`{"create":{"_index":"${r.index}","_id":"${r.id}"}}`);
+    const long = buildRequests(lines(), ctx, Buffer.from(text)).requests;
+    expect(long.map((r) => r.id)).toEqual(['s.f.1000.0', 's.f.1011.0']);
   });
 });

@@ -2,11 +2,15 @@
 // Both sides import this file only; bump CONTRACT_VERSION on any breaking change so a
 // worker can refuse (and keep) jobs it does not understand instead of mis-indexing them.
 
+import { createHash } from 'node:crypto';
+
 // Version 2 added where a batch comes from (environment, shipper instance); a worker
 // still indexes version 1 batches, under its own environment and the old ids, so a
-// rolling upgrade loses nothing.
-export const CONTRACT_VERSION = 2;
-const READABLE_VERSIONS: readonly number[] = [1, 2];
+// rolling upgrade loses nothing. Version 3 added short document ids (`ids`), which a
+// version 2 worker would not make: it refuses such a batch (its records go to the
+// dead-letter index), so workers are upgraded before shippers.
+export const CONTRACT_VERSION = 3;
+const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 export const BATCH_JOB = 'batch';
 
 /** Job backoff: exponential with a cap, computed by the worker's backoffStrategy. */
@@ -96,7 +100,15 @@ interface BatchBase {
   fileId: string;
   /** Offset just past the last record: where the registry moves once Redis has the job. */
   endOffset: number;
+  /**
+   * The batch's documents get short ids (StreamIds) (v3). A file keeps the ids it was
+   * first read with to its end, so a replay overwrites what it replays (shipper/tailer.ts).
+   */
+  ids?: IdScheme;
 }
+
+/** `short`: a hash of the stream, then the offset; absent: the stream spelled out (v1, v2). */
+export type IdScheme = 'short';
 
 export type BatchJobData = BatchBase &
   (
@@ -120,31 +132,52 @@ export function batchJobId(stream: string, startOffset: number): string {
 }
 
 /** Document `_id` from (shipper and file, offset, record number): replays overwrite, never add. */
-export function documentId(stream: string, offset: number, recordNo = 0): string {
-  return new StreamIds(stream).id(offset, recordNo);
+export function documentId(stream: string, offset: number, recordNo = 0, scheme?: IdScheme): string {
+  return new StreamIds(stream, scheme).id(offset, recordNo);
 }
+
+/** The document ids of a batch's records. */
+export function batchIds(batch: { source?: string; fileId: string; ids?: IdScheme }): StreamIds {
+  return new StreamIds(streamId(batch), batch.ids);
+}
+
+// 72 bits of the stream's hash: two streams sharing them and writing the same offset
+// into the same daily index is beyond any fleet's lifetime of files.
+const SHORT_PREFIX_CHARS = 12;
 
 /**
  * The document ids of one stream, and each as JSON text for its action line: the
  * stream's part is escaped once, and the numbers after it need no escaping (a
  * JSON.stringify of each id cost a worker more than the rest of its action line).
+ *
+ * Short ids (v3) are a fixed-length hash of the stream, the offset in base 36, and the
+ * record number when it is not 0: Elasticsearch looks up and stores every `_id`, and
+ * the stream spelled out made ids three times as long and cost it measurably more CPU
+ * per document (BENCHMARKS.md, issue #18).
  */
 export class StreamIds {
   private readonly prefix: string;
   private readonly quotedPrefix: string;
+  private readonly short: boolean;
 
-  constructor(stream: string) {
-    this.prefix = `${stream}.`;
+  constructor(stream: string, scheme?: IdScheme) {
+    this.short = scheme === 'short';
+    this.prefix = this.short ? createHash('sha256').update(stream).digest('base64url').slice(0, SHORT_PREFIX_CHARS) : `${stream}.`;
     this.quotedPrefix = JSON.stringify(this.prefix).slice(0, -1);
   }
 
   id(offset: number, recordNo: number): string {
-    return `${this.prefix}${offset}.${recordNo}`;
+    return `${this.prefix}${this.tail(offset, recordNo)}`;
   }
 
   /** JSON.stringify(this.id(offset, recordNo)), made without escaping the stream again. */
   json(offset: number, recordNo: number): string {
-    return `${this.quotedPrefix}${offset}.${recordNo}"`;
+    return `${this.quotedPrefix}${this.tail(offset, recordNo)}"`;
+  }
+
+  private tail(offset: number, recordNo: number): string {
+    if (!this.short) return `${offset}.${recordNo}`;
+    return recordNo === 0 ? offset.toString(36) : `${offset.toString(36)}.${recordNo}`;
   }
 }
 
@@ -157,6 +190,7 @@ export function isBatchJobData(data: unknown): data is BatchJobData {
     Array.isArray(d.records) &&
     (d.environment === undefined || typeof d.environment === 'string') &&
     (d.source === undefined || typeof d.source === 'string') &&
+    (d.ids === undefined || d.ids === 'short') &&
     (d.kind === 'log' ||
       d.kind === 'report' ||
       d.kind === 'csv' ||

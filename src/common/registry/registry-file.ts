@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { StateCodec } from '../fs/atomic-file.js';
+import type { IdScheme } from '../queue/contract.js';
 import type { FileIdentity } from './identity.js';
 
 // The shipper's registry on disk: what it has put in Redis of each file. The shipper
@@ -14,6 +15,8 @@ export interface RegistryEntry extends FileIdentity {
   updatedAt: number;
   /** When the file was last seen gone (rotated away and closed, or deleted). */
   goneSince?: number;
+  /** The ids its documents get (queue contract v3); absent in entries written before. */
+  ids?: IdScheme;
 }
 
 export interface RegistryFile {
