@@ -1,4 +1,4 @@
-import { base64Run, cardDigitRun } from './shapes.js';
+import { awsSecretShape, cardDigitRun } from './shapes.js';
 // What a secret looks like, as data (beside the provider catalogue, catalogue.ts). A
 // token may sit inside an identifier ("upload_ghp_..."): boundaries are "no letter or
 // digit", not \b, which "_" defeats. Keys are compared after normalising (lowercase,
@@ -221,7 +221,7 @@ export const STRING_RULES: StringRule[] = [
     // Lowercase hex (a SHA-1 or git commit) does not match.
     name: 'aws_secret_key',
     pattern: '(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])',
-    trigger: base64Run,
+    trigger: awsSecretShape,
     groups: 0,
     replace: () => R,
   },

@@ -38,9 +38,31 @@ function runStart(text: string, at: number, min: number, set: Uint8Array): numbe
   return -1;
 }
 
-/** Does the text hold 40 base64 characters in a row (the aws_secret_key rule's shape)? */
-export function base64Run(text: string): boolean {
-  return runStart(text, 0, 40, BASE64) >= 0;
+/**
+ * Does the text hold a run of exactly 40 base64 characters with an upper-case letter, a
+ * lower-case one and a digit (the aws_secret_key rule's shape)? Any run of 40 or more
+ * woke every rule for a path in a traceback (/opt/app/src/components/...).
+ */
+export function awsSecretShape(text: string): boolean {
+  for (let from = runStart(text, 0, 40, BASE64); from >= 0; ) {
+    const to = runEnd(text, from, BASE64);
+    if (to - from === 40 && upperLowerDigit(text, from, to)) return true;
+    from = runStart(text, to, 40, BASE64);
+  }
+  return false;
+}
+
+function upperLowerDigit(text: string, from: number, to: number): boolean {
+  let upper = false;
+  let lower = false;
+  let digit = false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 97 && c <= 122) lower = true;
+    else if (c >= 48 && c <= 57) digit = true;
+  }
+  return upper && lower && digit;
 }
 
 /**

@@ -30,6 +30,7 @@ const EDGES = [
   'GHP_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
   'X-Api-Key: s3cr3tvalue PRIVATE-KEY=abc Session_Id=1 ACCESSKEY: q pw=1 PASS: 2 Passphrase=3',
   'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY and aB3/aB3/aB3/aB3/aB3/aB3/aB3/aB3/aB3/aB3/',
+  'key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY; /opt/app/src/components/carbon_component_v2 (wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)',
   'mail someone.else+tag@example.co.uk or ftp://u:p@host/',
 ];
 
@@ -56,6 +57,8 @@ describe('sanitizer triggers', () => {
         for (const m of text.matchAll(regex)) {
           matches++;
           expect(fires(rule, m[0]), `${rule.name} on ${JSON.stringify(m[0])}`).toBe(true);
+          // The sanitizer asks a shape of the whole string, where the match has neighbours.
+          if (typeof rule.trigger === 'function') expect(rule.trigger(text), `${rule.name} on ${JSON.stringify(text)}`).toBe(true);
         }
       }
       expect(matches, `the corpora exercise ${rule.name}`).toBeGreaterThan(0);
@@ -64,7 +67,14 @@ describe('sanitizer triggers', () => {
 
   it('the shape triggers stay quiet on text without the shape', () => {
     const shaped = STRING_RULES.filter((r) => typeof r.trigger === 'function');
-    for (const text of ['2026-12-02 04:17:43,302 - app - INFO - 12 34 56 78', 'src.components.carbon_component', '1'.repeat(12), 'a'.repeat(39)]) {
+    for (const text of [
+      '2026-12-02 04:17:43,302 - app - INFO - 12 34 56 78',
+      'src.components.carbon_component',
+      '1'.repeat(12),
+      'a'.repeat(39),
+      'File "/opt/tta/staging/src/components/generate_narrative.py", line 12',
+      `${'aB3'.repeat(14)} is 42 long`,
+    ]) {
       for (const rule of shaped) expect((rule.trigger as (t: string) => boolean)(text), `${rule.name} on ${text}`).toBe(false);
     }
   });
