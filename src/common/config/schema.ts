@@ -236,7 +236,9 @@ export const configSchema = z.strictObject({
     .prefault({}),
   worker: z
     .strictObject({
-      concurrency: positiveInt.default(2),
+      // Batches a worker takes at once. With two, Elasticsearch waited while the worker
+      // built each one's next request; three keep it busy (bench:pipeline, BENCHMARKS.md).
+      concurrency: positiveInt.default(3),
       // Attempts for a batch that fails for a real fault. Waiting for an unavailable
       // Elasticsearch (outage, 429, 5xx) spends none: see worker.ts.
       maxAttempts: positiveInt.default(50),
