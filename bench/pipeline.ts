@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../src/common/config/index.js';
 import { CONTRACT_VERSION, type BatchJobData } from '../src/common/queue/contract.js';
 import { clusterDown, clusterUp, localCluster, type LocalCluster } from '../src/services/elasticsearch-cluster.js';
 import { elasticsearchPid } from '../src/services/elasticsearch-server.js';
@@ -290,7 +291,7 @@ await record(
   'End to end: file to indexed documents, against the direct-bulk ceiling',
   `\`npm run bench:pipeline -- --docs ${DOCS} --workers ${WORKERS.join(',')} --rounds ${ROUNDS}${CLUSTER > 1 ? ` --cluster ${CLUSTER}` : ''}\`: ${DOCS.toLocaleString('en-US')} realistic carbon.log records ` +
     `(${(offset / 2 ** 20).toFixed(0)} MiB; text, JSON, tracebacks). Pipeline: one \`tta-carbon shipper\` and N \`tta-carbon worker\` processes (default settings, NODE_OPTIONS as in the systemd units: ` +
-    `worker concurrency 2, 5 MiB bulk requests), timed from the file's appearance until Elasticsearch has indexed every document (indexing stats, polled every 100 ms without forcing a refresh; ` +
+    `worker concurrency ${loadConfig({ env: {} }).worker.concurrency}, 5 MiB bulk requests), timed from the file's appearance until Elasticsearch has indexed every document (indexing stats, polled every 100 ms without forcing a refresh; ` +
     `a refreshed count then checks the total). Ceiling: the same final documents (decoded and sanitized before the clock starts) through the client's bulk helper ` +
     `(5 MiB flushes, concurrency 2), timed until the helper returns. After an untimed warm-up, the ceiling and the pipelines take turns for each round; a row's ratio is to its round's ceiling, and the last rows compare medians. ` +
     (CLUSTER > 1
