@@ -61,6 +61,11 @@ export function noteRedactions(doc: Document, count: number): void {
   if (count > 0) doc.sanitizer = { redactions: count };
 }
 
+/** The same note as the JSON text of the document's last member, for a document written as JSON (text-document.ts). */
+export function redactionsJson(count: number): string {
+  return count > 0 ? `,"sanitizer":{"redactions":${count}}` : '';
+}
+
 /** The event's `@timestamp`: its own time, or the batch's fallback when it had none. */
 export function eventTime(ctx: EventContext, time: Date | null): string {
   return ctx.iso.format(time ?? ctx.fallbackTime);

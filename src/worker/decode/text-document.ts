@@ -1,5 +1,5 @@
 import type { Sanitizer, Tally } from '../sanitize/sanitizer.js';
-import { eventTime, ingestTimeTagged, type EventContext } from './document.js';
+import { eventTime, ingestTimeTagged, redactionsJson, type EventContext } from './document.js';
 import type { TextEvent } from './normalise.js';
 
 // A text event's document (most of carbon.log: logging lines and their tracebacks),
@@ -90,9 +90,7 @@ export class TextDocumentWriter {
       const tags = decoded.timestamp ? event.tags : ingestTimeTagged(event.tags);
       if (tags && tags.length > 0) json += `,"tags":${q(tags)}`;
     }
-    json += this.tail;
-    if (tally.count > 0) json += `,"sanitizer":{"redactions":${tally.count}}`;
-    return { json: `${json}}`, at, level };
+    return { json: `${json}${this.tail}${redactionsJson(tally.count)}}`, at, level };
   }
 
   private remember(value: string): Cleaned {
