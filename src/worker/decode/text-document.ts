@@ -45,7 +45,7 @@ export class TextDocumentWriter {
     const path: Tally = { count: 0 };
     this.fileAndOffset = `"file":{"path":${q(sanitizer.cleanValue(ctx.path, path))}},"offset":`;
     this.pathRedactions = path.count;
-    this.tail = `,"host":{"name":${q(ctx.hostName)}},"environment":${q(ctx.environment)},"component":"carbon",` + '"event":{"dataset":"carbon.log"}';
+    this.tail = `,"host":{"name":${q(ctx.hostName)}},"environment":${q(ctx.environment)},"component":"carbon","event":{"dataset":"carbon.log"}`;
   }
 
   /** A writer for this batch, or null when its sanitizer treats one of our keys as sensitive (then the object is walked). */
@@ -62,18 +62,9 @@ export class TextDocumentWriter {
     const { decoded } = event;
     const tally: Tally = { count: this.pathRedactions };
     let json = `{"message":${q(this.clean(decoded.message, tally))},"log":{`;
-    let level: string | undefined;
-    if (decoded.level) {
-      const cleaned = this.remembered.get(decoded.level) ?? this.remember(decoded.level);
-      tally.count += cleaned.redactions;
-      level = cleaned.text;
-      json += `"level":${cleaned.json},`;
-    }
-    if (decoded.logger) {
-      const cleaned = this.remembered.get(decoded.logger) ?? this.remember(decoded.logger);
-      tally.count += cleaned.redactions;
-      json += `"logger":${cleaned.json},`;
-    }
+    const level = decoded.level ? this.cleanShort(decoded.level, tally) : undefined;
+    if (level) json += `"level":${level.json},`;
+    if (decoded.logger) json += `"logger":${this.cleanShort(decoded.logger, tally).json},`;
     json += `${this.fileAndOffset}${event.offset}}`;
     const error = decoded.error;
     if (error) {
@@ -90,14 +81,19 @@ export class TextDocumentWriter {
       const tags = decoded.timestamp ? event.tags : ingestTimeTagged(event.tags);
       if (tags && tags.length > 0) json += `,"tags":${q(tags)}`;
     }
-    return { json: `${json}${this.tail}${redactionsJson(tally.count)}}`, at, level };
+    return { json: `${json}${this.tail}${redactionsJson(tally.count)}}`, at, level: level?.text };
   }
 
-  private remember(value: string): Cleaned {
-    const tally: Tally = { count: 0 };
-    const text = this.clean(value, tally);
-    const cleaned = { text, json: q(text), redactions: tally.count };
-    if (this.remembered.size < MAX_REMEMBERED) this.remembered.set(value, cleaned);
+  /** A logger or level, cleaned once per writer; its redactions count in every document that carries it. */
+  private cleanShort(value: string, tally: Tally): Cleaned {
+    let cleaned = this.remembered.get(value);
+    if (!cleaned) {
+      const own: Tally = { count: 0 };
+      const text = this.clean(value, own);
+      cleaned = { text, json: q(text), redactions: own.count };
+      if (this.remembered.size < MAX_REMEMBERED) this.remembered.set(value, cleaned);
+    }
+    tally.count += cleaned.redactions;
     return cleaned;
   }
 
