@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -7,7 +6,7 @@ import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
 import type { Metrics } from '../common/metrics/metrics.js';
 import { BATCH_JOB, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
-import { payloadKey, readPayload } from '../common/queue/payload.js';
+import { bytesOf } from './bytes.js';
 import { requestSlices } from './batch.js';
 import { RunIndexPins } from './runs/run-index.js';
 import { backoffMs as backoff } from '../common/backoff.js';
@@ -33,9 +32,6 @@ export interface WorkerDeps {
 
 // Events decoded and indexed at a time within one job (see index()).
 const SLICE_EVENTS = 2_000;
-// Up to 200 ms for bytes being attached right now; longer means the shipper died in between.
-const PAYLOAD_TRIES = 10;
-const PAYLOAD_TRY_MS = 20;
 // carbon_emissions_kg is read back from Elasticsearch this often: well inside the
 // alert's `for: 5m`, and one small aggregation per worker.
 const EMISSIONS_REFRESH_MS = 30_000;
@@ -203,26 +199,17 @@ export class CarbonWorker {
     if (tally.runs > 0) this.gauge?.refreshSoon();
   }
 
-  /**
-   * The shipper attaches the bytes just after adding the job, and an idle worker takes
-   * the job at once, so it is often a moment early. A short wait here, instead of the
-   * job's 1 s backoff, kept p99 write-to-searchable from growing by a second.
-   */
-  private async payloadOf(job: Job<BatchJobData, IndexReport>): Promise<Buffer | null> {
-    const key = payloadKey(job.queueQualifiedName, job.id!);
-    for (let tries = 1; ; tries++) {
-      const payload = await readPayload(this.deps.connection, key);
-      if (payload || tries >= PAYLOAD_TRIES || this.stopped) return payload;
-      await sleep(PAYLOAD_TRY_MS);
-    }
-  }
-
   private async index(job: Job<BatchJobData, IndexReport>): Promise<IndexReport> {
     if (job.name !== BATCH_JOB || !isBatchJobData(job.data)) throw new UnknownJobError(job.id);
-    const payload = job.data.kind === 'lines' ? await this.payloadOf(job) : null;
-    // After a crash between adding the job and attaching its bytes, the shipper attaches
-    // them when it restarts: wait for that without spending an attempt.
-    if (job.data.kind === 'lines' && !payload) throw new PayloadPendingError(job.id);
+    const report: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+    let payload: Buffer | null = null;
+    if (job.data.kind === 'lines') {
+      const { connection } = this.deps;
+      const bytes = await bytesOf(job, { connection, now: this.now, waitMs: this.config.worker.bytesWaitMs, stopped: () => this.stopped });
+      if (bytes === 'wait') throw new PayloadPendingError(job.id);
+      if (bytes === 'given-up') return this.givenUp(job, report);
+      payload = bytes;
+    }
     const { environment, indexPrefix, indexer } = this.targets.of(job.data);
     await this.targets.ensureTemplates(indexPrefix);
     const ctx = {
@@ -236,7 +223,6 @@ export class CarbonWorker {
       logPatterns: this.logPatterns,
       projectName: this.config.project.name,
     };
-    const report: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     try {
       await this.indexSlices(job, ctx, indexer, payload, report);
     } catch (err) {
@@ -244,6 +230,17 @@ export class CarbonWorker {
       if (err instanceof UnsafeRegexError) throw new UnrecoverableError(err.message);
       throw err;
     }
+    return report;
+  }
+
+  /** Completed without its lines: its shipper queues them again, in another job, when it reads them. */
+  private givenUp(job: Job<BatchJobData, IndexReport>, report: IndexReport): IndexReport {
+    this.deps.metrics?.indexFailures.inc({ reason: 'bytes_never_attached' });
+    const { path, fileId, endOffset, records } = job.data;
+    this.deps.logger.warn(
+      { jobId: job.id, path, fileId, from: records[0]?.offset, to: endOffset, waitedMs: this.config.worker.bytesWaitMs },
+      'batch given up: its lines were never attached (its shipper stopped in between); a shipper that reads them again queues them in a new batch',
+    );
     return report;
   }
 

@@ -247,6 +247,10 @@ export const configSchema = z.strictObject({
       // A worker that stops renewing its lock this long (killed, frozen, cut off) loses
       // its batch to another worker; stalled batches are looked for as often.
       lockDurationMs: positiveInt.default(30_000),
+      // A carbon.log batch whose lines were never attached (its shipper died between
+      // queueing it and attaching them) is given up after waiting this long; giving up
+      // loses nothing (common/queue/payload.ts), waiting forever kept the queue busy.
+      bytesWaitMs: positiveInt.default(60_000),
       // Extra carbon.log line formats: regexes with named groups timestamp, level,
       // logger, message (all optional), tried before the built-in Python formats.
       logPatterns: z.array(regex('s')).default([]),

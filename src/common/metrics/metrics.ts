@@ -72,7 +72,7 @@ export function createMetrics(labels: { environment: string; role: string }) {
     retries: new Counter({ name: 'tta_carbon_index_retries_total', help: 'documents retried after a transient failure', registers: r }),
     indexFailures: new Counter({
       name: 'tta_carbon_index_failures_total',
-      help: 'batches handed back to wait: Elasticsearch could not take them, or their bytes were not attached yet',
+      help: 'batches not indexed this time: handed back to wait (Elasticsearch could not take them, or their lines were not attached yet), or given up for lines that never came (bytes_never_attached)',
       labelNames: ['reason'],
       registers: r,
     }),

@@ -7,27 +7,65 @@ import { Command, type Redis } from 'ioredis';
 // attached right after; a worker that finds a job without them waits (see worker.ts).
 
 export const PAYLOAD_FIELD = 'tta_payload';
+/** Set by a worker that gave a job up for want of its bytes; no bytes count after it. */
+export const GIVEN_UP_FIELD = 'tta_given_up';
+/** When a worker first found the job without its bytes (its clock, ms). */
+const AWAITED_SINCE_FIELD = 'tta_bytes_awaited_since';
 
 /** The job hash key: BullMQ's `<prefix>:<queue>:<jobId>`. */
 export function payloadKey(queueQualifiedName: string, jobId: string): string {
   return `${queueQualifiedName}:${jobId}`;
 }
 
-export type AttachResult = 'attached' | 'already' | 'job-gone';
+/** Only 'attached' and 'already' mean the job will index these bytes. */
+export type AttachResult = 'attached' | 'already' | 'job-gone' | 'given-up';
 
 /**
  * Attaches the bytes to an existing job, never replacing bytes already there. A job
  * already completed and removed must not get them: the field would recreate its key,
  * and BullMQ would then take a later job with that id for a duplicate; such a stray
- * key is removed at once. Only this shipper adds jobs with this id, so nothing can
+ * key is removed at once. Nor may a job a worker gave up (giveUpIfBare): it will be
+ * completed without them. Only this shipper adds jobs with this id, so nothing can
  * recreate the job in between. (Neither Lua nor MULTI: through Lua a megabyte cost
  * Redis 2.5 ms more per job, and ioredis copies a transaction's arguments once more.)
  */
 export async function attachPayload(client: Redis, key: string, parts: Buffer[]): Promise<AttachResult> {
   const set = (await client.sendCommand(new UncopiedCommand('hsetnx', [key, PAYLOAD_FIELD, joinParts(parts)]))) as number;
-  if ((await client.hexists(key, 'data')) === 1) return set === 1 ? 'attached' : 'already';
+  const [data, givenUp] = await client.hmget(key, 'data', GIVEN_UP_FIELD);
+  if (data !== null && givenUp === null) return set === 1 ? 'attached' : 'already';
   if (set === 1) await client.hdel(key, PAYLOAD_FIELD);
-  return 'job-gone';
+  return data === null ? 'job-gone' : 'given-up';
+}
+
+export type BareVerdict = 'attached' | 'wait' | 'given-up' | 'job-gone';
+
+// One step, so that bytes attached at the same moment either count (the job is not
+// given up) or are refused (attachPayload sees the mark): never both, never neither.
+const GIVE_UP_IF_BARE = `
+if redis.call('exists', KEYS[1]) == 0 then return 'job-gone' end
+if redis.call('hexists', KEYS[1], ARGV[1]) == 1 then return 'attached' end
+if redis.call('hexists', KEYS[1], ARGV[2]) == 1 then return 'given-up' end
+local since = tonumber(redis.call('hget', KEYS[1], ARGV[3]))
+if not since then
+  redis.call('hset', KEYS[1], ARGV[3], ARGV[4])
+  return 'wait'
+end
+if tonumber(ARGV[4]) - since >= tonumber(ARGV[5]) then
+  redis.call('hset', KEYS[1], ARGV[2], ARGV[4])
+  return 'given-up'
+end
+return 'wait'`;
+
+/**
+ * For a job found without its bytes: 'wait' until they have been awaited `waitMs`
+ * (from the first time a worker asked), then mark it given up. Its shipper died
+ * between adding it and attaching them, and read those bytes again into a job cut
+ * elsewhere (resuming from a registry saved a moment before), or under another
+ * identity (the file compressed or truncated meanwhile), or will add this one again
+ * once it is gone: nothing is lost by giving it up, and nothing else would end its wait.
+ */
+export async function giveUpIfBare(client: Redis, key: string, nowMs: number, waitMs: number): Promise<BareVerdict> {
+  return (await client.eval(GIVE_UP_IF_BARE, 1, key, PAYLOAD_FIELD, GIVEN_UP_FIELD, AWAITED_SINCE_FIELD, nowMs, waitMs)) as BareVerdict;
 }
 
 /**
@@ -63,6 +101,12 @@ export async function hasPayload(client: Redis, key: string): Promise<boolean> {
 
 export function readPayload(client: Redis, key: string): Promise<Buffer | null> {
   return client.hgetBuffer(key, PAYLOAD_FIELD);
+}
+
+/** The bytes, or whether a worker gave the job up, in one round trip. */
+export async function readBytes(client: Redis, key: string): Promise<{ bytes: Buffer | null; givenUp: boolean }> {
+  const [bytes, givenUp] = await client.hmgetBuffer(key, PAYLOAD_FIELD, GIVEN_UP_FIELD);
+  return { bytes: givenUp ? null : (bytes ?? null), givenUp: givenUp !== null };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BACKOFF_TYPE, BATCH_JOB, batchJobId, isBatchJobData, streamId, type BatchJobData } from './contract.js';
-import { attachPayload, hasPayload, payloadKey } from './payload.js';
+import { attachPayload, hasPayload, payloadKey, type AttachResult } from './payload.js';
 
 /** The bytes of a batch queued before a crash, read again from its file. */
 export type Rebuild = (queued: BatchJobData) => Promise<Buffer[]>;
@@ -28,6 +28,28 @@ export class ReplicationError extends Error {
   }
 }
 
+/**
+ * The job under this batch's id will not index these bytes: a worker gave it up waiting
+ * for them, or it went meanwhile. The offset stays; the batch is queued again, as a new
+ * job, once that one is gone.
+ */
+export class BatchNotQueuedError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly why: Exclude<AttachResult, 'attached' | 'already'>,
+  ) {
+    super(
+      `batch ${jobId} is not queued: ${why === 'given-up' ? 'a worker gave it up waiting for its lines' : 'its job went before its lines were attached'}; it is queued again next round`,
+    );
+    this.name = 'BatchNotQueuedError';
+  }
+}
+
+/** Attached, or already there: the job will index these bytes. */
+function holds(jobId: string, result: AttachResult): void {
+  if (result !== 'attached' && result !== 'already') throw new BatchNotQueuedError(jobId, result);
+}
+
 /** The shipper's side of the queue: adds batches with deterministic ids. */
 export class BatchQueue {
   readonly queue: Queue<BatchJobData>;
@@ -51,7 +73,7 @@ export class BatchQueue {
     const client = (await this.queue.client) as unknown as Redis;
     const queued = (await this.queue.getJob(jobId))?.data;
     if (queued && isBatchJobData(queued)) {
-      if (queued.kind === 'lines' && rebuild && !(await hasPayload(client, key))) await attachPayload(client, key, await rebuild(queued));
+      if (queued.kind === 'lines' && rebuild && !(await hasPayload(client, key))) holds(jobId, await attachPayload(client, key, await rebuild(queued)));
       // Queued before, maybe only on a primary that has not passed it on: ask again.
       await this.replicated(client);
       return queued.endOffset;
@@ -64,7 +86,7 @@ export class BatchQueue {
       removeOnComplete: true,
       removeOnFail: false,
     });
-    if (data.kind === 'lines') await attachPayload(client, key, payload);
+    if (data.kind === 'lines') holds(jobId, await attachPayload(client, key, payload));
     await this.replicated(client);
     return data.endOffset;
   }

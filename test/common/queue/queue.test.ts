@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type LineChunk } from '../../../src/common/queue/contract.js';
-import { payloadKey, readPayload } from '../../../src/common/queue/payload.js';
-import { BatchQueue } from '../../../src/common/queue/queue.js';
+import { attachPayload, giveUpIfBare, payloadKey, readBytes, readPayload } from '../../../src/common/queue/payload.js';
+import { BatchNotQueuedError, BatchQueue } from '../../../src/common/queue/queue.js';
 import { cleanup, redisClient, uniqueNames } from '../../helpers/services.js';
 
 const grouping = { startPattern: '^INFO', maxLines: 10, maxBytes: 1000 };
@@ -61,5 +61,40 @@ describe('BatchQueue with bytes beside the job', () => {
     expect(end).toBe(11);
     expect((await readPayload(redis, payloadKey(queue.queue.qualifiedName, 'f1_0')))!.toString()).toBe('INFO:a:one\n');
     expect(await queue.queue.getJobCountByTypes('wait')).toBe(1);
+  });
+
+  it('a bare job is given up only once its bytes were awaited long enough, and bytes that came first always count', async () => {
+    setup();
+    const key = (id: string) => payloadKey(queue.queue.qualifiedName, id);
+    await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 0, end: 11 }]), { jobId: 'f1_0' });
+    // The wait counts from the first worker that found it bare, on that worker's clock.
+    expect(await giveUpIfBare(redis, key('f1_0'), 5_000, 1_000)).toBe('wait');
+    expect(await giveUpIfBare(redis, key('f1_0'), 5_999, 1_000)).toBe('wait');
+    expect(await giveUpIfBare(redis, key('f1_0'), 6_000, 1_000)).toBe('given-up');
+    // Lines attached after that are refused and not left behind; a worker sees the mark.
+    expect(await attachPayload(redis, key('f1_0'), [Buffer.from('INFO:a:one\n')])).toBe('given-up');
+    expect(await readBytes(redis, key('f1_0'))).toEqual({ bytes: null, givenUp: true });
+    expect(await giveUpIfBare(redis, key('f1_0'), 9_000, 1_000)).toBe('given-up');
+
+    await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 11, end: 22 }]), { jobId: 'f1_11' });
+    expect(await giveUpIfBare(redis, key('f1_11'), 5_000, 1_000)).toBe('wait');
+    expect(await attachPayload(redis, key('f1_11'), [Buffer.from('INFO:b:two\n')])).toBe('attached');
+    expect(await giveUpIfBare(redis, key('f1_11'), 60_000, 1_000)).toBe('attached');
+    expect((await readBytes(redis, key('f1_11'))).bytes!.toString()).toBe('INFO:b:two\n');
+    expect(await giveUpIfBare(redis, key('gone_0'), 60_000, 1_000)).toBe('job-gone');
+  });
+
+  it('a job given up before its shipper came back: add refuses (the offset stays) until it is gone, then queues anew', async () => {
+    setup();
+    const old = linesBatch([{ offset: 0, end: 11 }]);
+    await queue.queue.add(BATCH_JOB, old, { jobId: 'f1_0' });
+    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    await giveUpIfBare(redis, key, 0, 1);
+    expect(await giveUpIfBare(redis, key, 1, 1)).toBe('given-up');
+    const file = Buffer.from('INFO:a:one\n');
+    await expect(queue.add(old, [file], async () => [file])).rejects.toBeInstanceOf(BatchNotQueuedError);
+    await (await queue.queue.getJob('f1_0'))!.remove();
+    expect(await queue.add(old, [file], async () => [file])).toBe(11);
+    expect(await readBytes(redis, key)).toEqual({ bytes: file, givenUp: false });
   });
 });
