@@ -24,14 +24,21 @@ export const RESERVED_FIELDS = new Set([
   'codecarbon',
 ]);
 
-/** A text event (a logging line, with any traceback; no JSON object's own keys): its decoded parts. */
+/**
+ * A carbon.log event whose document has a fixed shape (text-document.ts): a logging
+ * line with any traceback, or a JSON line, whose own keys come first (`fields`) and
+ * whose keys that clash with ours go under `json`. Its decoded parts.
+ */
 export interface TextEvent {
   decoded: DecodedLog;
   offset: number;
   tags?: string[];
+  /** A JSON line's own keys, none of them reserved: a fresh object of this record's, which becomes the document. */
+  fields?: Record<string, unknown>;
+  json?: Record<string, unknown>;
 }
 
-/** A carbon.log event: a JSON line's document, or a text event, whose document has a fixed shape (text-document.ts). */
+/** A carbon.log event: a codecarbon run's document, or a text event. */
 export type LogEvent = { doc: Document; text?: undefined } | { doc?: undefined; text: TextEvent };
 
 export function decodeLogEvent(record: LogRecord, ctx: EventContext, patterns: readonly RegExp[] = []): LogEvent {
@@ -42,11 +49,10 @@ export function decodeLogEvent(record: LogRecord, ctx: EventContext, patterns: r
     if (record.truncated) tags.push('truncated');
     if (record.partial) tags.push('partial_line');
   }
-  if (!decoded.fields) return { text: { decoded, offset: record.offset, tags } };
-  // codecarbon's LoggerOutput: a run's record, the same document as its CSV row.
-  if (!decoded.level && isCodecarbonRun(decoded.fields)) return { doc: runDocument(decoded.fields, 'log', ctx, record.offset, decoded.timestamp) };
-  // decoded.fields is a fresh object of this record's own: it becomes the document.
   const fields = decoded.fields;
+  if (!fields) return { text: { decoded, offset: record.offset, tags } };
+  // codecarbon's LoggerOutput: a run's record, the same document as its CSV row.
+  if (!decoded.level && isCodecarbonRun(fields)) return { doc: runDocument(fields, 'log', ctx, record.offset, decoded.timestamp) };
   let json: Record<string, unknown> | undefined;
   for (const key of Object.keys(fields)) {
     if (!RESERVED_FIELDS.has(key)) continue;
@@ -54,7 +60,7 @@ export function decodeLogEvent(record: LogRecord, ctx: EventContext, patterns: r
     json[key] = fields[key];
     delete fields[key];
   }
-  return { doc: logDocument(fields, decoded, ctx, record.offset, tags, json) };
+  return { text: { decoded, offset: record.offset, tags, fields, json } };
 }
 
 export function normaliseLogRecord(record: LogRecord, ctx: EventContext, patterns: readonly RegExp[] = []): Document {
@@ -64,7 +70,7 @@ export function normaliseLogRecord(record: LogRecord, ctx: EventContext, pattern
 
 /** A text event's document as an object: what text-document.ts writes as JSON directly. */
 export function textEventDocument(event: TextEvent, ctx: EventContext): Document {
-  return logDocument({}, event.decoded, ctx, event.offset, event.tags);
+  return logDocument(event.fields ?? {}, event.decoded, ctx, event.offset, event.tags, event.json);
 }
 
 function logDocument(

@@ -2,15 +2,15 @@ import type { Sanitizer, Tally } from '../sanitize/sanitizer.js';
 import { eventTime, ingestTimeTagged, redactionsJson, type EventContext } from './document.js';
 import type { TextEvent } from './normalise.js';
 
-// A text event's document (most of carbon.log: logging lines and their tracebacks),
-// sanitized and written to JSON straight from its parts. Built as an object, walked by
-// the sanitizer and given to JSON.stringify, each cost a worker more CPU than anything
-// else it did, and its fields are the same few every time. The JSON is the object's
-// (textEventDocument, normalise.ts) byte for byte, sanitizer count included: the tests
-// hold the two to that.
+// A text event's document (all of carbon.log but codecarbon's own run records: logging
+// lines, their tracebacks, JSON lines), sanitized and written to JSON from its parts.
+// Built as an object, walked by the sanitizer and given to JSON.stringify, each cost a
+// worker more CPU than anything else it did, and its fields are the same few every
+// time. The JSON is the object's (textEventDocument, normalise.ts) byte for byte,
+// sanitizer count included: the tests hold the two to that.
 
 /** Every key of a text event's document that the sanitizer reads (the rest are trusted, batch.ts). */
-const TEXT_DOCUMENT_KEYS = ['message', 'log', 'level', 'logger', 'file', 'path', 'offset', 'error', 'type', 'stack_trace'];
+const TEXT_DOCUMENT_KEYS = ['message', 'log', 'level', 'logger', 'file', 'path', 'offset', 'error', 'type', 'stack_trace', 'json'];
 
 // An offset this large is a number the sanitizer checks as a card number.
 const LARGEST_PLAIN_OFFSET = 1e12;
@@ -61,7 +61,7 @@ export class TextDocumentWriter {
     if (event.offset >= LARGEST_PLAIN_OFFSET) return null;
     const { decoded } = event;
     const tally: Tally = { count: this.pathRedactions };
-    let json = `{"message":${q(this.clean(decoded.message, tally))},"log":{`;
+    let json = `{${event.fields ? this.members(event.fields, tally) : ''}"message":${q(this.clean(decoded.message, tally))},"log":{`;
     const level = decoded.level ? this.cleanShort(decoded.level, tally) : undefined;
     if (level) json += `"level":${level.json},`;
     if (decoded.logger) json += `"logger":${this.cleanShort(decoded.logger, tally).json},`;
@@ -73,6 +73,10 @@ export class TextDocumentWriter {
       if (error.message !== undefined) error.message = this.clean(error.message, tally);
       json += `,"error":${q(error)}`;
     }
+    if (event.json) {
+      tally.count += this.sanitizer.sanitizeDocument(event.json);
+      json += `,"json":${q(event.json)}`;
+    }
     // An ISO 8601 time of toISOString needs no escaping.
     const at = eventTime(this.ctx, decoded.timestamp);
     json += `,"@timestamp":"${at}"`;
@@ -82,6 +86,16 @@ export class TextDocumentWriter {
       if (tags && tags.length > 0) json += `,"tags":${q(tags)}`;
     }
     return { json: `${json}${this.tail}${redactionsJson(tally.count)}}`, at, level: level?.text };
+  }
+
+  /**
+   * A JSON line's own keys, sanitized as the walk of the whole document would (by key
+   * and value; none of them is one of ours), as JSON members and a comma, or nothing.
+   */
+  private members(fields: Record<string, unknown>, tally: Tally): string {
+    tally.count += this.sanitizer.sanitizeDocument(fields);
+    const text = q(fields);
+    return text.length > 2 ? `${text.slice(1, -1)},` : '';
   }
 
   /** A logger or level, cleaned once per writer; its redactions count in every document that carries it. */

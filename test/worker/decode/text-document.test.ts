@@ -46,7 +46,21 @@ const RECORDS: LogRecord[] = [
   { offset: 1200, text: '{"message": "not json after all", "level": "INFO", ' + '}' },
   { offset: 1300, text: '[WARN] 2026-02-01 12:00:00 custom.logger: from a configured pattern' },
   { offset: 1400, text: '' },
+  {
+    offset: 1500,
+    text: '{"timestamp":"2026-01-01T10:00:00Z","level":"WARNING","logger":"j","message":"tracked x","duration_ms":12,"token_count":5}',
+  },
+  {
+    offset: 1600,
+    text:
+      '{"message":"clash","host":"evil","log":{"x":1},"environment":"prod","json":{"a":1},"tags":["t"],"password":"hunter2",' +
+      '"nested":{"api_key":"abc","list":["ghp_0123456789abcdefghijABCDEFGHIJ0123456789",{"token":"x"}]},"latitude":48.85661,' +
+      '"2":"two","1":"one","__proto__":{"p":1},"card":4111111111111111,"note":"mail bob@example.com"}',
+  },
+  { offset: 1700, text: '{"msg":{"not":"a string"},"name":"n","levelname":"INFO","empty":{},"nothing":null}' },
 ];
+
+const JSON_WITH_SECRETS = RECORDS.find((r) => r.offset === 1600)!;
 
 function objectJson(event: TextEvent, ctx: EventContext, sanitizer: Sanitizer): string {
   const doc = textEventDocument(event, ctx);
@@ -77,6 +91,17 @@ describe('TextDocumentWriter', () => {
     expect(written).not.toContain('abcdefghijklmnopqrstuvwxyz012345');
     expect(doc.sanitizer.redactions).toBeGreaterThanOrEqual(2);
     expect(bothWays(RECORDS[4]!, OPTIONS).written).not.toMatch(/ghp_|TTA-123456|AKIAIOSFODNN7EXAMPLE/);
+  });
+
+  it("keeps a JSON line's own keys first and its clashing keys under json, sanitized as the walk does", () => {
+    const { written } = bothWays(JSON_WITH_SECRETS, OPTIONS);
+    expect(written).not.toMatch(/hunter2|"abc"|ghp_|4111111111111111|bob@example.com/);
+    const doc = JSON.parse(written!);
+    expect(Object.keys(doc).slice(0, 6)).toEqual(['1', '2', 'password', 'nested', 'latitude', '__proto__']);
+    expect(doc.json).toEqual({ host: 'evil', log: { x: 1 }, environment: 'prod', json: { a: 1 }, tags: ['t'] });
+    expect(doc.host).toEqual({ name: 'h"1\\' });
+    expect(doc.latitude).toBe(48.9);
+    expect(doc.sanitizer.redactions).toBeGreaterThanOrEqual(5);
   });
 
   it('carries no redaction count when nothing was redacted, and no ingest time', () => {
