@@ -112,10 +112,10 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
 }
 
 export async function startWorker(config: Config, logger: Logger, metrics?: Metrics): Promise<Part> {
-  const { CarbonWorker } = await import('../worker/worker.js');
+  const [{ CarbonWorker }, { BulkAnswerSerializer }] = await Promise.all([import('../worker/worker.js'), import('../worker/bulk/answer.js')]);
   const redis = createRedis(config.redis);
   redis.on('error', throttled(logger.child({ redis: redisLabel(config.redis) }), 'redis connection problem'));
-  const elasticsearch = await createElasticsearch(config.elasticsearch);
+  const elasticsearch = await createElasticsearch(config.elasticsearch, { Serializer: BulkAnswerSerializer });
   const worker = new CarbonWorker(config, { connection: redis, elasticsearch, logger: logger.child({ role: 'worker' }), metrics });
   const counts = new Queue(config.redis.queue, { connection: redis });
   counts.on('error', () => undefined);

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../../src/common/config/index.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type CsvRecord, type LogRecord, type ReportRecord } from '../../src/common/queue/contract.js';
+import { BulkAnswerSerializer } from '../../src/worker/bulk/answer.js';
 import { CarbonWorker, type WorkerDeps } from '../../src/worker/worker.js';
 import { esClient, redisClient, services, waitFor, type uniqueNames } from './services.js';
 
@@ -18,7 +19,9 @@ export async function startTestWorker(names: ReturnType<typeof uniqueNames>, twe
   tweak(config);
   const connection = redisClient();
   const queue = new Queue<BatchJobData>(names.queue, { connection });
-  const worker = new CarbonWorker(config, { connection: redisClient(), elasticsearch: esClient(), logger: createLogger({ level: 'silent' }), ...extra });
+  // The client as the worker's process makes it (runtime.ts).
+  const elasticsearch = esClient({ Serializer: BulkAnswerSerializer });
+  const worker = new CarbonWorker(config, { connection: redisClient(), elasticsearch, logger: createLogger({ level: 'silent' }), ...extra });
   await worker.start();
   let jobs = 0;
   return {
@@ -37,6 +40,7 @@ export async function startTestWorker(names: ReturnType<typeof uniqueNames>, twe
       await worker.stop();
       await queue.close();
       await connection.quit();
+      await elasticsearch.close();
       await rm(dataDir, { recursive: true, force: true });
     },
     /** Every job done, the worker stopped, and its indices refreshed so all of it is searchable. */

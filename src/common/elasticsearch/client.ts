@@ -5,13 +5,15 @@ type ClientOptions = ConstructorParameters<typeof Client>[0];
 import type { Config } from '../config/index.js';
 
 /**
- * Builds the client from validated config: API key, or user/password, and an optional CA.
+ * Builds the client from validated config: API key, or user/password, and an optional CA;
+ * `own`: what a part sets for itself (the worker's reading of bulk answers).
  * Loaded on demand: the client (and undici) cost start-up CPU and memory the shipper,
  * the role on every TTA host, never needs.
  */
-export async function createElasticsearch(config: Config['elasticsearch']): Promise<Client> {
+export async function createElasticsearch(config: Config['elasticsearch'], own: Pick<ClientOptions, 'Serializer'> = {}): Promise<Client> {
   const { Client } = await import('@elastic/elasticsearch');
   const options: ClientOptions = {
+    ...own,
     ...(config.nodes ? { nodes: config.nodes } : { node: config.url }),
     requestTimeout: config.requestTimeoutMs,
     // Retries with backoff are ours (per item); the client's own would hide outages. But

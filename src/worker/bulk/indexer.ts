@@ -4,6 +4,7 @@ import type { Logger } from '../../common/logging/logger.js';
 import { backoffMs, jittered } from '../../common/backoff.js';
 import { deadLetterIndex } from '../../common/indices/names.js';
 import { RetryLaterError } from '../errors.js';
+import { BULK_ANSWER } from './answer.js';
 import { documentJson, requestBody, type BodySpan } from './body.js';
 import { classifyItem, classifyRequestError, type BulkItemResult } from './classify.js';
 
@@ -48,8 +49,6 @@ export interface IndexerOptions {
   maxBulkBytes: number;
 }
 
-const BULK_ANSWER = ['errors', 'items.*.status', 'items.*.error'];
-
 /**
  * Bulk-indexes with `create` and deterministic ids, retries only the items that failed
  * transiently, dead-letters what Elasticsearch refuses for good. A job completes only
@@ -93,8 +92,8 @@ export class BulkIndexer {
     try {
       // The operations go as the bytes written when the documents were made: nothing is
       // serialised twice. The answer is cut to what classifyItem reads, and when no item
-      // failed it is not walked at all: parsing full answers (some 250 bytes an item)
-      // showed in the end-to-end profile.
+      // failed it is not walked at all (nor parsed, by the worker's client: answer.ts):
+      // parsing full answers (some 250 bytes an item) showed in the end-to-end profile.
       const res = await this.client.bulk({ operations: requestBody(chunk) as never, filter_path: BULK_ANSWER });
       if (!res.errors) {
         report.indexed += chunk.length;
