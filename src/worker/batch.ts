@@ -61,12 +61,7 @@ export function* requestSlices(batch: BatchJobData, ctx: BatchContext, payload: 
   if (slice.size > 0) yield slice.take();
 }
 
-/**
- * Builds a slice one record at a time, as the record is split from its chunk: a slice's
- * records gathered first and built after lived through young-generation collections
- * with their text, and were copied and promoted by each of them.
- */
-/** A document as JSON; `doc` when it was built as an object (a text event's is written without one). */
+/** A document as JSON; `doc` when it was built as an object (a carbon.log event's is written without one, text-document.ts). */
 interface Written {
   json: string;
   at: string;
@@ -74,6 +69,11 @@ interface Written {
   level?: string;
 }
 
+/**
+ * Builds a slice one record at a time, as the record is split from its chunk: a slice's
+ * records gathered first and built after lived through young-generation collections
+ * with their text, and were copied and promoted by each of them.
+ */
 class SliceBuilder {
   private readonly eventCtx: EventContext;
   private readonly days: DayIndex;
