@@ -64,6 +64,20 @@ export function logBatch(fileId: string, lines: string[], startOffset = 0): Batc
   return { v: CONTRACT_VERSION, kind: 'log', host: 'test-host', path: '/logs/carbon.log', fileId, endOffset: offset, records };
 }
 
+/** A carbon.log batch of one chunk, whose bytes travel beside the job (attached apart, as the shipper does). */
+export function linesBatch(fileId: string, bytes: Buffer): BatchJobData {
+  return {
+    v: CONTRACT_VERSION,
+    kind: 'lines',
+    host: 'h',
+    path: '/logs/carbon.log',
+    fileId,
+    endOffset: bytes.length,
+    records: [{ offset: 0, end: bytes.length }],
+    grouping: { startPattern: '^INFO', maxLines: 10, maxBytes: 4096 },
+  };
+}
+
 /** codecarbon emissions.csv rows (objects keyed by column) as the shipper sends them. */
 export function csvBatch(fileId: string, rows: Record<string, string>[], startOffset = 0): BatchJobData {
   const records: CsvRecord[] = rows.map((row, i) => ({ offset: startOffset + i * 500, row }));

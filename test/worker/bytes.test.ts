@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/common/metrics/metrics.js';
-import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
+import { BATCH_JOB } from '../../src/common/queue/contract.js';
 import { PAYLOAD_FIELD, payloadKey } from '../../src/common/queue/payload.js';
 import { BatchQueue } from '../../src/common/queue/queue.js';
 import { allDocs, cleanup, redisClient, uniqueNames, waitFor } from '../helpers/services.js';
-import { startTestWorker } from '../helpers/worker.js';
+import { linesBatch, startTestWorker } from '../helpers/worker.js';
 
 // Real Redis, real Elasticsearch: a carbon.log job whose shipper died between queueing
 // it and attaching its lines (the chaos run left one waiting for ever).
@@ -29,23 +29,10 @@ afterAll(async () => {
   await cleanup(names);
 });
 
-function lines(fileId: string, bytes: Buffer): BatchJobData {
-  return {
-    v: CONTRACT_VERSION,
-    kind: 'lines',
-    host: 'h',
-    path: '/logs/carbon.log',
-    fileId,
-    endOffset: bytes.length,
-    records: [{ offset: 0, end: bytes.length }],
-    grouping: { startPattern: '^INFO', maxLines: 10, maxBytes: 4096 },
-  };
-}
-
 describe('a carbon.log batch whose lines never come', () => {
   it('is given up after worker.bytesWaitMs, counted, and the same batch queued again later is indexed whole', async () => {
     const bytes = Buffer.from('INFO:carbon:orphan one\nINFO:carbon:orphan two\n');
-    const data = lines('orphan', bytes);
+    const data = linesBatch('orphan', bytes);
     await pipeline.queue.add(BATCH_JOB, data, { jobId: 'orphan_0' });
     await waitFor(async () => (await pipeline.queue.getJobState('orphan_0')) === 'completed', 30_000, 'the bare job to be given up');
     const given = (await pipeline.queue.getJob('orphan_0'))!;

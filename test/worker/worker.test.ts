@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
+import { BATCH_JOB } from '../../src/common/queue/contract.js';
 import { attachPayload, payloadKey } from '../../src/common/queue/payload.js';
 import { allDocs, cleanup, esClient, uniqueNames, waitFor } from '../helpers/services.js';
-import { logBatch as batch, startTestWorker } from '../helpers/worker.js';
+import { logBatch as batch, linesBatch, startTestWorker } from '../helpers/worker.js';
 
 // Real Redis, real Elasticsearch: a worker consuming batches as the shipper queues them.
 
@@ -30,19 +30,9 @@ describe('worker against real services', () => {
   it('takes bytes attached just after the job on the first attempt, and waits for bytes that come much later', async () => {
     const { queue } = pipeline;
     const text = (tag: string) => Buffer.from(`INFO:carbon:${tag} one\nINFO:carbon:${tag} two\n`);
-    const lines = (fileId: string, bytes: Buffer): BatchJobData => ({
-      v: CONTRACT_VERSION,
-      kind: 'lines',
-      host: 'h',
-      path: '/logs/carbon.log',
-      fileId,
-      endOffset: bytes.length,
-      records: [{ offset: 0, end: bytes.length }],
-      grouping: { startPattern: '^INFO', maxLines: 10, maxBytes: 4096 },
-    });
     const late = async (fileId: string, until: (id: string) => Promise<unknown>) => {
       const bytes = text(fileId);
-      const job = await queue.add(BATCH_JOB, lines(fileId, bytes), { jobId: `${fileId}_0` });
+      const job = await queue.add(BATCH_JOB, linesBatch(fileId, bytes), { jobId: `${fileId}_0` });
       await until(job.id!);
       expect(await attachPayload((await queue.client) as unknown as Redis, payloadKey(queue.qualifiedName, job.id!), [bytes])).toBe('attached');
       return job.id!;
