@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, type ClientOptions } from '@elastic/elasticsearch';
+import { Client } from '@elastic/elasticsearch';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { servicesEnv } from '../../src/services/launcher.js';
@@ -17,7 +17,7 @@ export function uniqueNames(label: string) {
   return { queue: `q-${suffix}`, environment, indexPrefix: `tta-${environment}-carbon` };
 }
 
-export function esClient(own: Pick<ClientOptions, 'Serializer'> = {}): Client {
+export function esClient(own: { Serializer?: NonNullable<ConstructorParameters<typeof Client>[0]>['Serializer'] } = {}): Client {
   return new Client({ node: services.elasticsearchUrl, ...own });
 }
 
