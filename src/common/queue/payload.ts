@@ -17,24 +17,47 @@ export function payloadKey(queueQualifiedName: string, jobId: string): string {
   return `${queueQualifiedName}:${jobId}`;
 }
 
-/** Only 'attached' and 'already' mean the job will index these bytes. */
-export type AttachResult = 'attached' | 'already' | 'job-gone' | 'given-up';
+/**
+ * 'attached' or 'already': the job holds these bytes; 'consumed': it took them and is
+ * done. 'job-gone' and 'given-up': it will never index them (queue them again).
+ */
+export type AttachResult = 'attached' | 'already' | 'consumed' | 'job-gone' | 'given-up';
+
+/**
+ * How long a given-up job's mark outlives the job: far past a shipper's attach in flight
+ * (two round trips). A later job of the same id that a worker finishes within those
+ * round trips reads as given up while the mark lasts, and is queued once more: a
+ * duplicate, which its documents' ids absorb.
+ */
+const GIVEN_UP_MARK_MS = 60_000;
+
+/** Outlives the job hash, which BullMQ deletes when the given-up job completes. */
+function givenUpMark(key: string): string {
+  return `${key}:tta_given_up`;
+}
 
 /**
  * Attaches the bytes to an existing job, never replacing bytes already there. A job
  * already completed and removed must not get them: the field would recreate its key,
  * and BullMQ would then take a later job with that id for a duplicate; such a stray
  * key is removed at once. Nor may a job a worker gave up (giveUpIfBare): it will be
- * completed without them. Only this shipper adds jobs with this id, so nothing can
- * recreate the job in between. (Neither Lua nor MULTI: through Lua a megabyte cost
+ * completed without them. A worker can take the bytes and finish the job before the
+ * check that follows them: the job is gone then, and so are the bytes, which tells it
+ * from a job that was gone before. Only this shipper adds jobs with this id, so nothing
+ * can recreate the job in between. (Neither Lua nor MULTI: through Lua a megabyte cost
  * Redis 2.5 ms more per job, and ioredis copies a transaction's arguments once more.)
  */
 export async function attachPayload(client: Redis, key: string, parts: Buffer[]): Promise<AttachResult> {
   const set = (await client.sendCommand(new UncopiedCommand('hsetnx', [key, PAYLOAD_FIELD, joinParts(parts)]))) as number;
   const [data, givenUp] = await client.hmget(key, 'data', GIVEN_UP_FIELD);
-  if (data !== null && givenUp === null) return set === 1 ? 'attached' : 'already';
-  if (set === 1) await client.hdel(key, PAYLOAD_FIELD);
-  return data === null ? 'job-gone' : 'given-up';
+  if (data !== null) {
+    if (givenUp === null) return set === 1 ? 'attached' : 'already';
+    if (set === 1) await client.hdel(key, PAYLOAD_FIELD);
+    return 'given-up';
+  }
+  const stray = (await client.hdel(key, PAYLOAD_FIELD)) === 1;
+  if ((await client.exists(givenUpMark(key))) === 1) return 'given-up';
+  return stray ? 'job-gone' : 'consumed';
 }
 
 export type BareVerdict = 'attached' | 'wait' | 'given-up' | 'job-gone';
@@ -52,6 +75,7 @@ if not since then
 end
 if tonumber(ARGV[4]) - since >= tonumber(ARGV[5]) then
   redis.call('hset', KEYS[1], ARGV[2], ARGV[4])
+  redis.call('set', KEYS[2], ARGV[4], 'PX', ARGV[6])
   return 'given-up'
 end
 return 'wait'`;
@@ -65,7 +89,8 @@ return 'wait'`;
  * once it is gone: nothing is lost by giving it up, and nothing else would end its wait.
  */
 export async function giveUpIfBare(client: Redis, key: string, nowMs: number, waitMs: number): Promise<BareVerdict> {
-  return (await client.eval(GIVE_UP_IF_BARE, 1, key, PAYLOAD_FIELD, GIVEN_UP_FIELD, AWAITED_SINCE_FIELD, nowMs, waitMs)) as BareVerdict;
+  const keys = [key, givenUpMark(key)];
+  return (await client.eval(GIVE_UP_IF_BARE, 2, ...keys, PAYLOAD_FIELD, GIVEN_UP_FIELD, AWAITED_SINCE_FIELD, nowMs, waitMs, GIVEN_UP_MARK_MS)) as BareVerdict;
 }
 
 /**

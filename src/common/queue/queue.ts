@@ -36,7 +36,7 @@ export class ReplicationError extends Error {
 export class BatchNotQueuedError extends Error {
   constructor(
     readonly jobId: string,
-    readonly why: Exclude<AttachResult, 'attached' | 'already'>,
+    readonly why: Exclude<AttachResult, 'attached' | 'already' | 'consumed'>,
   ) {
     super(
       `batch ${jobId} is not queued: ${why === 'given-up' ? 'a worker gave it up waiting for its lines' : 'its job went before its lines were attached'}; it is queued again next round`,
@@ -45,9 +45,9 @@ export class BatchNotQueuedError extends Error {
   }
 }
 
-/** Attached, or already there: the job will index these bytes. */
+/** Attached, already there, or taken by a worker already: the job indexes these bytes. */
 function holds(jobId: string, result: AttachResult): void {
-  if (result !== 'attached' && result !== 'already') throw new BatchNotQueuedError(jobId, result);
+  if (result === 'job-gone' || result === 'given-up') throw new BatchNotQueuedError(jobId, result);
 }
 
 /** The shipper's side of the queue: adds batches with deterministic ids. */

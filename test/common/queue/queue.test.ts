@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type LineChunk } from '../../../src/common/queue/contract.js';
 import { attachPayload, giveUpIfBare, payloadKey, readBytes, readPayload } from '../../../src/common/queue/payload.js';
 import { BatchNotQueuedError, BatchQueue } from '../../../src/common/queue/queue.js';
@@ -96,5 +97,39 @@ describe('BatchQueue with bytes beside the job', () => {
     await (await queue.queue.getJob('f1_0'))!.remove();
     expect(await queue.add(old, [file], async () => [file])).toBe(11);
     expect(await readBytes(redis, key)).toEqual({ bytes: file, givenUp: false });
+  });
+
+  // A worker can take the bytes and finish the job (BullMQ deletes its hash) between the
+  // shipper's two steps; a client that deletes the job just before the second stands for it.
+  function finishedBetween(key: string): Redis {
+    return new Proxy(redis, {
+      get(target, prop, receiver) {
+        if (prop !== 'hmget') return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<Redis['hmget']>) => {
+          await target.del(key);
+          return target.hmget(...args);
+        };
+      },
+    });
+  }
+
+  it('bytes a worker took before the check are consumed, not queued again; a job gone before them is', async () => {
+    setup();
+    const key = (id: string) => payloadKey(queue.queue.qualifiedName, id);
+    await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 0, end: 11 }]), { jobId: 'f1_0' });
+    expect(await attachPayload(finishedBetween(key('f1_0')), key('f1_0'), [Buffer.from('INFO:a:one\n')])).toBe('consumed');
+    // Gone before the bytes came: they are not left behind under its id.
+    expect(await attachPayload(redis, key('f1_0'), [Buffer.from('INFO:a:one\n')])).toBe('job-gone');
+    expect(await redis.exists(key('f1_0'))).toBe(0);
+  });
+
+  it('a job given up, then finished between the two steps, is given up for the shipper too', async () => {
+    setup();
+    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 0, end: 11 }]), { jobId: 'f1_0' });
+    await giveUpIfBare(redis, key, 0, 1);
+    expect(await giveUpIfBare(redis, key, 1, 1)).toBe('given-up');
+    expect(await attachPayload(finishedBetween(key), key, [Buffer.from('INFO:a:one\n')])).toBe('given-up');
+    await redis.del(`${key}:tta_given_up`);
   });
 });
