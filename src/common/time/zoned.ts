@@ -75,12 +75,23 @@ function offsetOf(fmt: Intl.DateTimeFormat, instant: number): number {
 const ISO_NAIVE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?$/;
 const HAS_ZONE = /(?:Z|[+-]\d{2}:?\d{2})$/i;
 
+// The lines of one second share their text up to it ("2026-12-04 21:55:57"): the instant
+// of the last naive second read is kept, and a line of the same second in the same zone
+// adds its fraction to it. Exact, as offsets change only at whole seconds. The other
+// bounded cache of a pure function in this module, beside `zones`.
+const SECOND_HEAD = 19;
+let lastSecond = { timeZone: '', head: '', instant: 0 };
+
 /**
  * Reads ISO-8601 / asctime text. With an explicit zone the text decides; without one
  * it is wall-clock time in `timeZone`. Returns null for anything else.
  */
 export function parseTimestamp(text: string, timeZone: string): Date | null {
   const t = text.trim();
+  if (t.length >= SECOND_HEAD && lastSecond.timeZone === timeZone && t.startsWith(lastSecond.head)) {
+    const ms = fractionMs(t, SECOND_HEAD);
+    if (ms !== undefined) return new Date(lastSecond.instant + ms);
+  }
   if (HAS_ZONE.test(t)) {
     const d = new Date(t.replace(',', '.'));
     return Number.isNaN(d.getTime()) ? null : d;
@@ -99,5 +110,23 @@ export function parseTimestamp(text: string, timeZone: string): Date | null {
   };
   if (w.month < 1 || w.month > 12 || w.day < 1 || w.day > 31 || w.hour > 23 || w.minute > 59 || w.second > 60) return null;
   const date = wallClockToDate(w, timeZone);
-  return Number.isNaN(date.getTime()) ? null : date;
+  if (Number.isNaN(date.getTime())) return null;
+  if (s !== undefined) lastSecond = { timeZone, head: t.slice(0, SECOND_HEAD), instant: date.getTime() - w.millisecond };
+  return date;
+}
+
+/** The milliseconds of what follows a second's text: nothing, or "." / "," and 1–9 digits; undefined for anything else. */
+function fractionMs(t: string, at: number): number | undefined {
+  if (t.length === at) return 0;
+  const sep = t.charCodeAt(at);
+  const digits = t.length - at - 1;
+  if ((sep !== 46 && sep !== 44) || digits < 1 || digits > 9) return undefined;
+  let ms = 0;
+  for (let i = 1; i <= digits; i++) {
+    const d = t.charCodeAt(at + i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    if (i <= 3) ms = ms * 10 + d;
+  }
+  for (let i = digits; i < 3; i++) ms *= 10;
+  return ms;
 }
