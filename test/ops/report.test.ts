@@ -24,11 +24,14 @@ const functions: [string, number, number][] = [
   ['generate_narrative', 0.002, DAY],
   ['generate_narrative', 0.003, 600_000],
 ];
+// The newest run is minutes old, but never of yesterday: run in the first minutes after
+// midnight UTC, it fell on the day of the run of one day before (CI of 0b954bf, 00:07).
+const RECENT = Math.min(600_000, Math.floor((now % DAY) / 2));
 // run id, project, experiment, kg, age
 const runs: [string, string, string, number, number][] = [
   ['0b0c8a52-0000-4000-8000-000000000001', 'TTA-Staging', 'exp-a', 0.0000088, 2 * DAY],
   ['0b0c8a52-0000-4000-8000-000000000002', 'TTA-Staging', 'exp-a', 0.0000121, DAY],
-  ['0b0c8a52-0000-4000-8000-000000000003', 'TTA-Training', 'exp-b', 0.0000302, 600_000],
+  ['0b0c8a52-0000-4000-8000-000000000003', 'TTA-Training', 'exp-b', 0.0000302, RECENT],
 ];
 const row = (id: string, project: string, experiment: string, kg: number, age: number, duration: number) => ({
   timestamp: naive(now - age),
