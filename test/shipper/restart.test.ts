@@ -33,13 +33,14 @@ describe('rotation while the shipper is stopped', () => {
     const { names, dir, log, consumer } = await setup('restart');
     writeFileSync(log, lines(0, 100));
     let shipper = await startShipperProcess(names, dir, FAST);
+    // Whichever shipper runs when the test ends, stopped even if a wait timed out first.
+    teardown.push(async () => void (await shipper.stop()));
     await waitFor(() => consumer.logTexts().length === 100, 15_000, 'the first 100 lines');
     expect(await shipper.stop()).toBe(0);
     appendFileSync(log, lines(100, 150)); // written after the stop, before the rotation
     renameSync(log, `${log}.1`);
     writeFileSync(log, lines(150, 200));
     shipper = await startShipperProcess(names, dir, FAST);
-    teardown.push(async () => void (await shipper.stop()));
     await waitFor(() => consumer.logTexts().length >= 200, 15_000, 'all 200 lines');
     const numbers = consumer.logTexts().map((t) => Number(/line (\d+)$/.exec(t)![1]));
     expect([...numbers].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
@@ -49,6 +50,8 @@ describe('rotation while the shipper is stopped', () => {
     const { names, dir, log, consumer } = await setup('restartmany');
     writeFileSync(log, lines(0, 10));
     let shipper = await startShipperProcess(names, dir, FAST);
+    // Whichever shipper runs when the test ends, stopped even if a wait timed out first.
+    teardown.push(async () => void (await shipper.stop()));
     await waitFor(() => consumer.logTexts().length === 10, 15_000, 'the first 10 lines');
     await shipper.stop();
     // Three rotations while stopped: two files the shipper never saw are now .1 and .2.
@@ -62,7 +65,6 @@ describe('rotation while the shipper is stopped', () => {
     writeFileSync(`${log}.9`, 'INFO:restart:from before tta-carbon\n');
     utimesSync(`${log}.9`, new Date('2020-01-01'), new Date('2020-01-01'));
     shipper = await startShipperProcess(names, dir, FAST);
-    teardown.push(async () => void (await shipper.stop()));
     await waitFor(() => consumer.logTexts().length >= 80, 15_000, 'all 80 lines');
     await new Promise((r) => setTimeout(r, 500));
     const numbers = consumer.logTexts().map((t) => Number(/line (\d+)$/.exec(t)?.[1]));
@@ -73,13 +75,14 @@ describe('rotation while the shipper is stopped', () => {
     const { names, dir, log, consumer } = await setup('restartdel');
     writeFileSync(log, lines(0, 50));
     let shipper = await startShipperProcess(names, dir, FAST);
+    // Whichever shipper runs when the test ends, stopped even if a wait timed out first.
+    teardown.push(async () => void (await shipper.stop()));
     await waitFor(() => consumer.logTexts().length === 50, 15_000, 'the first 50 lines');
     await shipper.stop();
     renameSync(log, `${log}.1`);
     rmSync(`${log}.1`);
     writeFileSync(log, lines(50, 80));
     shipper = await startShipperProcess(names, dir, FAST);
-    teardown.push(async () => void (await shipper.stop()));
     await waitFor(() => consumer.logTexts().length >= 80, 15_000, 'the new file');
     await new Promise((r) => setTimeout(r, 500));
     const numbers = consumer.logTexts().map((t) => Number(/line (\d+)$/.exec(t)![1]));
