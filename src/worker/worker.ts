@@ -11,7 +11,7 @@ import { requestSlices } from './batch.js';
 import { RunIndexPins } from './runs/run-index.js';
 import { backoffMs as backoff } from '../common/backoff.js';
 import { EmissionsGauge } from './emissions-gauge.js';
-import type { BulkIndexer, IndexReport } from './bulk/indexer.js';
+import { emptyReport, type BulkIndexer, type IndexReport } from './bulk/indexer.js';
 import { UnsafeRegexError } from '../common/regex/safe-regex.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
 import { retireFailedJob } from './retire.js';
@@ -47,7 +47,7 @@ export class CarbonWorker {
   private readonly sanitizer: Sanitizer;
   private readonly logPatterns: RegExp[];
   private readonly now: () => Date;
-  readonly totals: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+  readonly totals: IndexReport = emptyReport();
 
   constructor(
     private readonly config: Config,
@@ -201,13 +201,12 @@ export class CarbonWorker {
 
   private async index(job: Job<BatchJobData, IndexReport>): Promise<IndexReport> {
     if (job.name !== BATCH_JOB || !isBatchJobData(job.data)) throw new UnknownJobError(job.id);
-    const report: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     let payload: Buffer | null = null;
     if (job.data.kind === 'lines') {
       const { connection } = this.deps;
       const bytes = await bytesOf(job, { connection, now: this.now, waitMs: this.config.worker.bytesWaitMs, stopped: () => this.stopped });
       if (bytes === 'wait') throw new PayloadPendingError(job.id);
-      if (bytes === 'given-up') return this.givenUp(job, report);
+      if (bytes === 'given-up') return this.givenUp(job);
       payload = bytes;
     }
     const { environment, indexPrefix, indexer } = this.targets.of(job.data);
@@ -223,6 +222,7 @@ export class CarbonWorker {
       logPatterns: this.logPatterns,
       projectName: this.config.project.name,
     };
+    const report = emptyReport();
     try {
       await this.indexSlices(job, ctx, indexer, payload, report);
     } catch (err) {
@@ -234,14 +234,14 @@ export class CarbonWorker {
   }
 
   /** Completed without its lines: its shipper queues them again, in another job, when it reads them. */
-  private givenUp(job: Job<BatchJobData, IndexReport>, report: IndexReport): IndexReport {
+  private givenUp(job: Job<BatchJobData, IndexReport>): IndexReport {
     this.deps.metrics?.indexFailures.inc({ reason: 'bytes_never_attached' });
     const { path, fileId, endOffset, records } = job.data;
     this.deps.logger.warn(
       { jobId: job.id, path, fileId, from: records[0]?.offset, to: endOffset, waitedMs: this.config.worker.bytesWaitMs },
       'batch given up: its lines were never attached (its shipper stopped in between); a shipper that reads them again queues them in a new batch',
     );
-    return report;
+    return emptyReport();
   }
 
   private async indexSlices(

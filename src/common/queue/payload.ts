@@ -4,7 +4,8 @@ import { Command, type Redis } from 'ioredis';
 // its JSON data: JSON-encoding a megabyte of log text cost the shipper more CPU than
 // everything else it does. In the job hash the bytes are deleted with the job
 // (removeOnComplete), so nothing can outlive it. The job is added first and the bytes
-// attached right after; a worker that finds a job without them waits (see worker.ts).
+// attached right after; a worker that finds a job without them waits, for a while
+// (giveUpIfBare below; worker/bytes.ts).
 
 export const PAYLOAD_FIELD = 'tta_payload';
 /** Set by a worker that gave a job up for want of its bytes; no bytes count after it. */

@@ -39,6 +39,10 @@ export interface IndexReport {
   retries: number;
 }
 
+export function emptyReport(): IndexReport {
+  return { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+}
+
 export interface IndexerOptions {
   indexPrefix: string;
   environment: string;
@@ -65,7 +69,7 @@ export class BulkIndexer {
   ) {}
 
   async index(requests: IndexRequest[], refused: DeadLetter[] = []): Promise<IndexReport> {
-    const report: IndexReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+    const report = emptyReport();
     const dead = [...refused];
     let pending = requests;
     let lastReason = '';
