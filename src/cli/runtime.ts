@@ -102,6 +102,7 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
       feed.advance(metrics.recordsEnqueued, stats.recordsEnqueued);
       feed.advance(metrics.batchesEnqueued, stats.batchesEnqueued);
       for (const [kind, n] of Object.entries(stats.problems)) feed.advance(metrics.inputProblems, n, { kind });
+      for (const [reason, n] of Object.entries(stats.enqueueFailures)) feed.advance(metrics.enqueueFailures, n, { reason });
       metrics.inputRefused.reset();
       for (const path of shipper.refused.keys()) metrics.inputRefused.set({ path }, 1);
       for (const [path, bytes] of await shipper.unshippedBytes()) metrics.unshippedBytes.set({ path }, bytes);

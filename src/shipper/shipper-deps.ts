@@ -24,4 +24,6 @@ export interface ShipperStats {
   batchesEnqueued: number;
   /** By the kind label of tta_carbon_input_problems_total. */
   problems: Record<'unreadable' | 'registry_write' | 'refused' | 'invalid_report' | 'line_truncated', number>;
+  /** By the reason label of tta_carbon_enqueue_failures_total. */
+  enqueueFailures: Record<'redis' | 'given_up' | 'job_gone', number>;
 }

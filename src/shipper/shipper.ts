@@ -14,7 +14,8 @@ import { BufferPool } from './lines/buffer-pool.js';
 import { RotatedCopies } from './rotated-copies.js';
 import { ReportWatcher } from './reports/report-watcher.js';
 import type { ShipperDeps, ShipperStats } from './shipper-deps.js';
-import { FileTailer, type TailerOptions } from './tailer.js';
+import { EnqueueError, FileTailer, type TailerOptions } from './tailer.js';
+import { BatchNotQueuedError } from '../common/queue/queue.js';
 
 export type { ShipperDeps, ShipperStats };
 
@@ -37,6 +38,7 @@ export class Shipper {
   private readonly now: () => number;
   private readonly fileErrors: LogThrottle;
   private readonly problemCounts = { unreadable: 0, refused: 0 };
+  private readonly enqueueFailures: ShipperStats['enqueueFailures'] = { redis: 0, given_up: 0, job_gone: 0 };
   /** Input paths refused now, with what they are (for /metrics and the logs). */
   readonly refused = new Map<string, string>();
   private readonly buffers = new BufferPool();
@@ -134,6 +136,7 @@ export class Shipper {
         invalid_report: reports.invalidReports,
         line_truncated: sum('linesTruncated'),
       },
+      enqueueFailures: { ...this.enqueueFailures },
     };
   }
 
@@ -192,6 +195,10 @@ export class Shipper {
         this.refuse(tailer.path, err.what);
         return false;
       }
+      if (err instanceof EnqueueError) {
+        this.notQueued(err);
+        return false;
+      }
       this.problemCounts.unreadable++;
       const due = this.fileErrors.due(tailer.path);
       if (due)
@@ -201,6 +208,26 @@ export class Shipper {
         );
       return false;
     }
+  }
+
+  /**
+   * A batch Redis did not take. A job a worker gave up for want of its lines (its
+   * shipper died between queueing and attaching them) is the crash recovering, not a
+   * fault: said once a minute per file as a warning. Anything else is Redis in trouble.
+   */
+  private notQueued(err: EnqueueError): void {
+    const cause = err.cause;
+    const why = cause instanceof BatchNotQueuedError ? (cause.why === 'given-up' ? 'given_up' : 'job_gone') : 'redis';
+    this.enqueueFailures[why]++;
+    const due = this.fileErrors.due(err.path);
+    if (!due) return;
+    if (cause instanceof BatchNotQueuedError)
+      this.deps.logger.warn({ path: err.path, jobId: cause.jobId, why: cause.why, ...due }, `batch not queued: ${cause.message}`);
+    else
+      this.deps.logger.error(
+        { err: err.message, code: (cause as NodeJS.ErrnoException).code, path: err.path, ...due },
+        'cannot queue batch; the offset stays, this file is tried again',
+      );
   }
 
   /**

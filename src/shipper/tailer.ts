@@ -6,8 +6,9 @@ import { decideStart } from './start-decision.js';
 import type { Built } from './record-builder.js';
 import { anchorHolds, readChunks, rotatedAway } from './file-reads.js';
 import { noteFile, openFileState } from './open-file.js';
-import type { Enqueue, OpenFile, TailerCounters, TailerDeps, TailerOptions } from './tailer-types.js';
+import { EnqueueError, type Enqueue, type OpenFile, type TailerCounters, type TailerDeps, type TailerOptions } from './tailer-types.js';
 
+export { EnqueueError };
 export type { Enqueue, TailerCounters, TailerDeps, TailerOptions };
 
 // A read a little over a batch: the chunk cut from it (at the last event boundary) then
@@ -234,13 +235,17 @@ export class FileTailer {
     const { host, environment, source } = this.options;
     const base = { v: CONTRACT_VERSION, host, environment, source, path: file.path, fileId: file.key, ids: file.ids, endOffset: batch.end } as const;
     const { startPattern, maxLines, maxBytes } = this.options.multiline;
-    const covered = await this.deps.enqueue(
-      this.options.kind === 'csv'
-        ? { ...base, kind: 'csv', records: batch.records as CsvRecord[] }
-        : { ...base, kind: 'lines', records: batch.records as LineChunk[], grouping: { startPattern: startPattern.source, maxLines, maxBytes } },
-      batch.payload,
-      async (queued) => [await readChunks(file.handle, queued)],
-    );
+    const covered = await this.deps
+      .enqueue(
+        this.options.kind === 'csv'
+          ? { ...base, kind: 'csv', records: batch.records as CsvRecord[] }
+          : { ...base, kind: 'lines', records: batch.records as LineChunk[], grouping: { startPattern: startPattern.source, maxLines, maxBytes } },
+        batch.payload,
+        async (queued) => [await readChunks(file.handle, queued)],
+      )
+      .catch((err: unknown) => {
+        throw new EnqueueError(file.path, err);
+      });
     this.counters.batchesEnqueued++;
     this.counters.recordsEnqueued += batch.records.length;
     file.builder.release();

@@ -61,6 +61,12 @@ export function createMetrics(labels: { environment: string; role: string }) {
       labelNames: ['kind'],
       registers: r,
     }),
+    enqueueFailures: new Counter({
+      name: 'tta_carbon_enqueue_failures_total',
+      help: 'batches read but not queued this time, tried again from the same offset: Redis down or refusing (redis), or their job id standing for a job workers gave up (given_up) or that went (job_gone)',
+      labelNames: ['reason'],
+      registers: r,
+    }),
     fileSize: new Gauge({ name: 'tta_carbon_file_size_bytes', help: 'size of each followed file', labelNames: ['path'], registers: r }),
     logEvents: new Counter({ name: 'tta_carbon_log_events_total', help: 'carbon.log events indexed, by log.level', labelNames: ['level'], registers: r }),
     unshippedBytes: new Gauge({
