@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONTRACT_VERSION, documentId, type BatchJobData } from '../../src/common/queue/contract.js';
+import { CONTRACT_VERSION, StreamIds, type BatchJobData } from '../../src/common/queue/contract.js';
 import { buildRequests } from '../../src/worker/batch.js';
 import { documentJson } from '../../src/worker/bulk/body.js';
 import { Sanitizer } from '../../src/worker/sanitize/sanitizer.js';
@@ -55,7 +55,8 @@ describe('buildRequests', () => {
         grouping: { startPattern: '^INFO:', maxLines: 10, maxBytes: 4096 },
       }) as BatchJobData;
     const short = buildRequests(lines('short'), ctx, Buffer.from(text)).requests;
-    expect(short.map((r) => r.id)).toEqual([documentId('s.f', 1000, 0, 'short'), documentId('s.f', 1011, 0, 'short')]);
+    const ids = new StreamIds('s.f', 'short');
+    expect(short.map((r) => r.id)).toEqual([ids.id(1000, 0), ids.id(1011, 0)]);
     for (const r of short) expect(r.body.text(r.from, r.doc - 1)).toBe(`{"create":{"_index":"${r.index}","_id":"${r.id}"}}`);
     const long = buildRequests(lines(), ctx, Buffer.from(text)).requests;
     expect(long.map((r) => r.id)).toEqual(['s.f.1000.0', 's.f.1011.0']);

@@ -131,11 +131,6 @@ export function batchJobId(stream: string, startOffset: number): string {
   return `${stream}_${startOffset}`;
 }
 
-/** Document `_id` from (shipper and file, offset, record number): replays overwrite, never add. */
-export function documentId(stream: string, offset: number, recordNo = 0, scheme?: IdScheme): string {
-  return new StreamIds(stream, scheme).id(offset, recordNo);
-}
-
 /** The document ids of a batch's records. */
 export function batchIds(batch: { source?: string; fileId: string; ids?: IdScheme }): StreamIds {
   return new StreamIds(streamId(batch), batch.ids);
@@ -146,9 +141,10 @@ export function batchIds(batch: { source?: string; fileId: string; ids?: IdSchem
 const SHORT_PREFIX_CHARS = 12;
 
 /**
- * The document ids of one stream, and each as JSON text for its action line: the
- * stream's part is escaped once, and the numbers after it need no escaping (a
- * JSON.stringify of each id cost a worker more than the rest of its action line).
+ * The document ids of one stream, from offset and record number (a replay overwrites,
+ * never adds), and each as JSON text for its action line: the stream's part is escaped
+ * once, and the numbers after it need no escaping (a JSON.stringify of each id cost a
+ * worker more than the rest of its action line).
  *
  * Short ids (v3) are a fixed-length hash of the stream, the offset in base 36, and the
  * record number when it is not 0: Elasticsearch looks up and stores every `_id`, and
