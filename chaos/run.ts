@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { Command } from 'commander';
 import { table } from '../bench/lib/report.js';
 import { servicesEnv } from '../src/services/launcher.js';
-import { ChaosProcess, chaosServices, servicesStart, servicesStop } from './lib/cluster.js';
+import { ChaosProcess, chaosServices, servicesStart, servicesStop, type TALLIED } from './lib/cluster.js';
 import { inject, planFaults } from './lib/faults.js';
 import type { PlannedEvent } from './lib/plan.js';
 import { collect, expectedKeys, rotatedFilesAccount, secretsSearchable } from './lib/verify.js';
@@ -248,6 +248,7 @@ try {
     ],
   ];
 
+  const logged = (msg: (typeof TALLIED)[number]) => all.reduce((n, p) => n + p.tally(msg), 0);
   const byKind = (k: string) => writer.written.events.filter((e) => e.kind === k).length;
   console.log(`\nChaos run, seed ${seed}${quick ? ' (quick)' : ''}\n`);
   console.log(
@@ -261,7 +262,9 @@ try {
         lost,
         'dead-lettered (planted)': `${dlqSeqs.length} (${poison.length})`,
         'secrets planted / found': `${secrets.length} / ${arrived.secretsFound.length + searchable.length}`,
-        'stalled batches handed over': all.reduce((n, p) => n + (p.output().match(/batch stalled/g)?.length ?? 0), 0),
+        'stalled batches handed over': logged('batch stalled'),
+        // A shipper killed between queueing a batch and attaching its lines (README, queue).
+        'batches given up / refused to a shipper': `${logged('batch given up')} / ${logged('batch not queued')}`,
         'drain s': drainSeconds,
       },
     ]),

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createInterface } from 'node:readline';
 import { elasticsearchDown, elasticsearchUp, type LocalElasticsearch } from '../../src/services/elasticsearch-server.js';
 import { redisDown, redisUp, type LocalRedis } from '../../src/services/redis-server.js';
 
@@ -40,6 +41,9 @@ export async function servicesStop(s: ChaosServices): Promise<void> {
   await elasticsearchDown(s.es.dir).catch(() => undefined);
 }
 
+/** Log messages the report counts: how often the fleet lived through each kind of trouble. */
+export const TALLIED = ['batch stalled', 'batch given up', 'batch not queued'] as const;
+
 export class ChaosProcess {
   child: ChildProcess | null = null;
   peakRssMb = 0;
@@ -48,6 +52,8 @@ export class ChaosProcess {
   readonly crashes: string[] = [];
   private expectingExit = false;
   private log = '';
+  /** Over every start: the kept log is only the tail of the last ones. */
+  private readonly tallies = new Map<(typeof TALLIED)[number], number>();
   private sampler: NodeJS.Timeout | null = null;
 
   constructor(
@@ -70,6 +76,9 @@ export class ChaosProcess {
     const keep = (d: Buffer) => (this.log = (this.log + d).slice(-400_000));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      for (const msg of TALLIED) if (line.includes(`"msg":"${msg}`)) this.tallies.set(msg, this.tally(msg) + 1);
+    });
     this.sampler ??= setInterval(() => void this.sample(), 500);
     const ready = this.role === 'shipper' ? 'shipper started' : this.role === 'worker' ? 'worker started' : 'scheduler started';
     const deadline = Date.now() + 120_000;
@@ -116,6 +125,10 @@ export class ChaosProcess {
     await this.kill('SIGTERM');
     if (this.sampler) clearInterval(this.sampler);
     this.sampler = null;
+  }
+
+  tally(msg: (typeof TALLIED)[number]): number {
+    return this.tallies.get(msg) ?? 0;
   }
 
   output(): string {
