@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { dailyIndex } from '../common/indices/names.js';
 import type { Logger } from '../common/logging/logger.js';
 import { batchIds, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
-import { PAYLOAD_FIELD, payloadKey, readPayload } from '../common/queue/payload.js';
+import { dropBytes, payloadKey, readPayload } from '../common/queue/payload.js';
 import type { BulkIndexer, DeadLetter } from './bulk/indexer.js';
 import { finishDocument, type EventContext } from './decode/document.js';
 import type { Sanitizer } from './sanitize/sanitizer.js';
@@ -58,7 +58,7 @@ export async function retireFailedJob(job: Job, err: Error, deps: RetireDeps): P
     ...(d && { kind: d.kind, host: d.host, path: d.path, fileId: d.fileId, endOffset: d.endOffset }),
   };
   await job.updateData(stub as never);
-  await deps.connection.hdel(key, PAYLOAD_FIELD);
+  await dropBytes(deps.connection, key);
   deps.logger.warn(
     { jobId: job.id, deadLettered: letters.length, reason },
     'failed batch retired: its records are in the dead-letter index, its bytes removed from Redis',

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/common/config/index.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { BATCH_JOB, batchJobId, streamId, type BatchJobData } from '../../src/common/queue/contract.js';
-import { giveUpIfBare, PAYLOAD_FIELD, payloadKey } from '../../src/common/queue/payload.js';
+import { giveUpIfBare, payloadKey, readPayload } from '../../src/common/queue/payload.js';
 import { BatchQueue } from '../../src/common/queue/queue.js';
 import { Registry } from '../../src/shipper/registry.js';
 import { Shipper } from '../../src/shipper/shipper.js';
@@ -89,7 +89,7 @@ describe('a batch Redis does not take', () => {
     // A worker completes a given-up job, and completed jobs go.
     await (await queue.queue.getJob(jobId))!.remove();
     await waitFor(async () => (await shipper.unshippedBytes()).get(log) === 0, 10_000, 'the batch queued anew');
-    expect((await redis.hgetBuffer(payloadKey(queue.queue.qualifiedName, jobId), PAYLOAD_FIELD))?.toString()).toBe(LINES);
+    expect((await readPayload(redis, payloadKey(queue.queue.qualifiedName, jobId)))?.toString()).toBe(LINES);
     expect(shipper.stats().recordsEnqueued).toBeGreaterThan(0);
   });
 

@@ -2,7 +2,7 @@ import { appendFile, readFile, rename, rm, truncate, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/logging/logger.js';
-import type { BatchJobData } from '../../src/common/queue/contract.js';
+import { CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
 import { registryPath } from '../../src/common/registry/registry-file.js';
 import { Registry } from '../../src/shipper/registry.js';
 import { FileTailer, type TailerOptions } from '../../src/shipper/tailer.js';
@@ -155,7 +155,7 @@ describe('FileTailer in process', () => {
     }
     await tailer.close();
     expect(batches.map((b) => b.batch.ids)).toEqual(['short']);
-    expect(batches[0]!.batch.v).toBe(3);
+    expect(batches[0]!.batch.v).toBe(CONTRACT_VERSION);
 
     // The same registry as a shipper from before short ids wrote it: no `ids` in the entry.
     await registry.persist();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/common/metrics/metrics.js';
-import { BATCH_JOB } from '../../src/common/queue/contract.js';
-import { PAYLOAD_FIELD, payloadKey } from '../../src/common/queue/payload.js';
+import { BATCH_JOB, type BatchJobData } from '../../src/common/queue/contract.js';
+import { bytesKey, PAYLOAD_FIELD, payloadKey } from '../../src/common/queue/payload.js';
 import { BatchQueue } from '../../src/common/queue/queue.js';
 import { allDocs, cleanup, redisClient, uniqueNames, waitFor } from '../helpers/services.js';
 import { linesBatch, startTestWorker } from '../helpers/worker.js';
@@ -47,7 +47,8 @@ describe('a carbon.log batch whose lines never come', () => {
     const shipper = new BatchQueue({ name: names.queue, connection: redis, maxAttempts: 3, backoffMs: 100 });
     try {
       await expect(shipper.add(data, [bytes], async () => [bytes])).rejects.toThrow(/gave it up/);
-      expect(await redis.hexists(payloadKey(pipeline.queue.qualifiedName, 'orphan_0'), PAYLOAD_FIELD)).toBe(0);
+      const key = payloadKey(pipeline.queue.qualifiedName, 'orphan_0');
+      expect(await redis.exists(bytesKey(key))).toBe(0);
       // Production jobs go on completion; this test queue keeps them until told.
       await given.remove();
       expect(await shipper.add(data, [bytes], async () => [bytes])).toBe(bytes.length);
@@ -60,8 +61,31 @@ describe('a carbon.log batch whose lines never come', () => {
         'the batch queued again',
       );
       expect(docs.map((d) => d._source.message).sort()).toEqual(['orphan one', 'orphan two']);
+      // Completed, the job goes (removeOnComplete), and its raw lines with it.
+      await waitFor(async () => (await redis.exists(key, bytesKey(key))) === 0, 10_000, 'the job and its bytes gone');
     } finally {
       await shipper.close();
+      await redis.quit();
+    }
+  });
+
+  it('queued by a shipper of contract v3 (its lines in the job hash), is indexed whole: a rolling upgrade loses nothing', async () => {
+    const bytes = Buffer.from('INFO:carbon:older one\nINFO:carbon:older two\n');
+    const data: BatchJobData = { ...linesBatch('older', bytes), v: 3 };
+    const redis = redisClient();
+    try {
+      await pipeline.queue.add(BATCH_JOB, data, { jobId: 'older_0' });
+      await redis.hset(payloadKey(pipeline.queue.qualifiedName, 'older_0'), PAYLOAD_FIELD, bytes);
+      const docs = await waitFor(
+        async () => {
+          const found = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => d._id.startsWith('older.'));
+          return found.length === 2 ? found : null;
+        },
+        30_000,
+        'the v3 batch',
+      );
+      expect(docs.map((d) => d._source.message).sort()).toEqual(['older one', 'older two']);
+    } finally {
       await redis.quit();
     }
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
-import { attachPayload, payloadKey } from '../../src/common/queue/payload.js';
+import { attachPayload, bytesKey, payloadKey } from '../../src/common/queue/payload.js';
 import { allDocs, cleanup, redisClient, uniqueNames, waitFor } from '../helpers/services.js';
 import { startTestWorker } from '../helpers/worker.js';
 
@@ -47,6 +47,7 @@ describe('permanently failed batches', () => {
     const hash = await retired(job.id!);
     expect(JSON.stringify(hash)).not.toContain('hunter2');
     expect(hash.tta_payload).toBeUndefined();
+    expect(await redis.exists(bytesKey(payloadKey(w.queue.qualifiedName, job.id!)))).toBe(0);
     expect(JSON.parse(hash.data!)).toMatchObject({ retired: true, deadLettered: 2, host: 'host-a', fileId: 'hostilegrouping' });
     expect(await w.queue.getJobState(job.id!)).toBe('failed');
     await waitFor(async () => (await deadLetters()).length >= 2, 30_000, '2 dead letters');

@@ -8,9 +8,11 @@ import { createHash } from 'node:crypto';
 // still indexes version 1 batches, under its own environment and the old ids, so a
 // rolling upgrade loses nothing. Version 3 added short document ids (`ids`), which a
 // version 2 worker would not make: it refuses such a batch (its records go to the
-// dead-letter index), so workers are upgraded before shippers.
-export const CONTRACT_VERSION = 3;
-const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
+// dead-letter index), so workers are upgraded before shippers. Version 4 moved a
+// carbon.log batch's bytes out of the job hash (payload.ts), where a version 3 worker
+// would never find them: it refuses the batch too.
+export const CONTRACT_VERSION = 4;
+const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4];
 export const BATCH_JOB = 'batch';
 
 /** Job backoff: exponential with a cap, computed by the worker's backoffStrategy. */
@@ -85,7 +87,7 @@ export interface CsvRecord {
 export type RawRecord = LogRecord | ReportRecord | CsvRecord;
 
 interface BatchBase {
-  v: typeof CONTRACT_VERSION | 1;
+  v: 1 | 2 | 3 | typeof CONTRACT_VERSION;
   host: string;
   /** Environment of the shipper: the worker indexes the batch under it (v2). */
   environment?: string;

@@ -1,12 +1,18 @@
 import { Command, type Redis } from 'ioredis';
 
-// carbon.log bytes travel beside the job, as a field of BullMQ's own job hash, not in
-// its JSON data: JSON-encoding a megabyte of log text cost the shipper more CPU than
-// everything else it does. In the job hash the bytes are deleted with the job
-// (removeOnComplete), so nothing can outlive it. The job is added first and the bytes
-// attached right after; a worker that finds a job without them waits, for a while
+// carbon.log bytes travel beside the job, not in its JSON data: JSON-encoding a
+// megabyte of log text cost the shipper more CPU than everything else it does. They are
+// the one element of a list under the job's `:logs` key (contract v4): BullMQ deletes
+// that key with the job wherever it deletes one (removeOnComplete, remove, clean,
+// obliterate: its removeJobKeys), so nothing can outlive the job, and, unlike a field
+// of the job hash, BullMQ does not send it back each time a worker takes the job: in
+// the hash a megabyte crossed Redis twice per job and was decoded once as a string
+// nobody read. Jobs queued by a shipper before v4 carry them in the hash field
+// PAYLOAD_FIELD; workers read either. The job is added first and the bytes attached
+// right after; a worker that finds a job without them waits, for a while
 // (giveUpIfBare below; worker/bytes.ts).
 
+/** The bytes of a job queued before contract v4: a field of the job hash. */
 export const PAYLOAD_FIELD = 'tta_payload';
 /** Set by a worker that gave a job up for want of its bytes; no bytes count after it. */
 export const GIVEN_UP_FIELD = 'tta_given_up';
@@ -16,6 +22,11 @@ const AWAITED_SINCE_FIELD = 'tta_bytes_awaited_since';
 /** The job hash key: BullMQ's `<prefix>:<queue>:<jobId>`. */
 export function payloadKey(queueQualifiedName: string, jobId: string): string {
   return `${queueQualifiedName}:${jobId}`;
+}
+
+/** Where a job's bytes are (v4): BullMQ's job-log list, which goes with the job. */
+export function bytesKey(jobKey: string): string {
+  return `${jobKey}:logs`;
 }
 
 /**
@@ -39,24 +50,27 @@ function givenUpMark(key: string): string {
 
 /**
  * Attaches the bytes to an existing job, never replacing bytes already there. A job
- * already completed and removed must not get them: the field would recreate its key,
- * and BullMQ would then take a later job with that id for a duplicate; such a stray
- * key is removed at once. Nor may a job a worker gave up (giveUpIfBare): it will be
- * completed without them. A worker can take the bytes and finish the job before the
- * check that follows them: the job is gone then, and so are the bytes, which tells it
- * from a job that was gone before. Only this shipper adds jobs with this id, so nothing
- * can recreate the job in between. (Neither Lua nor MULTI: through Lua a megabyte cost
- * Redis 2.5 ms more per job, and ioredis copies a transaction's arguments once more.)
+ * already completed and removed must not get them: they would outlive it, and BullMQ
+ * would take nothing for their owner; such a stray key is removed at once. Nor may a
+ * job a worker gave up (giveUpIfBare): it will be completed without them. A worker can
+ * take the bytes and finish the job before the check that follows them: the job is gone
+ * then, and so are the bytes, which tells it from a job that was gone before. Only this
+ * shipper adds jobs with this id, one attach at a time, so nothing can recreate the job
+ * in between, and a second push (a restart attaching again) holds the same bytes as the
+ * first. (Neither Lua nor MULTI: through Lua a megabyte cost Redis 2.5 ms more per job,
+ * and ioredis copies a transaction's arguments once more.)
  */
 export async function attachPayload(client: Redis, key: string, parts: Buffer[]): Promise<AttachResult> {
-  const set = (await client.sendCommand(new UncopiedCommand('hsetnx', [key, PAYLOAD_FIELD, joinParts(parts)]))) as number;
+  const list = bytesKey(key);
+  const pushed = (await client.sendCommand(new UncopiedCommand('rpush', [list, joinParts(parts)]))) as number;
+  if (pushed > 1) await client.ltrim(list, 0, 0);
   const [data, givenUp] = await client.hmget(key, 'data', GIVEN_UP_FIELD);
   if (data !== null) {
-    if (givenUp === null) return set === 1 ? 'attached' : 'already';
-    if (set === 1) await client.hdel(key, PAYLOAD_FIELD);
+    if (givenUp === null) return pushed === 1 ? 'attached' : 'already';
+    await client.del(list);
     return 'given-up';
   }
-  const stray = (await client.hdel(key, PAYLOAD_FIELD)) === 1;
+  const stray = (await client.del(list)) === 1;
   if ((await client.exists(givenUpMark(key))) === 1) return 'given-up';
   return stray ? 'job-gone' : 'consumed';
 }
@@ -67,7 +81,7 @@ export type BareVerdict = 'attached' | 'wait' | 'given-up' | 'job-gone';
 // given up) or are refused (attachPayload sees the mark): never both, never neither.
 const GIVE_UP_IF_BARE = `
 if redis.call('exists', KEYS[1]) == 0 then return 'job-gone' end
-if redis.call('hexists', KEYS[1], ARGV[1]) == 1 then return 'attached' end
+if redis.call('exists', KEYS[3]) == 1 or redis.call('hexists', KEYS[1], ARGV[1]) == 1 then return 'attached' end
 if redis.call('hexists', KEYS[1], ARGV[2]) == 1 then return 'given-up' end
 local since = tonumber(redis.call('hget', KEYS[1], ARGV[3]))
 if not since then
@@ -90,8 +104,8 @@ return 'wait'`;
  * once it is gone: nothing is lost by giving it up, and nothing else would end its wait.
  */
 export async function giveUpIfBare(client: Redis, key: string, nowMs: number, waitMs: number): Promise<BareVerdict> {
-  const keys = [key, givenUpMark(key)];
-  return (await client.eval(GIVE_UP_IF_BARE, 2, ...keys, PAYLOAD_FIELD, GIVEN_UP_FIELD, AWAITED_SINCE_FIELD, nowMs, waitMs, GIVEN_UP_MARK_MS)) as BareVerdict;
+  const keys = [key, givenUpMark(key), bytesKey(key)];
+  return (await client.eval(GIVE_UP_IF_BARE, 3, ...keys, PAYLOAD_FIELD, GIVEN_UP_FIELD, AWAITED_SINCE_FIELD, nowMs, waitMs, GIVEN_UP_MARK_MS)) as BareVerdict;
 }
 
 /**
@@ -122,17 +136,27 @@ export class UncopiedCommand extends Command {
 }
 
 export async function hasPayload(client: Redis, key: string): Promise<boolean> {
-  return (await client.hexists(key, PAYLOAD_FIELD)) === 1;
+  return (await client.exists(bytesKey(key))) === 1 || (await client.hexists(key, PAYLOAD_FIELD)) === 1;
 }
 
-export function readPayload(client: Redis, key: string): Promise<Buffer | null> {
-  return client.hgetBuffer(key, PAYLOAD_FIELD);
+/** The bytes, wherever the job's shipper put them; null when there are none. */
+export async function readPayload(client: Redis, key: string): Promise<Buffer | null> {
+  return (await readBytes(client, key)).bytes;
 }
 
-/** The bytes, or whether a worker gave the job up, in one round trip. */
+/**
+ * The bytes, or whether a worker gave the job up, in one round trip: both commands are
+ * written before either answer is read.
+ */
 export async function readBytes(client: Redis, key: string): Promise<{ bytes: Buffer | null; givenUp: boolean }> {
-  const [bytes, givenUp] = await client.hmgetBuffer(key, PAYLOAD_FIELD, GIVEN_UP_FIELD);
-  return { bytes: givenUp ? null : (bytes ?? null), givenUp: givenUp !== null };
+  const [listed, [inHash, givenUp]] = await Promise.all([client.lindexBuffer(bytesKey(key), 0), client.hmgetBuffer(key, PAYLOAD_FIELD, GIVEN_UP_FIELD)]);
+  const bytes = listed ?? inHash ?? null;
+  return { bytes: givenUp ? null : bytes, givenUp: givenUp !== null };
+}
+
+/** Removes the bytes, wherever they are, and leaves the job (a retired job keeps its stub). */
+export async function dropBytes(client: Redis, key: string): Promise<void> {
+  await Promise.all([client.del(bytesKey(key)), client.hdel(key, PAYLOAD_FIELD)]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type LineChunk } from '../../../src/common/queue/contract.js';
-import { attachPayload, giveUpIfBare, payloadKey, readBytes, readPayload } from '../../../src/common/queue/payload.js';
+import { attachPayload, bytesKey, giveUpIfBare, hasPayload, PAYLOAD_FIELD, payloadKey, readBytes, readPayload } from '../../../src/common/queue/payload.js';
 import { BatchNotQueuedError, BatchQueue } from '../../../src/common/queue/queue.js';
 import { cleanup, redisClient, uniqueNames } from '../../helpers/services.js';
 
@@ -26,14 +26,43 @@ describe('BatchQueue with bytes beside the job', () => {
     queue = new BatchQueue({ name: names.queue, connection: redis, maxAttempts: 3, backoffMs: 100 });
   }
 
-  it('stores the bytes (joined from their parts) in the job hash, and they go when the job is removed', async () => {
+  it('stores the bytes (joined from their parts) beside the job hash, not in it, and they go when the job is removed', async () => {
     setup();
     const end = await queue.add(linesBatch([{ offset: 0, end: 12 }]), [Buffer.from('INFO:a:one\n'), Buffer.from('X')]);
     expect(end).toBe(12);
     const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
     expect((await readPayload(redis, key))!.toString()).toBe('INFO:a:one\nX');
+    // BullMQ hands a worker the whole job hash when it takes the job: the bytes are not in it.
+    expect(Object.keys(await redis.hgetall(key))).not.toContain(PAYLOAD_FIELD);
+    expect(await redis.lrange(bytesKey(key), 0, -1)).toEqual(['INFO:a:one\nX']);
     await (await queue.queue.getJob('f1_0'))!.remove();
-    expect(await redis.exists(key)).toBe(0);
+    expect(await redis.exists(key, bytesKey(key))).toBe(0);
+  });
+
+  it('reads the bytes of a job queued before contract v4, in its hash, and takes them for attached', async () => {
+    setup();
+    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    const old = { ...linesBatch([{ offset: 0, end: 11 }]), v: 3 } as BatchJobData;
+    await queue.queue.add(BATCH_JOB, old, { jobId: 'f1_0' });
+    await redis.hset(key, PAYLOAD_FIELD, 'INFO:a:one\n');
+    expect(await hasPayload(redis, key)).toBe(true);
+    expect(await readBytes(redis, key)).toEqual({ bytes: Buffer.from('INFO:a:one\n'), givenUp: false });
+    expect(await giveUpIfBare(redis, key, 60_000, 1)).toBe('attached');
+    // A shipper coming back to it neither reads the file again nor attaches a second copy.
+    const end = await queue.add(linesBatch([{ offset: 0, end: 11 }]), [Buffer.from('INFO:a:one\n')], async () => {
+      throw new Error('must not read the file again');
+    });
+    expect(end).toBe(11);
+    expect(await redis.exists(bytesKey(key))).toBe(0);
+  });
+
+  it('a second attach (a restart attaching again) keeps one copy of the bytes', async () => {
+    setup();
+    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 0, end: 11 }]), { jobId: 'f1_0' });
+    expect(await attachPayload(redis, key, [Buffer.from('INFO:a:one\n')])).toBe('attached');
+    expect(await attachPayload(redis, key, [Buffer.from('INFO:a:one\n')])).toBe('already');
+    expect(await redis.lrange(bytesKey(key), 0, -1)).toEqual(['INFO:a:one\n']);
   });
 
   it('after a crash between adding and attaching, the old job stands and gets its own bytes from the file', async () => {
@@ -74,6 +103,7 @@ describe('BatchQueue with bytes beside the job', () => {
     expect(await giveUpIfBare(redis, key('f1_0'), 6_000, 1_000)).toBe('given-up');
     // Lines attached after that are refused and not left behind; a worker sees the mark.
     expect(await attachPayload(redis, key('f1_0'), [Buffer.from('INFO:a:one\n')])).toBe('given-up');
+    expect(await redis.exists(bytesKey(key('f1_0')))).toBe(0);
     expect(await readBytes(redis, key('f1_0'))).toEqual({ bytes: null, givenUp: true });
     expect(await giveUpIfBare(redis, key('f1_0'), 9_000, 1_000)).toBe('given-up');
 
@@ -106,7 +136,8 @@ describe('BatchQueue with bytes beside the job', () => {
       get(target, prop, receiver) {
         if (prop !== 'hmget') return Reflect.get(target, prop, receiver);
         return async (...args: Parameters<Redis['hmget']>) => {
-          await target.del(key);
+          // As BullMQ removes a job: its hash and its `:logs` key together.
+          await target.del(key, bytesKey(key));
           return target.hmget(...args);
         };
       },
@@ -120,7 +151,7 @@ describe('BatchQueue with bytes beside the job', () => {
     expect(await attachPayload(finishedBetween(key('f1_0')), key('f1_0'), [Buffer.from('INFO:a:one\n')])).toBe('consumed');
     // Gone before the bytes came: they are not left behind under its id.
     expect(await attachPayload(redis, key('f1_0'), [Buffer.from('INFO:a:one\n')])).toBe('job-gone');
-    expect(await redis.exists(key('f1_0'))).toBe(0);
+    expect(await redis.exists(key('f1_0'), bytesKey(key('f1_0')))).toBe(0);
   });
 
   it('a job given up, then finished between the two steps, is given up for the shipper too', async () => {
