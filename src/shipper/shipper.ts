@@ -14,7 +14,8 @@ import { BufferPool } from './lines/buffer-pool.js';
 import { RotatedCopies } from './rotated-copies.js';
 import { ReportWatcher } from './reports/report-watcher.js';
 import type { ShipperDeps, ShipperStats } from './shipper-deps.js';
-import { EnqueueError, FileTailer, type TailerOptions } from './tailer.js';
+import { EnqueueError } from './enqueue-error.js';
+import { FileTailer, type TailerOptions } from './tailer.js';
 import { BatchNotQueuedError } from '../common/queue/queue.js';
 
 export type { ShipperDeps, ShipperStats };
@@ -76,6 +77,8 @@ export class Shipper {
         logger: deps.logger,
         now: this.now,
         refuse: (path, what) => this.refuse(path, what),
+        trouble: (path, err) => this.trouble(path, err),
+        untroubled: (path) => this.fileErrors.clear(path),
         clear: (path) => this.refused.delete(path),
       },
     );
@@ -179,11 +182,6 @@ export class Shipper {
     }
   }
 
-  /**
-   * One file's failure (unreadable, a directory where a file was expected, an enqueue
-   * Redis refused) must not stop the others: it is logged, at most once a minute per
-   * file, and the file is tried again next round from its committed offset.
-   */
   private async pollOne(tailer: FileTailer): Promise<boolean> {
     try {
       const busy = await tailer.poll();
@@ -191,23 +189,26 @@ export class Shipper {
       this.refused.delete(tailer.path);
       return busy;
     } catch (err) {
-      if (err instanceof NotRegularFileError) {
-        this.refuse(tailer.path, err.what);
-        return false;
-      }
-      if (err instanceof EnqueueError) {
-        this.notQueued(err);
-        return false;
-      }
-      this.problemCounts.unreadable++;
-      const due = this.fileErrors.due(tailer.path);
-      if (due)
-        this.deps.logger.error(
-          { err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, path: tailer.path, ...due },
-          'cannot read file; other files go on, this one is retried',
-        );
+      this.trouble(tailer.path, err);
       return false;
     }
+  }
+
+  /**
+   * One input's failure (unreadable, a directory where a file was expected, a batch
+   * Redis did not take) must not stop the others: it is logged, at most once a minute
+   * per path, counted, and the input is tried again next round from where Redis has it.
+   */
+  private trouble(path: string, err: unknown): void {
+    if (err instanceof NotRegularFileError) return this.refuse(path, err.what);
+    if (err instanceof EnqueueError) return this.notQueued(err);
+    this.problemCounts.unreadable++;
+    const due = this.fileErrors.due(path);
+    if (due)
+      this.deps.logger.error(
+        { err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, path, ...due },
+        'cannot read file; other files go on, this one is retried',
+      );
   }
 
   /**

@@ -6,9 +6,9 @@ import { decideStart } from './start-decision.js';
 import type { Built } from './record-builder.js';
 import { anchorHolds, readChunks, rotatedAway } from './file-reads.js';
 import { noteFile, openFileState } from './open-file.js';
-import { EnqueueError, type Enqueue, type OpenFile, type TailerCounters, type TailerDeps, type TailerOptions } from './tailer-types.js';
+import { EnqueueError } from './enqueue-error.js';
+import type { Enqueue, OpenFile, TailerCounters, TailerDeps, TailerOptions } from './tailer-types.js';
 
-export { EnqueueError };
 export type { Enqueue, TailerCounters, TailerDeps, TailerOptions };
 
 // A read a little over a batch: the chunk cut from it (at the last event boundary) then

@@ -119,6 +119,31 @@ describe('hostile files under a running pipeline', () => {
     expect((await problems()).invalid_report).toBe(3);
   });
 
+  it('a report without read permission: logged once with EACCES however many rounds it stays, counted; the other reports flow', async () => {
+    const cc = join(log, 'codecarbon');
+    const secret = join(cc, 'emissions_secret.json');
+    writeFileSync(secret, JSON.stringify({ project_name: 'secret', timestamp: new Date().toISOString(), total_emissions: 1, unit: 'kg', functions: {} }));
+    chmodSync(secret, 0o000);
+    const before = (await problems()).unreadable ?? 0;
+    writeFileSync(
+      join(cc, 'emissions_after.json'),
+      JSON.stringify({ project_name: 'after-secret', timestamp: new Date().toISOString(), total_emissions: 0.25, unit: 'kg', functions: {} }),
+    );
+    await waitFor(
+      async () => (await allDocs(`${names.indexPrefix}-2*`)).some((d) => d._source.codecarbon?.project_name === 'after-secret'),
+      30_000,
+      'the report after the unreadable one',
+    );
+    // Tried again every round (pollIntervalMs 50), said once a minute.
+    await waitFor(async () => (await problems()).unreadable! >= before + 10, 10_000, 'ten rounds with the report unreadable');
+    const said = pipeline
+      .output()
+      .match(/"code":"EACCES","path":"[^"]*emissions_secret\.json","msg":"cannot read file; other files go on, this one is retried"/g);
+    expect(said).toHaveLength(1);
+    expect(pipeline.output()).not.toContain('cannot ship report');
+    rmSync(secret);
+  });
+
   it('a file deleted while it is being read: read to its end from the open handle, nothing else stops', async () => {
     const big = join(log, 'big.log');
     let text = '';

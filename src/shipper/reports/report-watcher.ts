@@ -2,6 +2,7 @@ import { lstat, stat, type FileHandle } from 'node:fs/promises';
 import { describeType, isRoot, NotRegularFileError, openRegular } from '../../common/fs/safe-open.js';
 import type { Logger } from '../../common/logging/logger.js';
 import { CONTRACT_VERSION, type BatchJobData, type ReportRecord } from '../../common/queue/contract.js';
+import { EnqueueError } from '../enqueue-error.js';
 import type { Registry } from '../registry.js';
 import { hashFile, readReport } from './report-reader.js';
 
@@ -24,8 +25,13 @@ export interface ReportWatcherDeps {
   logger: Logger;
   now: () => number;
   /** A report path that is not a regular file: reported once by the shipper. */
-  refuse?: (path: string, what: string) => void;
-  clear?: (path: string) => void;
+  refuse: (path: string, what: string) => void;
+  /** A report that could not be read or queued now: logged and counted by the shipper. */
+  trouble: (path: string, err: unknown) => void;
+  /** A round went by without trouble for it: the next trouble is logged at once. */
+  untroubled: (path: string) => void;
+  /** The path is a regular file (again). */
+  clear: (path: string) => void;
 }
 
 interface Seen {
@@ -59,11 +65,11 @@ export class ReportWatcher {
     for (const path of paths) {
       try {
         busy = (await this.check(path)) || busy;
+        this.deps.untroubled(path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        // Unreadable (EACCES, a directory, Redis refusing the batch): reported, retried
-        // next round, never fatal, and the other reports go on.
-        this.deps.logger.error({ err: (err as Error).message, path }, 'cannot ship report; will retry');
+        // Retried next round, never fatal, and the other reports go on.
+        this.deps.trouble(path, err);
       }
     }
     return busy;
@@ -74,11 +80,11 @@ export class ReportWatcher {
     const now = this.deps.now();
     const prev = this.seen.get(path);
     if (!st.isFile()) {
-      this.deps.refuse?.(path, st.isSymbolicLink() ? 'a symbolic link (not followed; shipper.followSymlinks opts in)' : describeType(st));
+      this.deps.refuse(path, st.isSymbolicLink() ? 'a symbolic link (not followed; shipper.followSymlinks opts in)' : describeType(st));
       this.seen.set(path, { size: 0, mtimeMs: st.mtimeMs, ino: st.ino, changedAt: now, done: 'not-a-file' });
       return false;
     }
-    this.deps.clear?.(path);
+    this.deps.clear(path);
     if (!prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs || prev.ino !== st.ino) {
       this.seen.set(path, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, changedAt: now });
       return false;
@@ -89,7 +95,7 @@ export class ReportWatcher {
       handle = await openRegular(path, { followSymlinks: this.options.followSymlinks, singleLink: isRoot() });
     } catch (err) {
       if (!(err instanceof NotRegularFileError)) throw err;
-      this.deps.refuse?.(path, err.what);
+      this.deps.refuse(path, err.what);
       prev.done = 'not-a-file';
       return false;
     }
@@ -127,7 +133,9 @@ export class ReportWatcher {
         endOffset: last ? size : 0,
         records: batch,
       };
-      await this.deps.enqueue(data);
+      await this.deps.enqueue(data).catch((err: unknown) => {
+        throw new EnqueueError(path, err);
+      });
       shipped += batch.length;
       this.counters.batchesEnqueued++;
       batch = [];
