@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { batchRecords } from '../../src/worker/decode/chunk.js';
 import { payloadKey, readPayload } from '../../src/common/queue/payload.js';
 import type { BatchJobData, LogRecord } from '../../src/common/queue/contract.js';
+import { loadConfig, type Config } from '../../src/common/config/index.js';
 import { services, waitFor, type uniqueNames } from './services.js';
 
 /**
@@ -104,4 +105,17 @@ export async function startCliProcess(
       return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     },
   };
+}
+
+/**
+ * Configuration for a Shipper in process following one carbon.log: batches go at once
+ * (no linger, no multiline wait), polling every `pollIntervalMs`.
+ */
+export function oneLogConfig(dir: string, log: string, pollIntervalMs: number): Config {
+  const config = loadConfig({ env: { TTA_LOG_DIR: dir, TTA_DATA_DIR: join(dir, 'data') } });
+  config.shipper.inputs = [{ ...config.shipper.inputs[0]!, paths: [log] }];
+  config.shipper.pollIntervalMs = pollIntervalMs;
+  config.shipper.batch.lingerMs = 0;
+  config.shipper.multiline.flushTimeoutMs = 0;
+  return config;
 }

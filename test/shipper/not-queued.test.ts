@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/common/config/index.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { BATCH_JOB, batchJobId, streamId, type BatchJobData } from '../../src/common/queue/contract.js';
 import { giveUpIfBare, payloadKey, readPayload } from '../../src/common/queue/payload.js';
@@ -10,6 +9,7 @@ import { BatchQueue } from '../../src/common/queue/queue.js';
 import { Registry } from '../../src/shipper/registry.js';
 import { Shipper } from '../../src/shipper/shipper.js';
 import { cleanup, redisClient, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { oneLogConfig } from '../helpers/shipper.js';
 
 // A shipper in process on real Redis whose batch Redis does not take: the file was read
 // fine, so it is not reported unreadable; the offset stays and the batch comes again.
@@ -36,11 +36,7 @@ describe('a batch Redis does not take', () => {
     const dir = await tempDir(label);
     const log = join(dir, 'carbon.log');
     await writeFile(log, LINES);
-    const config = loadConfig({ env: { TTA_LOG_DIR: dir, TTA_DATA_DIR: join(dir, 'data') } });
-    config.shipper.inputs = [{ ...config.shipper.inputs[0]!, paths: [log] }];
-    config.shipper.pollIntervalMs = 50;
-    config.shipper.batch.lingerMs = 0;
-    config.shipper.multiline.flushTimeoutMs = 0;
+    const config = oneLogConfig(dir, log, 50);
     const { registry } = await Registry.open(join(dir, 'data'));
     const redis = redisClient();
     const queue = new BatchQueue({ name: names.queue, connection: redis, maxAttempts: 3, backoffMs: 100, ...queueOptions });

@@ -1,12 +1,12 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/common/config/index.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import type { BatchJobData } from '../../src/common/queue/contract.js';
 import { Registry } from '../../src/shipper/registry.js';
 import { Shipper } from '../../src/shipper/shipper.js';
 import { tempDir, waitFor } from '../helpers/services.js';
+import { oneLogConfig } from '../helpers/shipper.js';
 
 // A shipper in process with a poll interval far longer than the test: what it reads
 // within the test it read because it was nudged (cli/runtime.ts nudges it when Redis
@@ -26,11 +26,7 @@ describe('Shipper nudge', () => {
     dirs.push(dir);
     const log = join(dir, 'carbon.log');
     await writeFile(log, 'INFO:a:one\nINFO:a:two\nINFO:a:three\n');
-    const config = loadConfig({ env: { TTA_LOG_DIR: dir, TTA_DATA_DIR: join(dir, 'data') } });
-    config.shipper.inputs = [{ ...config.shipper.inputs[0]!, paths: [log] }];
-    config.shipper.pollIntervalMs = 600_000;
-    config.shipper.batch.lingerMs = 0;
-    config.shipper.multiline.flushTimeoutMs = 0;
+    const config = oneLogConfig(dir, log, 600_000);
     const { registry } = await Registry.open(join(dir, 'data'));
     const batches: BatchJobData[] = [];
     let ready = false;

@@ -29,6 +29,19 @@ afterAll(async () => {
   await cleanup(names);
 });
 
+/** The messages of the `count` documents of one file's batches (legacy ids start with its fileId), once all came. */
+async function messagesOf(fileId: string, count: number): Promise<string[]> {
+  const docs = await waitFor(
+    async () => {
+      const found = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => d._id.startsWith(`${fileId}.`));
+      return found.length === count ? found : null;
+    },
+    30_000,
+    `${count} documents of ${fileId}`,
+  );
+  return docs.map((d) => d._source.message as string).sort();
+}
+
 describe('a carbon.log batch whose lines never come', () => {
   it('is given up after worker.bytesWaitMs, counted, and the same batch queued again later is indexed whole', async () => {
     const bytes = Buffer.from('INFO:carbon:orphan one\nINFO:carbon:orphan two\n');
@@ -52,15 +65,7 @@ describe('a carbon.log batch whose lines never come', () => {
       // Production jobs go on completion; this test queue keeps them until told.
       await given.remove();
       expect(await shipper.add(data, [bytes], async () => [bytes])).toBe(bytes.length);
-      const docs = await waitFor(
-        async () => {
-          const found = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => d._id.startsWith('orphan.'));
-          return found.length === 2 ? found : null;
-        },
-        30_000,
-        'the batch queued again',
-      );
-      expect(docs.map((d) => d._source.message).sort()).toEqual(['orphan one', 'orphan two']);
+      expect(await messagesOf('orphan', 2)).toEqual(['orphan one', 'orphan two']);
       // Completed, the job goes (removeOnComplete), and its raw lines with it.
       await waitFor(async () => (await redis.exists(key, bytesKey(key))) === 0, 10_000, 'the job and its bytes gone');
     } finally {
@@ -76,15 +81,7 @@ describe('a carbon.log batch whose lines never come', () => {
     try {
       await pipeline.queue.add(BATCH_JOB, data, { jobId: 'older_0' });
       await redis.hset(payloadKey(pipeline.queue.qualifiedName, 'older_0'), PAYLOAD_FIELD, bytes);
-      const docs = await waitFor(
-        async () => {
-          const found = (await allDocs(`${names.indexPrefix}-2*`)).filter((d) => d._id.startsWith('older.'));
-          return found.length === 2 ? found : null;
-        },
-        30_000,
-        'the v3 batch',
-      );
-      expect(docs.map((d) => d._source.message).sort()).toEqual(['older one', 'older two']);
+      expect(await messagesOf('older', 2)).toEqual(['older one', 'older two']);
     } finally {
       await redis.quit();
     }
