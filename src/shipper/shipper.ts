@@ -1,10 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotRegularFileError } from '../common/fs/safe-open.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config } from '../common/config/index.js';
-import { LogThrottle } from '../common/logging/throttle.js';
 import { systemClock } from '../common/time/clock.js';
 import { Backpressure } from './backpressure.js';
 import { BacklogProgress } from './backlog-progress.js';
@@ -14,9 +12,8 @@ import { BufferPool } from './lines/buffer-pool.js';
 import { RotatedCopies } from './rotated-copies.js';
 import { ReportWatcher } from './reports/report-watcher.js';
 import type { ShipperDeps, ShipperStats } from './shipper-deps.js';
-import { EnqueueError } from './enqueue-error.js';
+import { InputTrouble } from './input-trouble.js';
 import { FileTailer, type TailerOptions } from './tailer.js';
-import { BatchNotQueuedError } from '../common/queue/queue.js';
 
 export type { ShipperDeps, ShipperStats };
 
@@ -37,11 +34,7 @@ export class Shipper {
   private lastDiscovery = -Infinity;
   private reportPaths: string[] = [];
   private readonly now: () => number;
-  private readonly fileErrors: LogThrottle;
-  private readonly problemCounts = { unreadable: 0, refused: 0 };
-  private readonly enqueueFailures: ShipperStats['enqueueFailures'] = { redis: 0, given_up: 0, job_gone: 0 };
-  /** Input paths refused now, with what they are (for /metrics and the logs). */
-  readonly refused = new Map<string, string>();
+  private readonly trouble: InputTrouble;
   private readonly buffers = new BufferPool();
   private readonly copies: RotatedCopies;
   private readonly backpressure: Backpressure;
@@ -54,7 +47,7 @@ export class Shipper {
   ) {
     this.now = deps.now ?? systemClock;
     const clocked = { logger: deps.logger, now: this.now };
-    this.fileErrors = new LogThrottle(this.now);
+    this.trouble = new InputTrouble(deps.logger, this.now);
     this.backpressure = new Backpressure(config.shipper.highWaterMark, { ...clocked, redisReady: deps.redisReady, backlog: deps.backlog });
     this.saver = new RegistrySaver(deps.registry, config.shipper.registryCleanupMs, clocked);
     this.backlog = new BacklogProgress(clocked);
@@ -76,10 +69,10 @@ export class Shipper {
         enqueue: deps.enqueue,
         logger: deps.logger,
         now: this.now,
-        refuse: (path, what) => this.refuse(path, what),
-        trouble: (path, err) => this.trouble(path, err),
-        untroubled: (path) => this.fileErrors.clear(path),
-        clear: (path) => this.refused.delete(path),
+        refuse: (path, what) => this.trouble.refuse(path, what),
+        trouble: (path, err) => this.trouble.failed(path, err),
+        untroubled: (path) => this.trouble.untroubled(path),
+        clear: (path) => this.trouble.refused.delete(path),
       },
     );
   }
@@ -122,6 +115,11 @@ export class Shipper {
     this.deps.logger.info('shipper stopped');
   }
 
+  /** Input paths refused now, with what they are (for /metrics). */
+  get refused(): ReadonlyMap<string, string> {
+    return this.trouble.refused;
+  }
+
   /** Running totals since start (for /metrics: counters, so they only grow). */
   stats(): ShipperStats {
     const tailers = [...this.tailers.values()].map((t) => t.counters);
@@ -133,13 +131,13 @@ export class Shipper {
       recordsEnqueued: sum('recordsEnqueued') + reports.recordsEnqueued,
       batchesEnqueued: sum('batchesEnqueued') + reports.batchesEnqueued,
       problems: {
-        unreadable: this.problemCounts.unreadable,
+        unreadable: this.trouble.counts.unreadable,
         registry_write: this.saver.failures,
-        refused: this.problemCounts.refused,
+        refused: this.trouble.counts.refused,
         invalid_report: reports.invalidReports,
         line_truncated: sum('linesTruncated'),
       },
-      enqueueFailures: { ...this.enqueueFailures },
+      enqueueFailures: { ...this.trouble.enqueueFailures },
     };
   }
 
@@ -185,61 +183,13 @@ export class Shipper {
   private async pollOne(tailer: FileTailer): Promise<boolean> {
     try {
       const busy = await tailer.poll();
-      this.fileErrors.clear(tailer.path);
-      this.refused.delete(tailer.path);
+      this.trouble.untroubled(tailer.path);
+      this.trouble.refused.delete(tailer.path);
       return busy;
     } catch (err) {
-      this.trouble(tailer.path, err);
+      this.trouble.failed(tailer.path, err);
       return false;
     }
-  }
-
-  /**
-   * One input's failure (unreadable, a directory where a file was expected, a batch
-   * Redis did not take) must not stop the others: it is logged, at most once a minute
-   * per path, counted, and the input is tried again next round from where Redis has it.
-   */
-  private trouble(path: string, err: unknown): void {
-    if (err instanceof NotRegularFileError) return this.refuse(path, err.what);
-    if (err instanceof EnqueueError) return this.notQueued(err);
-    this.problemCounts.unreadable++;
-    const due = this.fileErrors.due(path);
-    if (due)
-      this.deps.logger.error(
-        { err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, path, ...due },
-        'cannot read file; other files go on, this one is retried',
-      );
-  }
-
-  /**
-   * A batch Redis did not take. A job a worker gave up for want of its lines (its
-   * shipper died between queueing and attaching them) is the crash recovering, not a
-   * fault: said once a minute per file as a warning. Anything else is Redis in trouble.
-   */
-  private notQueued(err: EnqueueError): void {
-    const cause = err.cause;
-    const why = cause instanceof BatchNotQueuedError ? (cause.why === 'given-up' ? 'given_up' : 'job_gone') : 'redis';
-    this.enqueueFailures[why]++;
-    const due = this.fileErrors.due(err.path);
-    if (!due) return;
-    if (cause instanceof BatchNotQueuedError)
-      this.deps.logger.warn({ path: err.path, jobId: cause.jobId, why: cause.why, ...due }, `batch not queued: ${cause.message}`);
-    else
-      this.deps.logger.error(
-        { err: err.message, code: (cause as NodeJS.ErrnoException).code, path: err.path, ...due },
-        'cannot queue batch; the offset stays, this file is tried again',
-      );
-  }
-
-  /**
-   * Not a regular file where an input is expected: reported once, when first seen and
-   * again only if it turns into something else, and skipped; nothing else waits on it.
-   */
-  refuse(path: string, what: string): void {
-    if (this.refused.get(path) === what) return;
-    this.refused.set(path, what);
-    this.problemCounts.refused++;
-    this.deps.logger.error({ path, what }, 'input refused: not a regular file; skipped, the other inputs go on');
   }
 
   private async idle(): Promise<void> {
