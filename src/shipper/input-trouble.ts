@@ -27,8 +27,12 @@ export class InputTrouble {
   }
 
   failed(path: string, err: unknown): void {
-    if (err instanceof NotRegularFileError) return this.refuse(path, err.what);
-    if (err instanceof EnqueueError) return this.notQueued(err);
+    if (err instanceof NotRegularFileError) this.refuse(path, err.what);
+    else if (err instanceof EnqueueError) this.notQueued(err);
+    else this.unreadable(path, err);
+  }
+
+  private unreadable(path: string, err: unknown): void {
     this.counts.unreadable++;
     const due = this.throttle.due(path);
     if (due)
