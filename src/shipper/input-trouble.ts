@@ -47,6 +47,12 @@ export class InputTrouble {
     this.throttle.clear(path);
   }
 
+  /** Read as a regular file: neither troubled nor refused any more. */
+  fine(path: string): void {
+    this.untroubled(path);
+    this.refused.delete(path);
+  }
+
   /**
    * Not a regular file where an input is expected: reported once, when first seen and
    * again only if it turns into something else, and skipped; nothing else waits on it.

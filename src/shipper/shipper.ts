@@ -183,8 +183,7 @@ export class Shipper {
   private async pollOne(tailer: FileTailer): Promise<boolean> {
     try {
       const busy = await tailer.poll();
-      this.trouble.untroubled(tailer.path);
-      this.trouble.refused.delete(tailer.path);
+      this.trouble.fine(tailer.path);
       return busy;
     } catch (err) {
       this.trouble.failed(tailer.path, err);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { giveUpIfBare, payloadKey, readBytes } from '../common/queue/payload.js';
+import { giveUpIfBare, jobKey, readBytes } from '../common/queue/payload.js';
 
 // A carbon.log job's bytes travel beside it (common/queue/payload.ts): the shipper adds
 // the job, then attaches them. This is the worker's side of that: read them, wait a
@@ -29,7 +29,7 @@ export interface BytesDeps {
  * job's 1 s backoff, kept p99 write-to-searchable from growing by a second.
  */
 export async function bytesOf(job: Job, deps: BytesDeps): Promise<Buffer | 'wait' | 'given-up'> {
-  const key = payloadKey(job.queueQualifiedName, job.id!);
+  const key = jobKey(job.queueQualifiedName, job.id!);
   for (let tries = 1; ; tries++) {
     const { bytes, givenUp } = await readBytes(deps.connection, key);
     if (bytes) return bytes;

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { dailyIndex } from '../common/indices/names.js';
 import type { Logger } from '../common/logging/logger.js';
 import { batchIds, isBatchJobData, type BatchJobData } from '../common/queue/contract.js';
-import { dropBytes, payloadKey, readPayload } from '../common/queue/payload.js';
+import { dropBytes, jobKey, readPayload } from '../common/queue/payload.js';
 import type { BulkIndexer, DeadLetter } from './bulk/indexer.js';
 import { finishDocument, type EventContext } from './decode/document.js';
 import type { Sanitizer } from './sanitize/sanitizer.js';
@@ -43,7 +43,7 @@ export interface RetiredJobData {
 
 export async function retireFailedJob(job: Job, err: Error, deps: RetireDeps): Promise<void> {
   if ((job.data as Partial<RetiredJobData>)?.retired) return;
-  const key = payloadKey(job.queueQualifiedName, job.id!);
+  const key = jobKey(job.queueQualifiedName, job.id!);
   const payload = await readPayload(deps.connection, key);
   const reason = deps.sanitizer.sanitizeString(`${err.name}: ${err.message}`).text;
   const letters = failedBatchLetters(job.data, payload, reason, job, deps);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { batchRecords } from '../../src/worker/decode/chunk.js';
-import { payloadKey, readPayload } from '../../src/common/queue/payload.js';
+import { jobKey, readPayload } from '../../src/common/queue/payload.js';
 import type { BatchJobData, LogRecord } from '../../src/common/queue/contract.js';
 import { loadConfig, type Config } from '../../src/common/config/index.js';
 import { services, waitFor, type uniqueNames } from './services.js';
@@ -23,7 +23,7 @@ export function recordingConsumer(queue: string, redisUrl = services.redisUrl) {
     async (job) => {
       // The shipper attaches a job's bytes just after adding it: wait for them.
       const payload =
-        job.data.kind === 'lines' ? await waitFor(() => readPayload(connection, payloadKey(job.queueQualifiedName, job.id!)), 10_000, 'the job payload') : null;
+        job.data.kind === 'lines' ? await waitFor(() => readPayload(connection, jobKey(job.queueQualifiedName, job.id!)), 10_000, 'the job payload') : null;
       payloads.set(job.data, payload);
       batches.push(job.data);
     },

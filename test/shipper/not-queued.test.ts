@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { BATCH_JOB, batchJobId, streamId, type BatchJobData } from '../../src/common/queue/contract.js';
-import { giveUpIfBare, payloadKey, readPayload } from '../../src/common/queue/payload.js';
+import { giveUpIfBare, jobKey, readPayload } from '../../src/common/queue/payload.js';
 import { BatchQueue } from '../../src/common/queue/queue.js';
 import { Registry } from '../../src/shipper/registry.js';
 import { Shipper } from '../../src/shipper/shipper.js';
@@ -66,7 +66,7 @@ describe('a batch Redis does not take', () => {
       // What a shipper killed between queueing and attaching leaves, once workers gave up.
       jobId = batchJobId(streamId(batch), batch.records[0]!.offset);
       await q.queue.add(BATCH_JOB, batch, { jobId });
-      const key = payloadKey(q.queue.qualifiedName, jobId);
+      const key = jobKey(q.queue.qualifiedName, jobId);
       expect(await giveUpIfBare(redis, key, 1, 1)).toBe('wait');
       expect(await giveUpIfBare(redis, key, 2, 1)).toBe('given-up');
     });
@@ -85,7 +85,7 @@ describe('a batch Redis does not take', () => {
     // A worker completes a given-up job, and completed jobs go.
     await (await queue.queue.getJob(jobId))!.remove();
     await waitFor(async () => (await shipper.unshippedBytes()).get(log) === 0, 10_000, 'the batch queued anew');
-    expect((await readPayload(redis, payloadKey(queue.queue.qualifiedName, jobId)))?.toString()).toBe(LINES);
+    expect((await readPayload(redis, jobKey(queue.queue.qualifiedName, jobId)))?.toString()).toBe(LINES);
     expect(shipper.stats().recordsEnqueued).toBeGreaterThan(0);
   });
 

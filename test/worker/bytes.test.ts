@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/common/metrics/metrics.js';
 import { BATCH_JOB, type BatchJobData } from '../../src/common/queue/contract.js';
-import { bytesKey, PAYLOAD_FIELD, payloadKey } from '../../src/common/queue/payload.js';
+import { bytesKey, PAYLOAD_FIELD, jobKey } from '../../src/common/queue/payload.js';
 import { BatchQueue } from '../../src/common/queue/queue.js';
 import { allDocs, cleanup, redisClient, uniqueNames, waitFor } from '../helpers/services.js';
 import { linesBatch, startTestWorker } from '../helpers/worker.js';
@@ -60,7 +60,7 @@ describe('a carbon.log batch whose lines never come', () => {
     const shipper = new BatchQueue({ name: names.queue, connection: redis, maxAttempts: 3, backoffMs: 100 });
     try {
       await expect(shipper.add(data, [bytes], async () => [bytes])).rejects.toThrow(/gave it up/);
-      const key = payloadKey(pipeline.queue.qualifiedName, 'orphan_0');
+      const key = jobKey(pipeline.queue.qualifiedName, 'orphan_0');
       expect(await redis.exists(bytesKey(key))).toBe(0);
       // Production jobs go on completion; this test queue keeps them until told.
       await given.remove();
@@ -80,7 +80,7 @@ describe('a carbon.log batch whose lines never come', () => {
     const redis = redisClient();
     try {
       await pipeline.queue.add(BATCH_JOB, data, { jobId: 'older_0' });
-      await redis.hset(payloadKey(pipeline.queue.qualifiedName, 'older_0'), PAYLOAD_FIELD, bytes);
+      await redis.hset(jobKey(pipeline.queue.qualifiedName, 'older_0'), PAYLOAD_FIELD, bytes);
       expect(await messagesOf('older', 2)).toEqual(['older one', 'older two']);
     } finally {
       await redis.quit();

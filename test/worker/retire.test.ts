@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
-import { attachPayload, bytesKey, payloadKey } from '../../src/common/queue/payload.js';
+import { attachPayload, bytesKey, jobKey } from '../../src/common/queue/payload.js';
 import { allDocs, cleanup, redisClient, uniqueNames, waitFor } from '../helpers/services.js';
 import { startTestWorker } from '../helpers/worker.js';
 
@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 async function retired(jobId: string): Promise<Record<string, string>> {
-  const key = payloadKey(w.queue.qualifiedName, jobId);
+  const key = jobKey(w.queue.qualifiedName, jobId);
   await waitFor(async () => (await redis.hget(key, 'data'))?.includes('"retired":true'), 30_000, `job ${jobId} retired`);
   return redis.hgetall(key);
 }
@@ -43,11 +43,11 @@ describe('permanently failed batches', () => {
       grouping: { startPattern: '^(a+)+$', maxLines: 100, maxBytes: 100_000 },
     } as BatchJobData;
     const job = await w.queue.add(BATCH_JOB, data, { jobId: 'hostilegrouping_0' });
-    await attachPayload(redis, payloadKey(w.queue.qualifiedName, job.id!), [Buffer.from(text)]);
+    await attachPayload(redis, jobKey(w.queue.qualifiedName, job.id!), [Buffer.from(text)]);
     const hash = await retired(job.id!);
     expect(JSON.stringify(hash)).not.toContain('hunter2');
     expect(hash.tta_payload).toBeUndefined();
-    expect(await redis.exists(bytesKey(payloadKey(w.queue.qualifiedName, job.id!)))).toBe(0);
+    expect(await redis.exists(bytesKey(jobKey(w.queue.qualifiedName, job.id!)))).toBe(0);
     expect(JSON.parse(hash.data!)).toMatchObject({ retired: true, deadLettered: 2, host: 'host-a', fileId: 'hostilegrouping' });
     expect(await w.queue.getJobState(job.id!)).toBe('failed');
     await waitFor(async () => (await deadLetters()).length >= 2, 30_000, '2 dead letters');

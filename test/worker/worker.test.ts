@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { BATCH_JOB } from '../../src/common/queue/contract.js';
-import { attachPayload, payloadKey } from '../../src/common/queue/payload.js';
+import { attachPayload, jobKey } from '../../src/common/queue/payload.js';
 import { allDocs, cleanup, esClient, uniqueNames, waitFor } from '../helpers/services.js';
 import { logBatch as batch, linesBatch, startTestWorker } from '../helpers/worker.js';
 
@@ -34,7 +34,7 @@ describe('worker against real services', () => {
       const bytes = text(fileId);
       const job = await queue.add(BATCH_JOB, linesBatch(fileId, bytes), { jobId: `${fileId}_0` });
       await until(job.id!);
-      expect(await attachPayload((await queue.client) as unknown as Redis, payloadKey(queue.qualifiedName, job.id!), [bytes])).toBe('attached');
+      expect(await attachPayload((await queue.client) as unknown as Redis, jobKey(queue.qualifiedName, job.id!), [bytes])).toBe('attached');
       return job.id!;
     };
     const soon = await late('soon', () => sleep(100));

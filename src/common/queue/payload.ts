@@ -20,13 +20,13 @@ export const GIVEN_UP_FIELD = 'tta_given_up';
 const AWAITED_SINCE_FIELD = 'tta_bytes_awaited_since';
 
 /** The job hash key: BullMQ's `<prefix>:<queue>:<jobId>`. */
-export function payloadKey(queueQualifiedName: string, jobId: string): string {
+export function jobKey(queueQualifiedName: string, jobId: string): string {
   return `${queueQualifiedName}:${jobId}`;
 }
 
 /** Where a job's bytes are (v4): BullMQ's job-log list, which goes with the job. */
-export function bytesKey(jobKey: string): string {
-  return `${jobKey}:logs`;
+export function bytesKey(job: string): string {
+  return `${job}:logs`;
 }
 
 /**

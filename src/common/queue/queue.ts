@@ -1,7 +1,7 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BACKOFF_TYPE, BATCH_JOB, batchJobId, isBatchJobData, streamId, type BatchJobData } from './contract.js';
-import { attachPayload, hasPayload, payloadKey, type AttachResult } from './payload.js';
+import { attachPayload, hasPayload, jobKey, type AttachResult } from './payload.js';
 
 /** The bytes of a batch queued before a crash, read again from its file. */
 export type Rebuild = (queued: BatchJobData) => Promise<Buffer[]>;
@@ -69,7 +69,7 @@ export class BatchQueue {
     const first = data.records[0];
     if (!first) throw new Error('refusing to enqueue an empty batch');
     const jobId = batchJobId(streamId(data), first.offset);
-    const key = payloadKey(this.queue.qualifiedName, jobId);
+    const key = jobKey(this.queue.qualifiedName, jobId);
     const client = (await this.queue.client) as unknown as Redis;
     const queued = (await this.queue.getJob(jobId))?.data;
     if (queued && isBatchJobData(queued)) {

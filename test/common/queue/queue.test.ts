@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { BATCH_JOB, CONTRACT_VERSION, type BatchJobData, type LineChunk } from '../../../src/common/queue/contract.js';
-import { attachPayload, bytesKey, giveUpIfBare, hasPayload, PAYLOAD_FIELD, payloadKey, readBytes, readPayload } from '../../../src/common/queue/payload.js';
+import { attachPayload, bytesKey, giveUpIfBare, hasPayload, PAYLOAD_FIELD, jobKey, readBytes, readPayload } from '../../../src/common/queue/payload.js';
 import { BatchNotQueuedError, BatchQueue } from '../../../src/common/queue/queue.js';
 import { cleanup, redisClient, uniqueNames } from '../../helpers/services.js';
 
@@ -30,7 +30,7 @@ describe('BatchQueue with bytes beside the job', () => {
     setup();
     const end = await queue.add(linesBatch([{ offset: 0, end: 12 }]), [Buffer.from('INFO:a:one\n'), Buffer.from('X')]);
     expect(end).toBe(12);
-    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    const key = jobKey(queue.queue.qualifiedName, 'f1_0');
     expect((await readPayload(redis, key))!.toString()).toBe('INFO:a:one\nX');
     // BullMQ hands a worker the whole job hash when it takes the job: the bytes are not in it.
     expect(Object.keys(await redis.hgetall(key))).not.toContain(PAYLOAD_FIELD);
@@ -41,7 +41,7 @@ describe('BatchQueue with bytes beside the job', () => {
 
   it('reads the bytes of a job queued before contract v4, in its hash, and takes them for attached', async () => {
     setup();
-    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    const key = jobKey(queue.queue.qualifiedName, 'f1_0');
     const old = { ...linesBatch([{ offset: 0, end: 11 }]), v: 3 } as BatchJobData;
     await queue.queue.add(BATCH_JOB, old, { jobId: 'f1_0' });
     await redis.hset(key, PAYLOAD_FIELD, 'INFO:a:one\n');
@@ -58,7 +58,7 @@ describe('BatchQueue with bytes beside the job', () => {
 
   it('a second attach (a restart attaching again) keeps one copy of the bytes', async () => {
     setup();
-    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    const key = jobKey(queue.queue.qualifiedName, 'f1_0');
     await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 0, end: 11 }]), { jobId: 'f1_0' });
     expect(await attachPayload(redis, key, [Buffer.from('INFO:a:one\n')])).toBe('attached');
     expect(await attachPayload(redis, key, [Buffer.from('INFO:a:one\n')])).toBe('already');
@@ -79,7 +79,7 @@ describe('BatchQueue with bytes beside the job', () => {
     });
     expect(end).toBe(11);
     expect(rebuiltFor!.endOffset).toBe(11);
-    expect((await readPayload(redis, payloadKey(queue.queue.qualifiedName, 'f1_0')))!.toString()).toBe('INFO:a:one\n');
+    expect((await readPayload(redis, jobKey(queue.queue.qualifiedName, 'f1_0')))!.toString()).toBe('INFO:a:one\n');
   });
 
   it('a job already holding its bytes is left as it is, and its end is where reading goes on', async () => {
@@ -89,13 +89,13 @@ describe('BatchQueue with bytes beside the job', () => {
       throw new Error('must not read the file again');
     });
     expect(end).toBe(11);
-    expect((await readPayload(redis, payloadKey(queue.queue.qualifiedName, 'f1_0')))!.toString()).toBe('INFO:a:one\n');
+    expect((await readPayload(redis, jobKey(queue.queue.qualifiedName, 'f1_0')))!.toString()).toBe('INFO:a:one\n');
     expect(await queue.queue.getJobCountByTypes('wait')).toBe(1);
   });
 
   it('a bare job is given up only once its bytes were awaited long enough, and bytes that came first always count', async () => {
     setup();
-    const key = (id: string) => payloadKey(queue.queue.qualifiedName, id);
+    const key = (id: string) => jobKey(queue.queue.qualifiedName, id);
     await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 0, end: 11 }]), { jobId: 'f1_0' });
     // The wait counts from the first worker that found it bare, on that worker's clock.
     expect(await giveUpIfBare(redis, key('f1_0'), 5_000, 1_000)).toBe('wait');
@@ -119,7 +119,7 @@ describe('BatchQueue with bytes beside the job', () => {
     setup();
     const old = linesBatch([{ offset: 0, end: 11 }]);
     await queue.queue.add(BATCH_JOB, old, { jobId: 'f1_0' });
-    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    const key = jobKey(queue.queue.qualifiedName, 'f1_0');
     await giveUpIfBare(redis, key, 0, 1);
     expect(await giveUpIfBare(redis, key, 1, 1)).toBe('given-up');
     const file = Buffer.from('INFO:a:one\n');
@@ -146,7 +146,7 @@ describe('BatchQueue with bytes beside the job', () => {
 
   it('bytes a worker took before the check are consumed, not queued again; a job gone before them is', async () => {
     setup();
-    const key = (id: string) => payloadKey(queue.queue.qualifiedName, id);
+    const key = (id: string) => jobKey(queue.queue.qualifiedName, id);
     await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 0, end: 11 }]), { jobId: 'f1_0' });
     expect(await attachPayload(finishedBetween(key('f1_0')), key('f1_0'), [Buffer.from('INFO:a:one\n')])).toBe('consumed');
     // Gone before the bytes came: they are not left behind under its id.
@@ -156,7 +156,7 @@ describe('BatchQueue with bytes beside the job', () => {
 
   it('a job given up, then finished between the two steps, is given up for the shipper too', async () => {
     setup();
-    const key = payloadKey(queue.queue.qualifiedName, 'f1_0');
+    const key = jobKey(queue.queue.qualifiedName, 'f1_0');
     await queue.queue.add(BATCH_JOB, linesBatch([{ offset: 0, end: 11 }]), { jobId: 'f1_0' });
     await giveUpIfBare(redis, key, 0, 1);
     expect(await giveUpIfBare(redis, key, 1, 1)).toBe('given-up');
