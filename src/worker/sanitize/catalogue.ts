@@ -36,6 +36,12 @@ export interface CompiledRule {
 
 export type Span = [start: number, end: number];
 
+// gitleaks ends a token at a quote, a space, ";" (and "_", tools/gitleaks-rules.py) or
+// the end: in logs a token is as often followed by ")", ",", "]", "." or ">", so here a
+// token ends where no letter or digit follows it.
+const GITLEAKS_END = '(?:[\\x60\'"\\s;_]|\\\\[nr]|$)';
+const TOKEN_END = '(?![A-Za-z0-9])';
+
 export class CatalogueDetector {
   readonly rules: readonly CompiledRule[];
   private readonly allow: RegExp[];
@@ -52,7 +58,7 @@ export class CatalogueDetector {
         if (rule.keywords.length === 0) throw new Error(`catalogue rule ${rule.id} has no keywords`);
         return {
           id: rule.id,
-          regex: new RegExp(rule.source, `${rule.flags}gd`),
+          regex: new RegExp(rule.source.replaceAll(GITLEAKS_END, TOKEN_END), `${rule.flags}gd`),
           group: rule.secretGroup,
           entropy: rule.entropy,
           keywords: rule.keywords,

@@ -1,3 +1,4 @@
+import { base64Prose, wordLike } from './lookalike.js';
 import { awsSecretShape, cardDigitRun } from './shapes.js';
 // What a secret looks like, as data (beside the provider catalogue, catalogue.ts). A
 // token may sit inside an identifier ("upload_ghp_..."): boundaries are "no letter or
@@ -82,6 +83,10 @@ function basicCredential(value: string): boolean {
 // single lowercase word makes the text a sentence ("password: required", "token:
 // expired"); after "=" or in quotes it is an assignment, and redacted.
 const NOT_A_SECRET = /^(?:\*+|\[REDACTED\]|null|none|nil|true|false|\$(?:[A-Z_]+|[a-z_]+)|\$\{[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|%[sd]|\{\{[^}]*\}\})$/;
+
+// A reference to a value kept elsewhere, as shells and templates write them: $(cmd),
+// $VAR$..., #{name}, %VAR%, <%= ... %>.
+const REFERENCE = /^(?:\$[({]|\$[A-Za-z_][A-Za-z0-9_]*(?:\$|$)|#\{|%[A-Za-z_]+%|<%)/;
 
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -173,7 +178,8 @@ export const STRING_RULES: StringRule[] = [
     name: 'url_credentials',
     // Bounded lengths keep every rule linear: an unbounded scheme or userinfo is scanned
     // from each word start of a long line, which is quadratic.
-    pattern: '(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://)([^\\s:@/]{1,256}):([^\\s@/]{1,256})@',
+    // A double quote is no character of a URL's userinfo (RFC 3986): "https://host:8000";@x is no credential.
+    pattern: '(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://)([^\\s:@/"]{1,256}):([^\\s@/"]{1,256})@',
     trigger: ['@'],
     groups: 3,
     replace: (_m, g) => `${g[0]}${g[1]}:${R}@`,
@@ -212,18 +218,22 @@ export const STRING_RULES: StringRule[] = [
       const value = g[2] ?? '';
       const quote = value.startsWith('"') || value.startsWith("'") ? value[0] : '';
       const bare = quote ? value.slice(1, -1) : value;
-      if (NOT_A_SECRET.test(bare) || (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(bare))) return null;
+      // A value closed by the call or list it was written in ("login(password: required)").
+      // And a report key's time after the name ("password: required_2026-12-07T10:00:00").
+      const word = quote ? bare : bare.replace(/[)\]]+$/, '').replace(/_\d{4}-\d\d-\d\dT[\d:.]*$/, '');
+      if (word === '' || NOT_A_SECRET.test(word) || REFERENCE.test(word) || (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))) return null;
       return `${g[0]}${g[1]}${quote}${R}${quote}`;
     },
   },
   {
     // 40 characters of base64 with upper, lower and digits: an AWS secret access key.
-    // Lowercase hex (a SHA-1 or git commit) does not match.
+    // Lowercase hex (a SHA-1 or git commit) does not match, nor a CamelCase class name
+    // with digits or base64 of prose (lookalike.ts).
     name: 'aws_secret_key',
     pattern: '(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])',
     trigger: awsSecretShape,
     groups: 0,
-    replace: () => R,
+    replace: (m) => (wordLike(m) || base64Prose(m) ? null : R),
   },
   // RFC 5321 limits (64-byte local part, 63-byte labels) double as the linear-time bound.
   {

@@ -1,4 +1,5 @@
 import { CatalogueDetector, type CompiledRule, redactSpans } from './catalogue.js';
+import { CONTEXT_RULE, familyPrefixes, familyRule } from './families.js';
 import { GITLEAKS } from './gitleaks-rules.js';
 import { KeywordScanner } from './keywords.js';
 import { isCardNumber, SENSITIVE_KEYS, STRING_RULES, type StringRule } from './patterns.js';
@@ -40,6 +41,7 @@ export class Sanitizer {
   private readonly shapes: ((text: string) => boolean)[];
   /** Key → sensitive? Keys repeat from document to document; bounded all the same. */
   private readonly keyVerdicts = new Map<string, boolean>();
+  private readonly keyCleaned = new Map<string, string>();
   private readonly catalogue: CatalogueDetector;
 
   constructor(private readonly options: SanitizerOptions) {
@@ -47,6 +49,9 @@ export class Sanitizer {
     this.catalogue = new CatalogueDetector(GITLEAKS);
     const rules: StringRule[] = [
       ...STRING_RULES.filter((r) => options.emails || r.name !== 'email'),
+      // After every rule of a known layout: at one place the first rule listed wins.
+      familyRule(familyPrefixes(GITLEAKS)),
+      CONTEXT_RULE,
       ...options.extraPatterns.map((pattern, i) => ({ name: `custom_${i}`, pattern, groups: countGroups(pattern), replace: () => REDACTED, trigger: always })),
     ];
     const entries: [string, CompiledRule | typeof OWN][] = [];
@@ -174,6 +179,12 @@ export class Sanitizer {
     for (const key in node) {
       if (trusted.has(key) || !Object.hasOwn(node, key)) continue;
       const value = node[key];
+      // A key is a string of the input too ({"sk-…": 1}, a report's function key).
+      const cleanKey = this.cleanKey(key, tally);
+      if (cleanKey !== key) {
+        delete node[key];
+        node[cleanKey] = value;
+      }
       if (typeof value === 'number' && LOCATION_KEYS.has(key)) this.location(node, key, value);
       // A card number typed as a number (a CSV cell, a JSON value) is no string to scan.
       else if (typeof value === 'number' && value >= 1e12 && Number.isSafeInteger(value) && isCardNumber(String(value))) {
@@ -188,6 +199,18 @@ export class Sanitizer {
       } else if (Array.isArray(value)) this.walkArray(value, tally);
       else if (value !== null && typeof value === 'object') this.walkObject(value as Record<string, unknown>, NONE, tally);
     }
+  }
+
+  /** A key as the scrub leaves it; keys repeat, so verdicts are kept (bounded), and a changed key counts once per document. */
+  private cleanKey(key: string, tally: Tally): string {
+    let clean = this.keyCleaned.get(key);
+    if (clean === undefined) {
+      const own: Tally = { count: 0 };
+      clean = this.scrub(key, own);
+      if (this.keyCleaned.size < MAX_CACHED_KEYS) this.keyCleaned.set(key, clean);
+    }
+    if (clean !== key) tally.count++;
+    return clean;
   }
 
   private walkArray(node: unknown[], tally: Tally): void {
