@@ -85,8 +85,8 @@ function basicCredential(value: string): boolean {
 const NOT_A_SECRET = /^(?:\*+|\[REDACTED\]|null|none|nil|true|false|\$(?:[A-Z_]+|[a-z_]+)|\$\{[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|%[sd]|\{\{[^}]*\}\})$/;
 
 // A reference to a value kept elsewhere, as shells and templates write them: $(cmd),
-// $VAR$..., #{name}, %VAR%, <%= ... %>.
-const REFERENCE = /^(?:\$[({]|\$[A-Za-z_][A-Za-z0-9_]*(?:\$|$)|#\{|%[A-Za-z_]+%|<%)/;
+// #{name}, %VAR%, <%= ... %> (a bare $VAR is NOT_A_SECRET's, in one case only).
+const REFERENCE = /^(?:\$[({]|#\{|%[A-Za-z_]+%|<%)/;
 
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -112,7 +112,7 @@ const CARD = /^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:2[2-9]|[3-6]\d|7[01])\d
 // from every position of a long run of letters, which is quadratic (a 1 MiB line spun
 // a worker at 100 % CPU).
 // Case does not matter: DB_PASSWORD=, Password:, X-Api-Key:.
-const KV_KEYS = `(?:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?(?:${['password', 'passwd', 'pwd', 'secret', 'token', 'authorization', 'credentials', 'sessid', 'cookie', 'passphrase'].map(ci).join('|')}|${ci('api')}[_-]?${ci('key')}|${ci('private')}[_-]?${ci('key')}|${ci('access')}[_-]?${ci('key')}|${ci('session')}[_-]?${ci('id')})|(?<![A-Za-z0-9])(?:${ci('pw')}|${ci('pass')}))`;
+const KV_KEYS = `(?:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?(?:${['password', 'passwd', 'pwd', 'secret', 'token', 'authorization', 'credentials', 'sessid', 'cookie', 'passphrase'].map(ci).join('|')}|${ci('api')}[_-]?${ci('key')}|${ci('private')}[_-]?${ci('key')}|${ci('access')}[_-]?${ci('key')}|${ci('account')}[_-]?${ci('key')}|${ci('session')}[_-]?${ci('id')})|(?<![A-Za-z0-9])(?:${ci('pw')}|${ci('pass')}))`;
 
 // Every key of KV_KEYS, lowercased, contains one of these ("password" holds "pass").
 const KV_TRIGGERS = [
@@ -124,7 +124,7 @@ const KV_TRIGGERS = [
   'credentials',
   'sessid',
   'cookie',
-  ...['api', 'private', 'access', 'session'].flatMap((a) => {
+  ...['api', 'private', 'access', 'account', 'session'].flatMap((a) => {
     const b = a === 'session' ? 'id' : 'key';
     return [`${a}${b}`, `${a}_${b}`, `${a}-${b}`];
   }),
