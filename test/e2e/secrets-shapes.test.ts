@@ -1,0 +1,103 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { benchContext, benchSanitizer } from '../../bench/lib/batch-context.js';
+import { buildRequests } from '../../src/worker/batch.js';
+import { type Corpus, INDEPENDENT_CORPUS, independentCorpus, repositoryCorpus } from '../fixtures/secrets/corpora.js';
+import { judge, pieces, shapedBatches, verdictSummary, type Verdicts } from '../fixtures/secrets/shapes.js';
+import { cleanup, esClient, uniqueNames } from '../helpers/services.js';
+import { startTestWorker } from '../helpers/worker.js';
+
+// Issue #33: both corpora, every sample in every shape our inputs have (shapes.ts),
+// through a real worker into the real Elasticsearch. A secret is missed when a piece of
+// it is in a document's _source at its place, or a phrase query on all fields finds it.
+// What Elasticsearch holds must give the verdict eval:secrets gives in memory, and the
+// figures may not fall below where they stand (README's table). The independent corpus
+// is extracted on demand (tools/secrets-corpus.py); without it that part is skipped.
+
+const names: ReturnType<typeof uniqueNames>[] = [];
+afterAll(async () => {
+  for (const n of names) await cleanup(n);
+});
+
+async function throughPipeline(corpus: Corpus): Promise<{ indexed: Verdicts; source: Verdicts; inMemory: Verdicts }> {
+  const n = uniqueNames(`shapes-${corpus.name}`);
+  names.push(n);
+  const now = new Date().toISOString().slice(0, 19);
+  const s = shapedBatches(corpus.secrets, `${corpus.name}-secrets`, now);
+  const l = shapedBatches(corpus.looks, `${corpus.name}-looks`, now);
+  const worker = await startTestWorker(n, (c) => (c.timeZone = 'UTC'));
+  for (const b of [...s.batches, ...l.batches]) await worker.add(b);
+  await worker.finish(120_000);
+  const es = esClient();
+  try {
+    const docs: Record<string, unknown>[] = [];
+    let after: unknown[] | undefined;
+    for (;;) {
+      const res = await es.search({
+        index: `${n.indexPrefix}-2*`,
+        size: 5000,
+        sort: ['_doc'],
+        ...(after ? { search_after: after as never } : {}),
+        query: { match_all: {} },
+      });
+      for (const h of res.hits.hits) docs.push(h._source as Record<string, unknown>);
+      if (res.hits.hits.length < 5000) break;
+      after = res.hits.hits.at(-1)!.sort;
+    }
+    // One phrase query a secret, over its pieces: a hit anywhere counts against it.
+    const searched = corpus.secrets.map((x) => ({
+      size: 0,
+      query: {
+        bool: {
+          should: pieces(x)
+            .slice(0, 3)
+            .map((p) => ({ multi_match: { query: p, type: 'phrase' as const, fields: ['*'], lenient: true } })),
+        },
+      },
+    }));
+    const hits = new Map<unknown, boolean>();
+    for (let i = 0; i < searched.length; i += 200) {
+      const r = await es.msearch({ index: `${n.indexPrefix}-2*`, searches: searched.slice(i, i + 200).flatMap((q) => [{}, q]) });
+      r.responses.forEach((x, j) => {
+        const total = 'hits' in x ? (typeof x.hits.total === 'number' ? x.hits.total : (x.hits.total?.value ?? 0)) : 1;
+        hits.set(corpus.secrets[i + j], total > 0);
+      });
+    }
+    const indexed = judge(docs, s.placed, l.placed, (p) => hits.get(p.sample) === true);
+    const source = judge(docs, s.placed, l.placed);
+    const ctx = benchContext('mem', benchSanitizer());
+    const built: Record<string, unknown>[] = [];
+    for (const b of [...s.batches, ...l.batches])
+      for (const r of buildRequests(b, ctx).requests) built.push(JSON.parse(r.body.bytes(r.doc, r.to).toString('utf8')));
+    const inMemory = judge(built, s.placed, l.placed);
+    console.log(`${corpus.name} corpus through the pipeline: ${verdictSummary(indexed)} (in memory: ${verdictSummary(inMemory)})`);
+    return { indexed, source, inMemory };
+  } finally {
+    await es.close();
+  }
+}
+
+describe('secrets in every shape, through a real worker', () => {
+  it('the repository corpus: every secret caught, one look-alike damaged', async () => {
+    const { indexed, inMemory } = await throughPipeline(repositoryCorpus());
+    expect(indexed.secrets).toBe(335);
+    expect([...indexed.missed.keys()].map((x) => x.kind)).toEqual([]);
+    expect([...indexed.damaged.keys()].map((x) => x.kind)).toEqual(['number']);
+    expect(inMemory.missed.size).toBe(indexed.missed.size);
+  }, 240_000);
+
+  const independent = independentCorpus();
+  it.skipIf(!independent)(
+    `the independent corpus (${INDEPENDENT_CORPUS}): no worse than recorded, and as in memory`,
+    async () => {
+      const { indexed, source, inMemory } = await throughPipeline(independent!);
+      expect(source.missed.size).toBe(inMemory.missed.size);
+      expect(source.damaged.size).toBe(inMemory.damaged.size);
+      expect((source.secrets - source.missed.size) / source.secrets).toBeGreaterThanOrEqual(0.63);
+      // Phrase queries find more than _source holds whole: pieces of a secret that a
+      // redaction left beside it (README; an open part of issue #33).
+      expect((indexed.secrets - indexed.missed.size) / indexed.secrets).toBeGreaterThanOrEqual(0.52);
+      expect(indexed.damaged.size / indexed.looks).toBeLessThanOrEqual(0.3);
+    },
+    240_000,
+  );
+});
