@@ -1,7 +1,5 @@
-import { benchContext, benchSanitizer } from '../bench/lib/batch-context.js';
-import { buildRequests } from '../src/worker/batch.js';
 import { type Corpus, INDEPENDENT_CORPUS, independentCorpus, repositoryCorpus } from '../test/fixtures/secrets/corpora.js';
-import { judge, shapedBatches, verdictSummary, verdictTable } from '../test/fixtures/secrets/shapes.js';
+import { builtDocuments, judge, shapedBatches, verdictSummary, verdictTable } from '../test/fixtures/secrets/shapes.js';
 
 // npm run eval:secrets [-- --verbose]: recall and look-alike damage of the sanitizer on
 // each corpus, separately, per kind, with every sample in every shape our inputs have,
@@ -11,15 +9,10 @@ import { judge, shapedBatches, verdictSummary, verdictTable } from '../test/fixt
 const verbose = process.argv.includes('--verbose');
 
 function evaluate(corpus: Corpus): void {
-  const ctx = benchContext('eval', benchSanitizer());
   const s = shapedBatches(corpus.secrets, `${corpus.name}-secrets`);
   const l = shapedBatches(corpus.looks, `${corpus.name}-looks`);
-  const docs: Record<string, unknown>[] = [];
   const started = process.hrtime.bigint();
-  for (const batch of [...s.batches, ...l.batches]) {
-    const slice = buildRequests(batch, ctx);
-    for (const r of slice.requests) docs.push(JSON.parse(r.body.bytes(r.doc, r.to).toString('utf8')));
-  }
+  const docs = builtDocuments([...s.batches, ...l.batches]);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const v = judge(docs, s.placed, l.placed);
   console.log(`\n## ${corpus.name} corpus: ${verdictSummary(v)}; ${docs.length} documents built in ${ms.toFixed(0)} ms\n`);

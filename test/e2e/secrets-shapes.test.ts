@@ -1,8 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { benchContext, benchSanitizer } from '../../bench/lib/batch-context.js';
-import { buildRequests } from '../../src/worker/batch.js';
 import { type Corpus, INDEPENDENT_CORPUS, independentCorpus, repositoryCorpus } from '../fixtures/secrets/corpora.js';
-import { judge, pieces, shapedBatches, verdictSummary, type Verdicts } from '../fixtures/secrets/shapes.js';
+import { builtDocuments, judge, pieces, shapedBatches, verdictSummary, type Verdicts } from '../fixtures/secrets/shapes.js';
 import { cleanup, esClient, uniqueNames } from '../helpers/services.js';
 import { startTestWorker } from '../helpers/worker.js';
 
@@ -64,11 +62,7 @@ async function throughPipeline(corpus: Corpus): Promise<{ indexed: Verdicts; sou
     }
     const indexed = judge(docs, s.placed, l.placed, (p) => hits.get(p.sample) === true);
     const source = judge(docs, s.placed, l.placed);
-    const ctx = benchContext('mem', benchSanitizer());
-    const built: Record<string, unknown>[] = [];
-    for (const b of [...s.batches, ...l.batches])
-      for (const r of buildRequests(b, ctx).requests) built.push(JSON.parse(r.body.bytes(r.doc, r.to).toString('utf8')));
-    const inMemory = judge(built, s.placed, l.placed);
+    const inMemory = judge(builtDocuments([...s.batches, ...l.batches]), s.placed, l.placed);
     console.log(`${corpus.name} corpus through the pipeline: ${verdictSummary(indexed)} (in memory: ${verdictSummary(inMemory)})`);
     return { indexed, source, inMemory };
   } finally {

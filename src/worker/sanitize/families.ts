@@ -1,5 +1,5 @@
 import type { Catalogue } from './catalogue.js';
-import { randomToken } from './lookalike.js';
+import { randomToken, REPORT_KEY_TIME } from './lookalike.js';
 import type { StringRule } from './patterns.js';
 
 // Secrets as they appear in logs rather than in their providers' exact published form
@@ -71,8 +71,6 @@ export function familyPrefixes(catalogue: Catalogue): string[] {
 // A token's characters: a "." only inside it, so the full stop after a key stays text.
 const BODY = '(?:[A-Za-z0-9_+/=~-]|\\.(?=[A-Za-z0-9_-])){12,512}';
 
-const TIME_SUFFIX = /_\d{4}-\d\d-\d\d(?:T[\d.]*)?$/;
-
 /** A known prefix and a random body of any plausible length. */
 export function familyRule(prefixes: string[]): StringRule {
   return {
@@ -83,7 +81,7 @@ export function familyRule(prefixes: string[]): StringRule {
     groups: 2,
     replace: (_m, g) => {
       // A report key is the function's name and its time: the time is no part of the token.
-      const time = TIME_SUFFIX.exec(g[1]!);
+      const time = REPORT_KEY_TIME.exec(g[1]!);
       const token = time ? g[1]!.slice(0, time.index) : g[1]!;
       return randomToken(token, 12) ? `${R}${time ? time[0] : ''}` : null;
     },

@@ -64,6 +64,9 @@ export function fileName(token: string): boolean {
   return /\.[a-z]{2,5}$/.test(token);
 }
 
+/** A report key's time after the function's name (`get_token_2026-12-07T10:00:00.123456`). */
+export const REPORT_KEY_TIME = /_\d{4}-\d\d-\d\d(?:T[\d:.]*)?$/;
+
 /** Holds a date (`get_token_2026-12-07T10`): a name with its time, as report keys are. */
 export function dated(token: string): boolean {
   return /\d{4}-\d{2}-\d{2}/.test(token);

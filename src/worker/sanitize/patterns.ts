@@ -1,4 +1,5 @@
-import { base64Prose, wordLike } from './lookalike.js';
+import { shannon } from './catalogue.js';
+import { base64Prose, REPORT_KEY_TIME, wordLike } from './lookalike.js';
 import { awsSecretShape, cardDigitRun } from './shapes.js';
 // What a secret looks like, as data (beside the provider catalogue, catalogue.ts). A
 // token may sit inside an identifier ("upload_ghp_..."): boundaries are "no letter or
@@ -59,18 +60,9 @@ function ci(word: string): string {
   return word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
 }
 
-/** Shannon entropy in bits per character. */
-function entropy(text: string): number {
-  const counts = new Map<string, number>();
-  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
-  let bits = 0;
-  for (const n of counts.values()) bits -= (n / text.length) * Math.log2(n / text.length);
-  return bits;
-}
-
 /** A token after "Bearer"/"Token", not a word of a sentence ("Token validation succeeded"). */
 function tokenLike(value: string): boolean {
-  return /\d/.test(value) || (value.length >= 20 && entropy(value) >= 3.5) || /[A-Z].*[a-z].*[A-Z]|[a-z][A-Z]/.test(value.slice(1));
+  return /\d/.test(value) || (value.length >= 20 && shannon(value) >= 3.5) || /[A-Z].*[a-z].*[A-Z]|[a-z][A-Z]/.test(value.slice(1));
 }
 
 /** Base64 that decodes to user:password, as a Basic credential does ("Basic connectivity" does not). */
@@ -220,7 +212,7 @@ export const STRING_RULES: StringRule[] = [
       const bare = quote ? value.slice(1, -1) : value;
       // A value closed by the call or list it was written in ("login(password: required)").
       // And a report key's time after the name ("password: required_2026-12-07T10:00:00").
-      const word = quote ? bare : bare.replace(/[)\]]+$/, '').replace(/_\d{4}-\d\d-\d\dT[\d:.]*$/, '');
+      const word = quote ? bare : bare.replace(/[)\]]+$/, '').replace(REPORT_KEY_TIME, '');
       if (word === '' || NOT_A_SECRET.test(word) || REFERENCE.test(word) || (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))) return null;
       return `${g[0]}${g[1]}${quote}${R}${quote}`;
     },
