@@ -68,16 +68,26 @@ NOT_SECRET_GROUP = re.compile(r'user|host|url|uri|domain|endpoint|region|tenant|
 SECRET_GROUP = re.compile(r'pass|secret|key|token|cred|signature|auth', re.I)
 
 
-HOST = re.compile(r'^(?:[a-z][a-z0-9+.-]*://[^\s:@]*|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})$')
+HOST = re.compile(r'^(?:[a-z][a-z0-9+.-]*://[^\s:@]*|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})$', re.I)
 
 
 def group_roles(pattern):
-    """Group number -> the comment that follows it on its line, for a verbose pattern."""
-    roles, n, i = {}, 0, 0
+    """Group number -> the comment that follows it on its line, for a verbose pattern;
+    without one, the key the pattern names just before the group ("User Id=(...)")."""
+    roles, n, i, since = {}, 0, 0, 0
     while i < len(pattern):
         c = pattern[i]
         if c == '\\':
             i += 2
+            continue
+        if c == '[':
+            # A class holds no group: a '(' inside one (a URL's userinfo characters) is
+            # a literal and must not shift the count.
+            i += 2 if pattern.startswith('[^', i) else 1
+            i += 1 if pattern.startswith(']', i) else 0
+            while i < len(pattern) and pattern[i] != ']':
+                i += 2 if pattern[i] == '\\' else 1
+            i += 1
             continue
         if c == '(' and not pattern.startswith('(?', i):
             n += 1
@@ -86,10 +96,33 @@ def group_roles(pattern):
             m = re.search(r'\(\?#([^)]*)\)', line)
             if m:
                 roles[n] = m.group(1)
+            else:
+                key = named_key(pattern[since:i])
+                if key:
+                    roles[n] = key
+            since = i
         elif pattern.startswith('(?P<', i) or (pattern.startswith('(?<', i) and pattern[i + 3] not in '=!'):
             n += 1
         i += 1
     return roles
+
+
+# A key a pattern spells just before a group, when every alternative names a user or
+# an account rather than its secret: `(?: User | User\ Id | Uid) \s*=\s* (...)`,
+# `(?: AccountName | SharedAccessKeyName) \s*=\s* (...)`, `login \s+ (...)`.
+NAMED_ONLY = re.compile(r'(?:user(?:\\? ?id|name)?|uid|login|name|issuer|id|machine)$', re.I)
+
+
+def named_key(text):
+    """'username' when the literal words just before a group all name a user or account."""
+    literal = re.sub(r'\\[sSdDwWbB]|\(\?#[^)]*\)', ' ', text)
+    last = re.findall(r'\(\?:([^()]*)\)[^()]*$', literal)
+    words = re.findall(r'[A-Za-z][A-Za-z\\ ]*[A-Za-z]', last[-1] if last else literal.split(')')[-1])
+    words = [w.replace('\\ ', '').replace('\\', '').strip() for w in re.split(r'\|', last[-1])] if last else words[-1:]
+    words = [w for w in words if w]
+    if words and all(NAMED_ONLY.search(re.sub(r'\W', '', w)) for w in words):
+        return 'username'
+    return None
 
 
 def np_values(compiled, text, roles=None):

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Corpus, INDEPENDENT_CORPUS, independentCorpus, repositoryCorpus } from '../fixtures/secrets/corpora.js';
-import { builtDocuments, judge, pieces, shapedBatches, verdictSummary, type Verdicts } from '../fixtures/secrets/shapes.js';
+import { builtDocuments, judge, type Placed, pieces, shapedBatches, verdictSummary, type Verdicts } from '../fixtures/secrets/shapes.js';
 import { cleanup, esClient, uniqueNames } from '../helpers/services.js';
 import { startTestWorker } from '../helpers/worker.js';
 
@@ -41,11 +41,23 @@ async function throughPipeline(corpus: Corpus): Promise<{ indexed: Verdicts; sou
       if (res.hits.hits.length < 5000) break;
       after = res.hits.hits.at(-1)!.sort;
     }
-    // One phrase query a secret, over its pieces: a hit anywhere counts against it.
+    // One phrase query a secret, over its pieces, in the documents its placements made:
+    // a value two samples share is judged by where each was written, not twice.
+    const where = new Map<unknown, Placed[]>();
+    for (const p of s.placed) where.set(p.sample, [...(where.get(p.sample) ?? []), p]);
     const searched = corpus.secrets.map((x) => ({
       size: 0,
       query: {
         bool: {
+          filter: [
+            {
+              bool: {
+                should: (where.get(x) ?? []).map((p) => ({ bool: { filter: [{ term: { 'log.file.path': p.path } }, { term: { 'log.offset': p.offset } }] } })),
+                minimum_should_match: 1,
+              },
+            },
+          ],
+          minimum_should_match: 1,
           should: pieces(x)
             .slice(0, 3)
             .map((p) => ({ multi_match: { query: p, type: 'phrase' as const, fields: ['*'], lenient: true } })),
@@ -64,7 +76,9 @@ async function throughPipeline(corpus: Corpus): Promise<{ indexed: Verdicts; sou
     const source = judge(docs, s.placed, l.placed);
     const inMemory = judge(builtDocuments([...s.batches, ...l.batches]), s.placed, l.placed);
     console.log(`${corpus.name} corpus through the pipeline: ${verdictSummary(indexed)} (in memory: ${verdictSummary(inMemory)})`);
-    return { indexed, source, inMemory };
+    // The query can fail: what _source still holds whole, the phrase queries find.
+    const searchedMissed = [...source.missed.keys()].filter((x) => hits.get(x) === true).length;
+    return { indexed, source, inMemory, searchedMissed };
   } finally {
     await es.close();
   }
@@ -83,13 +97,13 @@ describe('secrets in every shape, through a real worker', () => {
   it.skipIf(!independent)(
     `the independent corpus (${INDEPENDENT_CORPUS}): no worse than recorded, and as in memory`,
     async () => {
-      const { indexed, source, inMemory } = await throughPipeline(independent!);
+      const { indexed, source, inMemory, searchedMissed } = await throughPipeline(independent!);
+      // Not all: a value the analyzer splits at punctuation it keeps (`super$ecret`) is no phrase.
+      expect(searchedMissed, 'leaks in _source that the phrase queries find').toBeGreaterThanOrEqual(0.75 * source.missed.size);
       expect(source.missed.size).toBe(inMemory.missed.size);
       expect(source.damaged.size).toBe(inMemory.damaged.size);
-      expect((source.secrets - source.missed.size) / source.secrets).toBeGreaterThanOrEqual(0.63);
-      // Phrase queries find more than _source holds whole: pieces of a secret that a
-      // redaction left beside it (README; an open part of issue #33).
-      expect((indexed.secrets - indexed.missed.size) / indexed.secrets).toBeGreaterThanOrEqual(0.52);
+      expect((source.secrets - source.missed.size) / source.secrets).toBeGreaterThanOrEqual(0.84);
+      expect((indexed.secrets - indexed.missed.size) / indexed.secrets).toBeGreaterThanOrEqual(0.84);
       expect(indexed.damaged.size / indexed.looks).toBeLessThanOrEqual(0.3);
     },
     240_000,

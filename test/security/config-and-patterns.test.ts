@@ -7,6 +7,7 @@ import { eachBatchRecord } from '../../src/worker/decode/chunk.js';
 import { CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
 import { analyseRegex, PROVED_LINEAR, unsafeRegexReason, UnsafeRegexError } from '../../src/common/regex/safe-regex.js';
 import { DEFAULT_START_PATTERN } from '../../src/common/lines/boundary.js';
+import { FORMAT_RULES } from '../../src/worker/sanitize/formats.js';
 import { STRING_RULES } from '../../src/worker/sanitize/patterns.js';
 
 // Issue #13: patterns that backtrack catastrophically are refused at load, naming the
@@ -43,20 +44,20 @@ describe('hostile patterns are refused at load', () => {
   });
 
   it('every built-in pattern is proved linear', () => {
-    for (const rule of STRING_RULES) expect(unsafeRegexReason(rule.pattern, 'g'), rule.name).toBeNull();
+    for (const rule of [...STRING_RULES, ...FORMAT_RULES]) expect(unsafeRegexReason(rule.pattern, 'g'), rule.name).toBeNull();
     // Trusted by every process without analysis (PROVED_LINEAR): proved here afresh.
     expect(PROVED_LINEAR.map(([source]) => source)).toContain(DEFAULT_START_PATTERN);
     for (const [source, flags] of PROVED_LINEAR) expect(analyseRegex(source, flags), source).toBeNull();
   }, 60_000);
 
   it('the built-in rules together stay linear on 1 MiB of their worst inputs', () => {
-    const combined = new RegExp(STRING_RULES.map((r) => `(${r.pattern})`).join('|'), 'g');
+    const combined = new RegExp([...STRING_RULES, ...FORMAT_RULES].map((r) => `(${r.pattern})`).join('|'), 'g');
     const time = (s: string) => {
       const t = performance.now();
       s.replace(combined, '');
       return performance.now() - t;
     };
-    for (const unit of ['a', 'eyJ-', '-eyJ----J', 'passphrase', 'a+', '0@0.A.-.A.-.A.A.0.0']) {
+    for (const unit of ['a', 'eyJ-', '-eyJ----J', '_eyJa', 'passphrase', 'a+', '0@0.A.-.A.-.A.A.0.0', 'a_key=', '$1$a', '-u a -p ', 'login a password ']) {
       const small = time(unit.repeat(Math.ceil(131_072 / unit.length)));
       const large = time(unit.repeat(Math.ceil(1_048_576 / unit.length)));
       // Linear: 8x the input, well under 8² the time (with slack for timer noise).

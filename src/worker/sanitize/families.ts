@@ -55,6 +55,17 @@ const KNOWN = [
   'shpat_',
   'PMAK-',
   'AGE-SECRET-KEY-',
+  // Docker Hub, Doppler's token kinds, Dependency-Track, Adafruit IO, CircleCI.
+  'dckr_pat_',
+  'dckr_oat_',
+  'dp.ct.',
+  'dp.st.',
+  'dp.sa.',
+  'dp.scim.',
+  'dp.audit.',
+  'odt_',
+  'aio_',
+  'CCIPAT_',
 ];
 
 // Catalogue keywords that end in a delimiter but are words people put in identifiers

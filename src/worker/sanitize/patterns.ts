@@ -74,7 +74,9 @@ function basicCredential(value: string): boolean {
 // After a key, values that are no secret: placeholders. And, unquoted after a colon, a
 // single lowercase word makes the text a sentence ("password: required", "token:
 // expired"); after "=" or in quotes it is an assignment, and redacted.
-const NOT_A_SECRET = /^(?:\*+|\[REDACTED\]|null|none|nil|true|false|\$(?:[A-Z_]+|[a-z_]+)|\$\{[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|%[sd]|\{\{[^}]*\}\})$/;
+// Placeholders as code and templates write them: $accountKey, {3}, {name}, [your key
+// here], &lt;password&gt;.
+const NOT_A_SECRET = /^(?:\*+|\[REDACTED\]|null|none|nil|true|false|\$(?:[A-Z_]+|[a-z_]+|[a-z]+(?:[A-Z][a-z]+)+)|\$\{[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|&lt;.*&gt;|%[sd]|\{\{[^}]*\}\}|\{\d*\}|\{[A-Za-z_][A-Za-z0-9_]*\}|\[[^\]]*\])$/;
 
 // A reference to a value kept elsewhere, as shells and templates write them: $(cmd),
 // #{name}, %VAR%, <%= ... %> (a bare $VAR is NOT_A_SECRET's, in one case only).
@@ -135,7 +137,8 @@ export const STRING_RULES: StringRule[] = [
   // Starts only where a run of token characters starts: from every "eyJ" inside a long
   // run the scan went to the run's end, which is quadratic (recheck found it; a 650 kB
   // line took 49 s).
-  { name: 'jwt', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}', trigger: ['eyj'], groups: 0, replace: () => R },
+  // An unsigned JWT (alg "none") has no third part and is a bearer credential all the same.
+  { name: 'jwt', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}(?:\\.[A-Za-z0-9_-]{5,})?', trigger: ['eyj'], groups: 0, replace: () => R },
   {
     name: 'bearer',
     pattern: '\\b(Bearer|Token)\\s+([A-Za-z0-9\\-._~+/]{8,}=*)',
@@ -203,7 +206,9 @@ export const STRING_RULES: StringRule[] = [
     name: 'key_value',
     // An authorization scheme and its credential are one value; the separator may end
     // a line (a value on the next line of the same record).
-    pattern: `(${KV_KEYS})(["']?\\s*[=:]\\s*)(?!-----BEGIN)((?:Basic|Bearer|Token|Digest)\\s+[^\\s"',;]+|"[^"]*"|'[^']*'|[^\\s&,;"'}]+)`,
+    // Assignments as languages write them: Go's :=, Ruby's and Perl's =>, and a
+    // comparison with a literal (`creds.Secret != "open-sesame"`).
+    pattern: `(${KV_KEYS})(["']?\\s*(?::=|=>|[!=]=(?=\\s*["'])|[=:])\\s*)(?!-----BEGIN)((?:Basic|Bearer|Token|Digest)\\s+[^\\s"',;]+|"[^"]*"|'[^']*'|\\{[^{}\\s]{0,64}\\}|\\[[^\\[\\]\\n]{0,128}\\]|[^\\s&,;"'}]+)`,
     trigger: KV_TRIGGERS,
     groups: 3,
     replace: (_m, g) => {
@@ -213,7 +218,7 @@ export const STRING_RULES: StringRule[] = [
       // A value closed by the call or list it was written in ("login(password: required)").
       // And a report key's time after the name ("password: required_2026-12-07T10:00:00").
       const word = quote ? bare : bare.replace(/[)\]]+$/, '').replace(REPORT_KEY_TIME, '');
-      if (word === '' || NOT_A_SECRET.test(word) || REFERENCE.test(word) || (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))) return null;
+      if (word === '' || NOT_A_SECRET.test(word) || NOT_A_SECRET.test(bare) || REFERENCE.test(word) || (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))) return null;
       return `${g[0]}${g[1]}${quote}${R}${quote}`;
     },
   },

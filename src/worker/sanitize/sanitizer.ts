@@ -1,5 +1,6 @@
 import { CatalogueDetector, type CompiledRule, redactSpans } from './catalogue.js';
 import { CONTEXT_RULE, familyPrefixes, familyRule } from './families.js';
+import { FORMAT_RULES } from './formats.js';
 import { GITLEAKS } from './gitleaks-rules.js';
 import { KeywordScanner } from './keywords.js';
 import { isCardNumber, SENSITIVE_KEYS, STRING_RULES, type StringRule } from './patterns.js';
@@ -31,6 +32,9 @@ export interface Tally {
   count: number;
 }
 
+// Declined matches retried one character on, per string (own()).
+const RETRIES = 32;
+
 export class Sanitizer {
   private readonly keys: Set<string>;
   private readonly combined: RegExp;
@@ -49,6 +53,7 @@ export class Sanitizer {
     this.catalogue = new CatalogueDetector(GITLEAKS);
     const rules: StringRule[] = [
       ...STRING_RULES.filter((r) => options.emails || r.name !== 'email'),
+      ...FORMAT_RULES,
       // After every rule of a known layout: at one place the first rule listed wins.
       familyRule(familyPrefixes(GITLEAKS)),
       CONTEXT_RULE,
@@ -124,17 +129,37 @@ export class Sanitizer {
   }
 
   private own(text: string, tally: Tally): string {
-    return text.replace(this.combined, (match: string, ...args: unknown[]) => {
-      for (const { rule, group } of this.rules) {
-        if (args[group - 1] === undefined) continue;
-        const groups = args.slice(group, group + rule.groups) as (string | undefined)[];
-        const clean = rule.replace(match, groups);
-        if (clean === null) return match;
-        tally.count++;
-        return clean;
+    const regex = this.combined;
+    regex.lastIndex = 0;
+    let out = '';
+    let copied = 0;
+    let retries = RETRIES;
+    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
+      const clean = this.judge(m);
+      if (clean === null) {
+        // A look-alike that a rule declined must not hide a secret that starts inside it
+        // ("Credentials = new-object System.Net.NetworkCredential(\"u\", \"secret\")": the
+        // name read as a token after "Credentials"). Retried one character on, a bounded
+        // number of times so that a long run of declined look-alikes stays linear.
+        if (retries-- > 0) regex.lastIndex = m.index + 1;
+        else if (m[0].length === 0) regex.lastIndex++;
+        continue;
       }
-      return match;
-    });
+      out += text.slice(copied, m.index) + clean;
+      copied = m.index + m[0].length;
+      tally.count++;
+      if (m[0].length === 0) regex.lastIndex++;
+    }
+    return copied === 0 ? text : out + text.slice(copied);
+  }
+
+  /** What the first rule that matched makes of the match, or null when it declines. */
+  private judge(m: RegExpExecArray): string | null {
+    for (const { rule, group } of this.rules) {
+      if (m[group] === undefined) continue;
+      return rule.replace(m[0], m.slice(group + 1, group + 1 + rule.groups));
+    }
+    return null;
   }
 
   /** Provider formats of the catalogue (catalogue.ts), on what the own rules left. */

@@ -70,3 +70,57 @@ describe('look-alikes left alone', () => {
       expect(clean(text)).toBe(text);
     });
 });
+
+// Secrets known by the layout of their format (formats.ts) and assignments as other
+// languages write them: what the second corpus held beyond the first.
+describe('secrets by their format', () => {
+  const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789./';
+  const jwtPart = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const FORMATS: [string, string, string][] = [
+    ['bcrypt hash', `$2b$12$${body(53, b64, 21)}`, 'user row: hash={}'],
+    ['SHA-512 crypt hash', `$6$${body(8, b64, 22)}$${body(86, b64, 23)}`, 'shadow entry root:{}:19000:0:99999:7:::'],
+    ['Discord bot token', `${Buffer.from('812345678901234567').toString('base64').replace(/=+$/, '')}.${body(6, undefined, 24)}.${body(27, undefined, 25)}`, 'discord client started with {}'],
+    ['Telegram bot token', `7213${body(6, '0123456789', 26)}:AA${body(33, undefined, 27)}`, 'POST https://api.telegram.org/bot{}/sendMessage failed'],
+    ['unsigned JWT', `${jwtPart({ alg: 'none', typ: 'JWT' })}.${jwtPart({ sub: 'tta-user', iat: 1765100000 })}`, 'Authorization header carried {}'],
+    ['Docker Hub token after -u and -p', `dckr_pat_${body(27, undefined, 28)}`, 'docker login -u tta -p {}'],
+    ['Mailchimp key', `${body(32, '0123456789abcdef', 29)}-us21`, 'mailchimp client {} ready'],
+    ['Teams webhook', `https://tta.webhook.office.com/webhookb2/${body(40, undefined, 30)}`, 'posting alert to {}'],
+  ];
+  for (const [name, secret, template] of FORMATS)
+    it(`catches a ${name}`, () => {
+      const out = clean(template.replace('{}', secret));
+      expect(out, out).not.toContain(secret);
+      expect(out).toContain('[REDACTED]');
+    });
+
+  const ASSIGNED: [string, string][] = [
+    ["Go's :=", 'apiKey := "{}"'],
+    ["Ruby's =>", ':password => "{}",'],
+    ['a comparison with a literal', 'if creds.Secret != "{}" {'],
+    ['a PowerShell -Password flag', 'Connect-VIServer -Server vc01 -User admin -Password {}'],
+    ['a netrc entry', 'machine api.example.org login tta password {}'],
+    ["Gradle's password 'x'", "credentials { username 'tta'; password '{}' }"],
+    ['a NetworkCredential after a name read as a token', 'Credentials = new-object System.Net.NetworkCredential("tta", "{}");'],
+    ['a name ending in key, without the catalogue knowing it', 'softlayer_api_key := {}'],
+  ];
+  const word = `Q${body(15, undefined, 31)}7`;
+  for (const [name, template] of ASSIGNED)
+    it(`catches a value after ${name}`, () => {
+      const out = clean(template.replace('{}', word));
+      expect(out, out).not.toContain(word);
+    });
+
+  const LEFT: [string, string][] = [
+    ['a camelCase variable as the value', 'let accountKey = $accountKey;'],
+    ['format placeholders', 'AccountName={2};AccountKey={3};'],
+    ['a bracketed placeholder', 'SharedAccessKey=[Shared Access key goes here];'],
+    ['a path after -u and -p', 'rsync-wrapper -u tta -p /var/log/tta'],
+    ['a password read from stdin', 'docker login --password-stdin -u tta'],
+    ['a password flag naming a variable', 'psexec \\\\host -u admin -p $Password -i'],
+    ['shell positional parameters', 'echo $1$2 and $1$HOME'],
+  ];
+  for (const [name, text] of LEFT)
+    it(`leaves ${name}`, () => {
+      expect(clean(text)).toBe(text);
+    });
+});
