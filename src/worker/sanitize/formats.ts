@@ -28,6 +28,19 @@ function keyBody(token: string): boolean {
   return /[A-Za-z]/.test(token) && /\d/.test(token) && !wordLike(token);
 }
 
+const TOKEN_CHAR = /[A-Za-z0-9_-]/;
+
+/** Two dots seven apart with token characters between and 24 before: a shape test that reads only around the dots of a string. */
+function dottedShape(text: string): boolean {
+  for (let i = text.indexOf('.', 24); i >= 0 && i + 7 < text.length; i = text.indexOf('.', i + 1)) {
+    if (text.charCodeAt(i + 7) !== 46) continue;
+    let ok = true;
+    for (let j = i - 24; ok && j < i + 7; j++) if (j !== i && !TOKEN_CHAR.test(text[j]!)) ok = false;
+    if (ok) return true;
+  }
+  return false;
+}
+
 export const FORMAT_RULES: StringRule[] = [
   {
     name: 'password_hash',
@@ -43,7 +56,7 @@ export const FORMAT_RULES: StringRule[] = [
     // An "_" may follow (a report key's time); one before it would make the start
     // ambiguous in a long run of token characters, which is quadratic.
     pattern: '(?<![A-Za-z0-9_.-])([A-Za-z0-9_-]{24,26})\\.([A-Za-z0-9_-]{6})\\.([A-Za-z0-9_-]{27,40})(?![A-Za-z0-9.-])',
-    trigger: (text) => text.includes('.') && /[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{6}\./.test(text),
+    trigger: dottedShape,
     groups: 3,
     replace: (_m, g) => (keyBody(g[0]! + g[2]!) ? R : null),
   },

@@ -3,14 +3,15 @@ import { CONTEXT_RULE, familyPrefixes, familyRule } from './families.js';
 import { FORMAT_RULES } from './formats.js';
 import { GITLEAKS } from './gitleaks-rules.js';
 import { KeywordScanner } from './keywords.js';
+import { applyRule, compileOwnRules, type OwnRule } from './own-rules.js';
 import { isCardNumber, SENSITIVE_KEYS, STRING_RULES, type StringRule } from './patterns.js';
 
 // Removes secrets from a document before it leaves the worker: values of sensitive keys
 // at any depth, and secrets inside any string (messages, URLs, stack traces, JSON
 // fields). Each string is scanned once for the keywords that gate every rule (the
 // rules' triggers and the catalogue's keywords); only a string that holds one meets
-// the rules it gates. The own rules are one compiled alternation. The document gets a
-// count of redactions, never what was redacted.
+// the rules it gates, each on its own (own-rules.ts). The document gets a count of
+// redactions, never what was redacted.
 
 export interface SanitizerOptions {
   enabled: boolean;
@@ -25,24 +26,18 @@ const REDACTED = '[REDACTED]';
 const NONE: ReadonlySet<string> = new Set();
 const MAX_CACHED_KEYS = 10_000;
 const LOCATION_KEYS = new Set(['latitude', 'longitude']);
-const OWN = Symbol('own rules');
 const always = (): boolean => true;
 
 export interface Tally {
   count: number;
 }
 
-// Declined matches retried one character on, per string (own()).
-const RETRIES = 32;
-
 export class Sanitizer {
   private readonly keys: Set<string>;
-  private readonly combined: RegExp;
-  private readonly rules: { rule: StringRule; group: number }[];
-  /** The own rules' literal triggers (as OWN) and the catalogue's keywords (as their rules). */
-  private readonly keywords: KeywordScanner<CompiledRule | typeof OWN>;
-  /** The own rules' shape triggers (a configured pattern's, which can match anything, is always true). */
-  private readonly shapes: ((text: string) => boolean)[];
+  /** The own rules' literal triggers (as their rules) and the catalogue's keywords (as theirs). */
+  private readonly keywords: KeywordScanner<CompiledRule | OwnRule>;
+  /** The own rules whose trigger is a shape, each with its test (a configured pattern's, which can match anything, is always true). */
+  private readonly shaped: { own: OwnRule; test: (text: string) => boolean }[];
   /** Key → sensitive? Keys repeat from document to document; bounded all the same. */
   private readonly keyVerdicts = new Map<string, boolean>();
   private readonly keyCleaned = new Map<string, string>();
@@ -59,22 +54,16 @@ export class Sanitizer {
       CONTEXT_RULE,
       ...options.extraPatterns.map((pattern, i) => ({ name: `custom_${i}`, pattern, groups: countGroups(pattern), replace: () => REDACTED, trigger: always })),
     ];
-    const entries: [string, CompiledRule | typeof OWN][] = [];
+    const own = compileOwnRules(rules);
+    const entries: [string, CompiledRule | OwnRule][] = [];
     for (const rule of this.catalogue.rules) for (const k of rule.keywords) entries.push([k, rule]);
-    const shapes = new Set<(text: string) => boolean>();
-    for (const { trigger } of rules) {
-      if (typeof trigger === 'function') shapes.add(trigger);
-      else for (const k of trigger) entries.push([k, OWN]);
+    this.shaped = [];
+    for (const o of own) {
+      const { trigger } = o.rule;
+      if (typeof trigger === 'function') this.shaped.push({ own: o, test: trigger });
+      else for (const k of trigger) entries.push([k, o]);
     }
     this.keywords = new KeywordScanner(entries);
-    this.shapes = [...shapes];
-    let group = 1;
-    this.rules = rules.map((rule) => {
-      const entry = { rule, group };
-      group += 1 + rule.groups;
-      return entry;
-    });
-    this.combined = new RegExp(rules.map((r) => `(${r.pattern})`).join('|'), 'g');
   }
 
   /**
@@ -111,55 +100,20 @@ export class Sanitizer {
   /** The clean string (the same one when it held nothing); redactions go to `tally`. */
   private scrub(text: string, tally: Tally): string {
     let hits = this.keywords.scan(text.toLowerCase());
+    const own: OwnRule[] = [];
+    if (hits) for (const hit of hits) if ('order' in hit) own.push(hit);
+    for (const s of this.shaped) if (s.test(text)) own.push(s.own);
     let clean = text;
-    if (hits?.has(OWN) || this.shaped(text)) {
-      clean = this.own(text, tally);
+    if (own.length > 0) {
+      own.sort((a, b) => a.order - b.order);
+      for (const o of own) clean = applyRule(o, clean, tally);
       // The catalogue runs on what the own rules left, gated by what is left of it.
       if (clean !== text) hits = this.keywords.scan(clean.toLowerCase());
     }
     if (!hits) return clean;
     const rules: CompiledRule[] = [];
-    for (const hit of hits) if (hit !== OWN) rules.push(hit);
+    for (const hit of hits) if (!('order' in hit)) rules.push(hit);
     return rules.length > 0 ? this.catalogued(clean, rules, tally) : clean;
-  }
-
-  private shaped(text: string): boolean {
-    for (const shape of this.shapes) if (shape(text)) return true;
-    return false;
-  }
-
-  private own(text: string, tally: Tally): string {
-    const regex = this.combined;
-    regex.lastIndex = 0;
-    let out = '';
-    let copied = 0;
-    let retries = RETRIES;
-    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
-      const clean = this.judge(m);
-      if (clean === null) {
-        // A look-alike that a rule declined must not hide a secret that starts inside it
-        // ("Credentials = new-object System.Net.NetworkCredential(\"u\", \"secret\")": the
-        // name read as a token after "Credentials"). Retried one character on, a bounded
-        // number of times so that a long run of declined look-alikes stays linear.
-        if (retries-- > 0) regex.lastIndex = m.index + 1;
-        else if (m[0].length === 0) regex.lastIndex++;
-        continue;
-      }
-      out += text.slice(copied, m.index) + clean;
-      copied = m.index + m[0].length;
-      tally.count++;
-      if (m[0].length === 0) regex.lastIndex++;
-    }
-    return copied === 0 ? text : out + text.slice(copied);
-  }
-
-  /** What the first rule that matched makes of the match, or null when it declines. */
-  private judge(m: RegExpExecArray): string | null {
-    for (const { rule, group } of this.rules) {
-      if (m[group] === undefined) continue;
-      return rule.replace(m[0], m.slice(group + 1, group + 1 + rule.groups));
-    }
-    return null;
   }
 
   /** Provider formats of the catalogue (catalogue.ts), on what the own rules left. */
