@@ -65,7 +65,15 @@ for (let r = 0; r < ROUNDS; r++)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rows: Row[] = trees.map(([name]) => {
   const xs = samples.get(name)!;
-  return { sanitizer: name, docs: DOCS, rounds: ROUNDS, 'median µs/doc': Number(median(xs).toFixed(2)), 'min µs/doc': Number(Math.min(...xs).toFixed(2)), 'max µs/doc': Number(Math.max(...xs).toFixed(2)), redactions: redacted.get(name)! };
+  return {
+    sanitizer: name,
+    docs: DOCS,
+    rounds: ROUNDS,
+    'median µs/doc': Number(median(xs).toFixed(2)),
+    'min µs/doc': Number(Math.min(...xs).toFixed(2)),
+    'max µs/doc': Number(Math.max(...xs).toFixed(2)),
+    redactions: redacted.get(name)!,
+  };
 });
 await record(
   'Sanitizer cost per document',

@@ -43,11 +43,14 @@ export async function serveMetrics(
 
 /**
  * Label values (file paths, function names from reports) come from inputs: each goes
- * through the sanitizer's cleaner before it is served. Escapes are kept as they are.
+ * through the sanitizer's cleaner before it is served. The cleaner reads the value as
+ * it was, not as the exposition escapes it (`\"` for a quote, `\\`, `\n`): escaped, a
+ * quoted secret (`"DB_PASSWORD": "…"`) was read as a backslash and left whole.
  */
 export function cleanLabels(exposition: string, clean: (text: string) => string): string {
-  return exposition.replace(/="((?:[^"\\]|\\.)*)"/g, (match, value: string) => {
+  return exposition.replace(/="((?:[^"\\]|\\.)*)"/g, (match, escaped: string) => {
+    const value = escaped.replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c));
     const cleaned = clean(value);
-    return cleaned === value ? match : `="${cleaned.replace(/"/g, '\\"')}"`;
+    return cleaned === value ? match : `="${cleaned.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`;
   });
 }

@@ -1,4 +1,4 @@
-import { dated, fileName, isUuid, REPORT_KEY_TIME, wordLike } from './lookalike.js';
+import { dated, fileName, isUuid, REPORT_KEY_TIME, stem, wordLike } from './lookalike.js';
 import type { StringRule } from './patterns.js';
 
 // Secrets recognised by the layout their format gives them rather than by a provider's
@@ -21,7 +21,36 @@ function reference(value: string): boolean {
 
 // crypt(3)'s modular format and its kin ($id$salt$hash): MD5-crypt, bcrypt, SHA-crypt,
 // yescrypt, scrypt, Argon2, PBKDF2, phpass, Kerberos AS-REP/TGS hashes.
-const HASH_IDS = ['1', '2', '2a', '2b', '2x', '2y', '5', '6', '7', '8', '9', 'y', 'gy', 'md5', 'sha1', 'apr1', 'argon2id', 'argon2i', 'argon2d', 'pbkdf2', 'pbkdf2-sha256', 'pbkdf2-sha512', 'scrypt', 'krb5asrep', 'krb5tgs', 'krb5pa', 'P', 'H'];
+const HASH_IDS = [
+  '1',
+  '2',
+  '2a',
+  '2b',
+  '2x',
+  '2y',
+  '5',
+  '6',
+  '7',
+  '8',
+  '9',
+  'y',
+  'gy',
+  'md5',
+  'sha1',
+  'apr1',
+  'argon2id',
+  'argon2i',
+  'argon2d',
+  'pbkdf2',
+  'pbkdf2-sha256',
+  'pbkdf2-sha512',
+  'scrypt',
+  'krb5asrep',
+  'krb5tgs',
+  'krb5pa',
+  'P',
+  'H',
+];
 
 /** Random enough to be a key's body: letters and digits, not a word identifier. */
 function keyBody(token: string): boolean {
@@ -55,7 +84,7 @@ export const FORMAT_RULES: StringRule[] = [
     name: 'dotted_token',
     // An "_" may follow (a report key's time); one before it would make the start
     // ambiguous in a long run of token characters, which is quadratic.
-    pattern: '(?<![A-Za-z0-9_.-])([A-Za-z0-9_-]{24,26})\\.([A-Za-z0-9_-]{6})\\.([A-Za-z0-9_-]{27,40})(?![A-Za-z0-9.-])',
+    pattern: '(?<![A-Za-z0-9_.-])([A-Za-z0-9_-]{24,26})\\.([A-Za-z0-9_-]{6})\\.([A-Za-z0-9_-]{27,40})(?![A-Za-z0-9-]|\\.(?![a-z]{2,5}(?![A-Za-z0-9_.-])))',
     trigger: dottedShape,
     groups: 3,
     replace: (_m, g) => (keyBody(g[0]! + g[2]!) ? R : null),
@@ -152,14 +181,15 @@ export const FORMAT_RULES: StringRule[] = [
     // matched from every "_" of a long identifier was polynomial.
     // "=" only as padding at its end: from every "=" of a long base64 run the scan
     // would go on to the run's end.
-    pattern: '(?<![A-Za-z0-9_+/.-])(?=[A-Za-z0-9][A-Za-z0-9_+/.-]{15})(?<=(?:[_-][kK][eE][yY]|[a-z]Key|[aA][pP][iI][kK][eE][yY])["\']?[ \\t]{0,8}(?::=|=>|[=:])?[ \\t]{0,8}["\']?)([A-Za-z0-9][A-Za-z0-9_+/.-]{15,255}={0,2})(?![A-Za-z0-9_+/=-])',
+    pattern:
+      '(?<![A-Za-z0-9_+/.-])(?=[A-Za-z0-9][A-Za-z0-9_+/.-]{15})(?<=(?:[_-][kK][eE][yY]|[a-z]Key|[aA][pP][iI][kK][eE][yY])["\']?[ \\t]{0,8}(?::=|=>|[=:])?[ \\t]{0,8}["\']?)([A-Za-z0-9][A-Za-z0-9_+/.-]{15,255}={0,2})(?![A-Za-z0-9_+/=-])',
     trigger: ['key'],
     groups: 1,
     replace: (_m, g) => {
       const value = g[0]!.replace(/\.+$/, '');
       // A report key is the function's name and its time: the time is no part of the token.
       const time = REPORT_KEY_TIME.exec(value);
-      const token = time ? value.slice(0, time.index) : value;
+      const token = stem(time ? value.slice(0, time.index) : value);
       if (!keyBody(token) || isUuid(token) || fileName(token) || dated(token)) return null;
       return `${R}${g[0]!.slice(token.length)}`;
     },

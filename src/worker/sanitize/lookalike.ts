@@ -59,9 +59,20 @@ export function isUuid(token: string): boolean {
   return UUID.test(token);
 }
 
+const EXTENSION = /\.[a-z]{2,5}$/;
+
 /** A file's name or path: it ends in an extension of letters (`emissions_20261207_100000.json`). */
 export function fileName(token: string): boolean {
-  return /\.[a-z]{2,5}$/.test(token);
+  return EXTENSION.test(token);
+}
+
+/**
+ * A token without the extension a file named after it carries (`<token>.log` in a path
+ * label): the name is judged, and the extension stays as text.
+ */
+export function stem(token: string): string {
+  const ext = EXTENSION.exec(token);
+  return ext ? token.slice(0, ext.index) : token;
 }
 
 /** A report key's time after the function's name (`get_token_2026-12-07T10:00:00.123456`). */

@@ -76,7 +76,8 @@ function basicCredential(value: string): boolean {
 // expired"); after "=" or in quotes it is an assignment, and redacted.
 // Placeholders as code and templates write them: $accountKey, {3}, {name}, [your key
 // here], &lt;password&gt;.
-const NOT_A_SECRET = /^(?:\*+|\[REDACTED\]|null|none|nil|true|false|\$(?:[A-Z_]+|[a-z_]+|[a-z]+(?:[A-Z][a-z]+)+)|\$\{[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|&lt;.*&gt;|%[sd]|\{\{[^}]*\}\}|\{\d*\}|\{[A-Za-z_][A-Za-z0-9_]*\}|\[[^\]]*\])$/;
+const NOT_A_SECRET =
+  /^(?:\*+|\[REDACTED\]|null|none|nil|true|false|\$(?:[A-Z_]+|[a-z_]+|[a-z]+(?:[A-Z][a-z]+)+)|\$\{[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|&lt;.*&gt;|%[sd]|\{\{[^}]*\}\}|\{\d*\}|\{[A-Za-z_][A-Za-z0-9_]*\}|\[[^\]]*\])$/;
 
 // A reference to a value kept elsewhere, as shells and templates write them: $(cmd),
 // #{name}, %VAR%, <%= ... %> (a bare $VAR is NOT_A_SECRET's, in one case only).
@@ -138,7 +139,13 @@ export const STRING_RULES: StringRule[] = [
   // run the scan went to the run's end, which is quadratic (recheck found it; a 650 kB
   // line took 49 s).
   // An unsigned JWT (alg "none") has no third part and is a bearer credential all the same.
-  { name: 'jwt', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}(?:\\.[A-Za-z0-9_-]{5,})?', trigger: ['eyj'], groups: 0, replace: () => R },
+  {
+    name: 'jwt',
+    pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}(?:\\.[A-Za-z0-9_-]{5,})?',
+    trigger: ['eyj'],
+    groups: 0,
+    replace: () => R,
+  },
   {
     name: 'bearer',
     pattern: '\\b(Bearer|Token)\\s+([A-Za-z0-9\\-._~+/]{8,}=*)',
@@ -218,7 +225,14 @@ export const STRING_RULES: StringRule[] = [
       // A value closed by the call or list it was written in ("login(password: required)").
       // And a report key's time after the name ("password: required_2026-12-07T10:00:00").
       const word = quote ? bare : bare.replace(/[)\]]+$/, '').replace(REPORT_KEY_TIME, '');
-      if (word === '' || NOT_A_SECRET.test(word) || NOT_A_SECRET.test(bare) || REFERENCE.test(word) || (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))) return null;
+      if (
+        word === '' ||
+        NOT_A_SECRET.test(word) ||
+        NOT_A_SECRET.test(bare) ||
+        REFERENCE.test(word) ||
+        (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))
+      )
+        return null;
       return `${g[0]}${g[1]}${quote}${R}${quote}`;
     },
   },

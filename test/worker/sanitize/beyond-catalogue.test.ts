@@ -46,6 +46,11 @@ describe('secrets beyond the catalogue', () => {
     expect(n).toBeGreaterThanOrEqual(4);
   });
 
+  it('catches a key that names a file, as a path label does, and keeps the extension', () => {
+    const token = `odt_${body(32, undefined, 11)}`;
+    expect(clean(`/var/log/tta/${token}.log`)).toBe('/var/log/tta/[REDACTED].log');
+  });
+
   it("catches a key inside a report's function name and key", () => {
     const token = `sk-ant-api03-${body(70, undefined, 10)}`;
     expect(clean(`upload_${token}`)).not.toContain(token);
@@ -79,7 +84,11 @@ describe('secrets by their format', () => {
   const FORMATS: [string, string, string][] = [
     ['bcrypt hash', `$2b$12$${body(53, b64, 21)}`, 'user row: hash={}'],
     ['SHA-512 crypt hash', `$6$${body(8, b64, 22)}$${body(86, b64, 23)}`, 'shadow entry root:{}:19000:0:99999:7:::'],
-    ['Discord bot token', `${Buffer.from('812345678901234567').toString('base64').replace(/=+$/, '')}.${body(6, undefined, 24)}.${body(27, undefined, 25)}`, 'discord client started with {}'],
+    [
+      'Discord bot token',
+      `${Buffer.from('812345678901234567').toString('base64').replace(/=+$/, '')}.${body(6, undefined, 24)}.${body(27, undefined, 25)}`,
+      'discord client started with {}',
+    ],
     ['Telegram bot token', `7213${body(6, '0123456789', 26)}:AA${body(33, undefined, 27)}`, 'POST https://api.telegram.org/bot{}/sendMessage failed'],
     ['unsigned JWT', `${jwtPart({ alg: 'none', typ: 'JWT' })}.${jwtPart({ sub: 'tta-user', iat: 1765100000 })}`, 'Authorization header carried {}'],
     ['Docker Hub token after -u and -p', `dckr_pat_${body(27, undefined, 28)}`, 'docker login -u tta -p {}'],
