@@ -121,8 +121,8 @@ async function throughPipeline(corpus: Corpus) {
         return f === undefined ? [] : [clean(f)];
       }),
     );
-    const unescape = (v: string) => v.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c));
-    const labels = [...exposition.matchAll(/^carbon_function_emissions_kg_total\{.*?function="((?:[^"\\]|\\.)*)"/gm)].map((m) => unescape(m[1]!));
+    const unescaped = (v: string) => v.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c));
+    const labels = [...exposition.matchAll(/^carbon_function_emissions_kg_total\{.*?function="((?:[^"\\]|\\.)*)"/gm)].map((m) => unescaped(m[1]!));
     expect(labels.length).toBeGreaterThan(0);
     expect(
       labels.filter((label) => !functions.has(label)),
