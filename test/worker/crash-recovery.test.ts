@@ -1,62 +1,166 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { BATCH_JOB } from '../../src/common/queue/contract.js';
 import { cleanup, countDocs, redisClient, services, uniqueNames, waitFor } from '../helpers/services.js';
 import { logBatch, startTestWorker } from '../helpers/worker.js';
 
-// Issue #14: after kill -9 of a worker holding batches, a worker restarted on the same
-// data dir indexes them within seconds, not after BullMQ's 30 s lock and two stalled
-// checks. The killed worker is a real process: a BullMQ worker recorded as an
-// incarnation in the data dir exactly as CarbonWorker records itself, that takes the
-// jobs and never finishes them.
+// Issues #14 and #34: after kill -9 of a worker holding batches, another worker indexes
+// them within seconds, whether it is restarted on the same host, runs on another host
+// already, or finds the killed process still a zombie. The killed worker is a real
+// process that proves it is alive exactly as CarbonWorker does (its heartbeat thread
+// and registry entry, from the built modules) and takes the jobs and never finishes
+// them; or, for the no-false-takeover case, blocks its event loop and then finishes.
 
-const names = uniqueNames('recovery');
-let dataDir: string;
-afterAll(async () => {
-  await cleanup(names, dataDir ? [dataDir] : []);
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of started.splice(0)) c.kill('SIGKILL');
 });
 
-const holder = (queue: string, dir: string) => `
-import { hostname } from 'node:os';
-import { Worker } from 'bullmq';
+/** A worker that registers and beats as CarbonWorker does; its processor holds each job, or blocks `blockMs` and finishes it. */
+const holder = (queue: string, host: string, blockMs: number) => `
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { newIncarnation, register } from './dist/worker/incarnations.js';
-const me = newIncarnation(hostname(), process.pid, ${JSON.stringify(queue)});
-await register(${JSON.stringify(dir)}, me);
-const w = new Worker(${JSON.stringify(queue)}, () => new Promise(() => {}), { connection: new Redis(${JSON.stringify(services.redisUrl)}, { maxRetriesPerRequest: null }), name: me.name, concurrency: 4, lockDuration: 30000 });
+import { Heartbeat } from './dist/worker/liveness/heartbeat.js';
+import { incarnationName, livenessKeys } from './dist/worker/liveness/keys.js';
+const connection = new Redis(${JSON.stringify(services.redisUrl)}, { maxRetriesPerRequest: null });
+const me = incarnationName(${JSON.stringify(host)}, process.pid);
+const keys = livenessKeys(new Queue(${JSON.stringify(queue)}, { connection }).qualifiedName);
+await Heartbeat.start({ target: { url: ${JSON.stringify(services.redisUrl)} }, key: keys.alive(me), value: me, everyMs: 1000, ttlMs: 5000, onError: (m) => console.error('heartbeat:', m) });
+await connection.hset(keys.registry, me, '{}');
+const block = ${blockMs};
+const w = new Worker(${JSON.stringify(queue)}, async () => {
+  if (block === 0) return new Promise(() => {});
+  const until = Date.now() + block;
+  while (Date.now() < until) {}
+  return { held: true };
+}, { connection, name: me, concurrency: 4, lockDuration: 30000 });
 w.on('active', () => console.log('holding'));
 `;
 
+/** The holder, or the holder under a parent that never reaps it (so that, killed, it stays a zombie). */
+function spawnHolder(queue: string, host: string, opts: { blockMs?: number; zombieParent?: boolean } = {}): { child: ChildProcess; pid: Promise<number> } {
+  const node = [process.execPath, '--input-type=module', '-e', holder(queue, host, opts.blockMs ?? 0)];
+  if (!opts.zombieParent) {
+    const child = spawn(node[0]!, node.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(child);
+    return { child, pid: Promise.resolve(child.pid!) };
+  }
+  // Python's Popen reaps only when asked (wait/poll): the killed holder stays <defunct>.
+  const parent = spawn(
+    'python3',
+    ['-c', 'import subprocess, sys, time\np = subprocess.Popen(sys.argv[1:])\nprint(p.pid, flush=True)\ntime.sleep(600)', ...node],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  started.push(parent);
+  const pid = new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+  return { child: parent, pid };
+}
+
+async function state(pid: number): Promise<string> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
+
+async function holdThree(queue: Queue, tag: string, host: string, opts: { zombieParent?: boolean } = {}): Promise<number> {
+  for (let i = 0; i < 3; i++) await queue.add(BATCH_JOB, logBatch(`${tag}${i}`, [`INFO:held:${tag} batch ${i}`]), { jobId: `${tag}${i}_0` });
+  const { pid } = spawnHolder(queue.name, host, opts);
+  await waitFor(async () => (await queue.getActiveCount()) === 3, 20_000, 'the doomed worker to hold all 3 batches');
+  return pid;
+}
+
 describe('a worker killed with -9 while it holds batches', () => {
-  it('its batches are indexed within 10 s of a worker starting on the same data dir', async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tta-recovery-'));
+  it('restarted on the same host: its batches are indexed within 10 s', async () => {
+    const n = uniqueNames('recovery-same');
     const redis = redisClient();
-    const queue = new Queue(names.queue, { connection: redis });
-    for (let i = 0; i < 3; i++) await queue.add(BATCH_JOB, logBatch(`held${i}`, [`INFO:held:batch ${i}`]), { jobId: `held${i}_0` });
-    const child = spawn(process.execPath, ['--input-type=module', '-e', holder(names.queue, dataDir)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    await waitFor(async () => (await queue.getActiveCount()) === 3, 20_000, 'the doomed worker to hold all 3 batches');
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-    expect(await queue.getActiveCount()).toBe(3);
-    const started = Date.now();
-    const worker = await startTestWorker(names, (c) => (c.dataDir = dataDir));
+    const queue = new Queue(n.queue, { connection: redis });
+    const pid = await holdThree(queue, 'same', 'host-a');
+    process.kill(pid, 'SIGKILL');
+    const killed = Date.now();
+    const worker = await startTestWorker(n, (c) => (c.hostName = 'host-a'));
     try {
-      await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed', 200);
-      expect(Date.now() - started).toBeLessThan(10_000);
-      // The dead incarnation is forgotten; the live one is recorded.
-      expect((await readdir(join(dataDir, 'workers'))).length).toBe(1);
+      await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed', 200);
+      expect(Date.now() - killed).toBeLessThan(10_000);
     } finally {
       await worker.stop();
       await queue.close();
       await redis.quit();
-      await rm(dataDir, { recursive: true, force: true });
+      await cleanup(n);
     }
-    expect(out).toContain('holding');
+  }, 60_000);
+
+  it('with a worker already running on another host and no restart: indexed within 10 s', async () => {
+    const n = uniqueNames('recovery-other');
+    const redis = redisClient();
+    const queue = new Queue(n.queue, { connection: redis });
+    const pid = await holdThree(queue, 'other', 'host-a');
+    // Running, and idle, before the kill: the batches are the holder's.
+    const worker = await startTestWorker(n, (c) => (c.hostName = 'host-b'));
+    try {
+      expect(await queue.getActiveCount()).toBe(3);
+      process.kill(pid, 'SIGKILL');
+      const killed = Date.now();
+      await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed by host-b', 200);
+      expect(Date.now() - killed).toBeLessThan(10_000);
+      expect(worker.worker.totals.indexed).toBe(3);
+    } finally {
+      await worker.stop();
+      await queue.close();
+      await redis.quit();
+      await cleanup(n);
+    }
+  }, 60_000);
+
+  it('left a zombie by a parent that does not reap it: indexed within 10 s all the same', async () => {
+    const n = uniqueNames('recovery-zombie');
+    const redis = redisClient();
+    const queue = new Queue(n.queue, { connection: redis });
+    const pid = await holdThree(queue, 'zombie', 'host-a', { zombieParent: true });
+    // Running, and idle, before the kill: the batches are the holder's.
+    const worker = await startTestWorker(n, (c) => (c.hostName = 'host-a'));
+    try {
+      expect(await queue.getActiveCount()).toBe(3);
+      process.kill(pid, 'SIGKILL');
+      const killed = Date.now();
+      await waitFor(async () => (await state(pid)) === 'Z', 5_000, 'the killed holder to be a zombie');
+      await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed', 200);
+      expect(Date.now() - killed).toBeLessThan(10_000);
+      // Still a zombie: its pid alone would have said it was alive.
+      expect(await state(pid)).toBe('Z');
+    } finally {
+      await worker.stop();
+      await queue.close();
+      await redis.quit();
+      await cleanup(n);
+    }
+  }, 60_000);
+});
+
+describe('a worker whose event loop is blocked', () => {
+  it('keeps its batch for 7 s of blocking: no other worker takes it over', async () => {
+    const n = uniqueNames('recovery-blocked');
+    const redis = redisClient();
+    const queue = new Queue(n.queue, { connection: redis });
+    try {
+      await queue.add(BATCH_JOB, logBatch('blocked', ['INFO:held:blocked batch']), { jobId: 'blocked_0' });
+      spawnHolder(n.queue, 'host-a', { blockMs: 7_000 });
+      await waitFor(async () => (await queue.getActiveCount()) === 1, 20_000, 'the holder to take the batch');
+      // Idle beside it, reaping every second: only a takeover could give it the batch.
+      const watcher = await startTestWorker(n, (c) => (c.hostName = 'host-b'));
+      try {
+        await waitFor(async () => (await queue.getCompletedCount()) === 1, 30_000, 'the blocked holder to finish its batch');
+        const job = await queue.getJob('blocked_0');
+        expect(job?.returnvalue).toEqual({ held: true });
+        expect(job?.attemptsStarted).toBe(1);
+        expect(watcher.worker.totals.indexed).toBe(0);
+      } finally {
+        await watcher.stop();
+      }
+    } finally {
+      await queue.close();
+      await redis.quit();
+      await cleanup(n);
+    }
   }, 60_000);
 });

@@ -247,6 +247,12 @@ export const configSchema = z.strictObject({
       // A worker that stops renewing its lock this long (killed, frozen, cut off) loses
       // its batch to another worker; stalled batches are looked for as often.
       lockDurationMs: positiveInt.default(30_000),
+      // A worker proves it is alive in Redis this often, from a thread of its own, and
+      // counts as gone when it has not for livenessTtlMs; every live worker looks for
+      // gone ones' batches every reapIntervalMs (worker/liveness/).
+      heartbeatMs: positiveInt.default(1_000),
+      livenessTtlMs: positiveInt.default(5_000),
+      reapIntervalMs: positiveInt.default(1_000),
       // A carbon.log batch whose lines were never attached (its shipper died between
       // queueing it and attaching them) is given up after waiting this long; giving up
       // loses nothing (common/queue/payload.ts), waiting forever kept the queue busy.
@@ -255,6 +261,8 @@ export const configSchema = z.strictObject({
       // logger, message (all optional), tried before the built-in Python formats.
       logPatterns: z.array(regex('s')).default([]),
     })
+    // Two beats a period at least: one lost SET must not make a live worker look gone.
+    .refine((w) => w.heartbeatMs * 2 <= w.livenessTtlMs, { message: 'expected at least twice heartbeatMs', path: ['livenessTtlMs'] })
     .prefault({}),
 });
 

@@ -45,6 +45,11 @@ export function createMetrics(labels: { environment: string; role: string }) {
       labelNames: ['project', 'function'],
       registers: r,
     }),
+    batchesReclaimed: new Counter({
+      name: 'tta_carbon_batches_reclaimed_total',
+      help: 'batches of workers that are gone (no heartbeat) handed back to the queue',
+      registers: r,
+    }),
     linesRead: new Counter({ name: 'tta_carbon_lines_read_total', help: 'lines read from followed files', registers: r }),
     bytesRead: new Counter({ name: 'tta_carbon_bytes_read_total', help: 'bytes read from followed files', registers: r }),
     recordsEnqueued: new Counter({ name: 'tta_carbon_records_enqueued_total', help: 'records accepted by Redis', registers: r }),
