@@ -25,6 +25,8 @@ export type { Stoppable };
 export interface Part extends Stoppable {
   refresh?(): Promise<void>;
   healthy?(): Record<string, boolean>;
+  /** Causes that keep the part working but not as it should (Elasticsearch blocking writes, say), by subsystem. */
+  degraded?(): Record<string, unknown>;
 }
 
 /** A recurring connection error, logged at most once a minute with how many were held back. */
@@ -136,6 +138,10 @@ export async function startWorker(config: Config, logger: Logger, metrics?: Metr
       for (const [state, n] of Object.entries(c)) metrics.queueJobs.set({ state }, n);
     },
     healthy: () => ({ redis: redis.status === 'ready' }),
+    degraded: () => {
+      const waiting = worker.waiting.degraded();
+      return waiting ? { elasticsearch: waiting } : {};
+    },
   };
 }
 
@@ -174,7 +180,8 @@ export async function startMetricsServer(config: Config, metrics: Metrics, parts
     metrics,
     async () => {
       const checks = Object.assign({}, ...parts.map((p) => p.healthy?.() ?? {})) as Record<string, boolean>;
-      return { ok: Object.values(checks).every(Boolean), detail: { checks } };
+      const degraded = Object.assign({}, ...parts.map((p) => p.degraded?.() ?? {})) as Record<string, unknown>;
+      return { ok: Object.values(checks).every(Boolean), detail: { checks, ...(Object.keys(degraded).length > 0 && { degraded }) } };
     },
     config.metrics.host,
     config.metrics.port,

@@ -19,6 +19,8 @@ import { Heartbeat } from './liveness/heartbeat.js';
 import { incarnationName, livenessKeys } from './liveness/keys.js';
 import { Reaper } from './liveness/reaper.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
+import { ElasticsearchWait } from './waiting.js';
+import { waitCause } from './bulk/classify.js';
 import { applyTally, type Tally } from './tally.js';
 import { Targets } from './targets.js';
 
@@ -49,12 +51,15 @@ export class CarbonWorker {
   private readonly logPatterns: RegExp[];
   private readonly now: () => Date;
   readonly totals: IndexReport = emptyReport();
+  /** What batches wait for Elasticsearch about (waiting.ts), for /health. */
+  readonly waiting: ElasticsearchWait;
 
   constructor(
     private readonly config: Config,
     private readonly deps: WorkerDeps,
   ) {
     this.now = deps.now ?? (() => new Date());
+    this.waiting = new ElasticsearchWait(() => this.now().getTime());
     this.sanitizer = new Sanitizer(config.sanitizer);
     this.targets = new Targets(config, {
       elasticsearch: deps.elasticsearch,
@@ -186,10 +191,17 @@ export class CarbonWorker {
 
   private async process(job: Job<BatchJobData, IndexReport>, token?: string): Promise<IndexReport> {
     try {
-      return await this.index(job);
+      const report = await this.index(job);
+      if (this.waiting.clear()) this.deps.logger.info('Elasticsearch takes batches again');
+      return report;
     } catch (err) {
       if (!(err instanceof RetryLaterError) || !token) throw err;
-      this.deps.metrics?.indexFailures.inc({ reason: err instanceof PayloadPendingError ? 'payload_pending' : 'elasticsearch_unavailable' });
+      if (err instanceof PayloadPendingError) this.deps.metrics?.indexFailures.inc({ reason: 'payload_pending' });
+      else {
+        const cause = waitCause(err.reason);
+        this.deps.metrics?.indexFailures.inc({ reason: `elasticsearch_${cause}` });
+        if (this.waiting.note(cause, err.reason)) this.deps.logger.warn({ cause, reason: err.reason }, this.waiting.degraded()!.detail);
+      }
       // Elasticsearch cannot take the documents yet (outage, 429, 5xx). Waiting is not a
       // failure: the job goes back to delayed without spending one of its attempts, so
       // an outage of any length loses nothing. Attempts count only real faults.

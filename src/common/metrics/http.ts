@@ -24,7 +24,10 @@ export async function serveMetrics(
       } else if (req.url === '/health') {
         const h = await health();
         res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unhealthy', ...h.detail }));
+        // Degraded (still working, not as it should: writes blocked, say) answers 200 with
+        // the causes: a load balancer keeps the process, an operator sees why.
+        const status = !h.ok ? 'unhealthy' : h.detail.degraded ? 'degraded' : 'ok';
+        res.end(JSON.stringify({ status, ...h.detail }));
       } else {
         res.writeHead(404).end();
       }

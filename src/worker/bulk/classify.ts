@@ -47,3 +47,16 @@ function describe(error: BulkItemResult['error']): string {
   const cause = error.caused_by?.reason ? ` (caused by ${error.caused_by.type}: ${error.caused_by.reason})` : '';
   return `${error.reason ?? ''}${cause}`;
 }
+
+/**
+ * Why Elasticsearch makes the worker wait, from a retry's reason, for the operator:
+ * writes blocked (the flood-stage disk watermark, or a read-only block set by hand),
+ * overloaded (429 rejections), or unavailable (down, unreachable, 5xx, shards not ready).
+ */
+export type WaitCause = 'writes_blocked' | 'overloaded' | 'unavailable';
+
+export function waitCause(reason: string): WaitCause {
+  if (/cluster_block_exception|read[-_]only|flood[- ]stage/i.test(reason)) return 'writes_blocked';
+  if (/\b429\b|es_rejected_execution|too_many_requests|circuit_breaking/i.test(reason)) return 'overloaded';
+  return 'unavailable';
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyItem, classifyRequestError } from '../../../src/worker/bulk/classify.js';
+import { classifyItem, classifyRequestError, waitCause } from '../../../src/worker/bulk/classify.js';
 
 describe('classifyItem', () => {
   it('counts 2xx as indexed and 409 as an earlier delivery', () => {
@@ -39,5 +39,19 @@ describe('classifyRequestError', () => {
       kind: 'retry',
       configProblem: true,
     });
+  });
+});
+
+describe('why a batch waits', () => {
+  it('names writes blocked, overload and unavailability from the retry reason', () => {
+    expect(
+      waitCause(
+        'cluster_block_exception: index [x] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block]',
+      ),
+    ).toBe('writes_blocked');
+    expect(waitCause('es_rejected_execution_exception: rejected execution of coordinating operation')).toBe('overloaded');
+    expect(waitCause('ResponseError: status 429')).toBe('overloaded');
+    expect(waitCause('ConnectionError: connect ECONNREFUSED 127.0.0.1:9200')).toBe('unavailable');
+    expect(waitCause('unavailable_shards_exception: primary shard is not active')).toBe('unavailable');
   });
 });
