@@ -101,7 +101,16 @@ export class CarbonWorker {
       );
       if (final) void this.retire(job, err);
     });
-    this.worker.on('error', (err) => this.deps.logger.error({ err }, 'worker error'));
+    this.worker.on('error', (err) => {
+      // A batch another worker took over while this one was stopped or cut off
+      // (liveness/): its copy landed on the same ids, and BullMQ refuses to finish it twice.
+      if (/^Missing lock for job/.test(err.message))
+        this.deps.logger.warn(
+          { err: err.message },
+          'a batch this worker held was taken over by another (this worker was stopped or cut off too long); its documents are the same, nothing is doubled',
+        );
+      else this.deps.logger.error({ err }, 'worker error');
+    });
     this.worker.on('stalled', (jobId) => this.deps.logger.warn({ jobId }, 'batch stalled (its worker died or froze); it goes to another worker'));
     if (this.deps.metrics) {
       this.gauge = new EmissionsGauge({
