@@ -9,6 +9,9 @@ import { BulkIndexer } from './bulk/indexer.js';
 import { RetryLaterError } from './errors.js';
 import { installTemplates } from './template.js';
 
+// How long an installed template is trusted before it is looked for again.
+const TEMPLATE_CHECK_MS = 10_000;
+
 export interface TargetDeps {
   elasticsearch: Client;
   logger: Logger;
@@ -25,8 +28,8 @@ export interface TargetDeps {
 export class Targets {
   /** One indexer per environment served. */
   private readonly indexers = new Map<string, BulkIndexer>();
-  /** Index prefixes whose templates are installed. */
-  private readonly templated = new Set<string>();
+  /** Index prefixes whose templates are installed → when that was last seen to hold. */
+  private readonly templated = new Map<string, number>();
 
   constructor(
     private readonly config: Config,
@@ -57,15 +60,32 @@ export class Targets {
     return { environment, indexPrefix, indexer };
   }
 
-  /** Templates of another environment's indices, installed before its first document. */
+  /**
+   * The templates of a batch's indices, installed before its first document, and looked
+   * for again every TEMPLATE_CHECK_MS (one HEAD request): a template deleted by hand
+   * would let the next index (the next day's, or today's deleted by hand too) be created
+   * with guessed mappings (issue #34).
+   */
   async ensureTemplates(indexPrefix: string): Promise<void> {
-    if (this.templated.has(indexPrefix)) return;
+    const now = this.deps.now().getTime();
+    const seen = this.templated.get(indexPrefix);
+    if (seen !== undefined && now - seen < TEMPLATE_CHECK_MS) return;
     try {
+      const { indices } = this.deps.elasticsearch;
+      if (
+        seen !== undefined &&
+        (await indices.existsIndexTemplate({ name: indexPrefix })) &&
+        (await indices.existsIndexTemplate({ name: `${indexPrefix}-deadletter` }))
+      ) {
+        this.templated.set(indexPrefix, now);
+        return;
+      }
+      if (seen !== undefined) this.deps.logger.warn({ template: indexPrefix }, 'the index template is gone (deleted by hand?); installed again');
       await installTemplates(this.deps.elasticsearch, indexPrefix);
     } catch (err) {
       throw new RetryLaterError(0, `cannot install the index templates of ${indexPrefix}: ${(err as Error).message}`);
     }
-    this.templated.add(indexPrefix);
+    this.templated.set(indexPrefix, now);
   }
 
   /** The own environment's templates, retried until Elasticsearch answers or `stopped()` says to give up. */
@@ -73,7 +93,7 @@ export class Targets {
     for (let attempt = 1; !stopped(); attempt++) {
       try {
         await installTemplates(this.deps.elasticsearch, this.config.elasticsearch.indexPrefix);
-        this.templated.add(this.config.elasticsearch.indexPrefix);
+        this.templated.set(this.config.elasticsearch.indexPrefix, this.deps.now().getTime());
         return;
       } catch (err) {
         const delay = backoff(attempt, this.config.worker.backoffMs, this.config.worker.maxBackoffMs);
