@@ -1,5 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../common/config/index.js';
 import type { Logger } from '../common/logging/logger.js';
@@ -14,10 +14,8 @@ import { emptyReport, type BulkIndexer, type IndexReport } from './bulk/indexer.
 import { UnsafeRegexError } from '../common/regex/safe-regex.js';
 import { PayloadPendingError, RetryLaterError, UnknownJobError } from './errors.js';
 import { retireFailedJob } from './retire.js';
-import { redisTarget } from '../common/redis/connection.js';
-import { Heartbeat } from './liveness/heartbeat.js';
-import { incarnationName, livenessKeys } from './liveness/keys.js';
-import { Reaper } from './liveness/reaper.js';
+import { incarnationName } from './liveness/keys.js';
+import { type Liveness, startLiveness } from './liveness/start.js';
 import { Sanitizer } from './sanitize/sanitizer.js';
 import { ElasticsearchWait } from './waiting.js';
 import { waitCause } from './bulk/classify.js';
@@ -44,7 +42,7 @@ export class CarbonWorker {
   private worker: Worker<BatchJobData, IndexReport> | null = null;
   private stopped = false;
   private readonly stopping = new AbortController();
-  private liveness: { heartbeat: Heartbeat; reaper: Reaper; queue: Queue; unregister: () => Promise<unknown> } | undefined;
+  private liveness: Liveness | undefined;
   private gauge: EmissionsGauge | undefined;
   private readonly targets: Targets;
   private readonly sanitizer: Sanitizer;
@@ -79,7 +77,7 @@ export class CarbonWorker {
     await this.targets.installPatiently(() => this.stopped, this.stopping.signal);
     if (this.stopped) return;
     const me = incarnationName(this.config.hostName, process.pid);
-    await this.startLiveness(me);
+    this.liveness = await startLiveness(me, this.config, { ...this.deps, now: this.now });
     const { concurrency, backoffMs, maxBackoffMs, lockDurationMs } = this.config.worker;
     this.worker = new Worker<BatchJobData, IndexReport>(this.config.redis.queue, (job, token) => this.process(job, token), {
       connection: this.deps.connection,
@@ -131,70 +129,14 @@ export class CarbonWorker {
     this.deps.logger.info({ queue: this.config.redis.queue, concurrency }, 'worker started');
   }
 
-  /**
-   * Registers this incarnation and starts its heartbeat before it takes a job, then
-   * reaps at once (a restart finds its predecessor's batches in its first round) and on
-   * every period after. See liveness/.
-   */
-  private async startLiveness(me: string): Promise<void> {
-    const queue = new Queue(this.config.redis.queue, { connection: this.deps.connection });
-    queue.on('error', () => undefined);
-    const keys = livenessKeys(queue.qualifiedName);
-    const { heartbeatMs, livenessTtlMs, reapIntervalMs } = this.config.worker;
-    let warned = 0;
-    const heartbeat = await Heartbeat.start({
-      target: redisTarget(this.config.redis),
-      key: keys.alive(me),
-      value: me,
-      everyMs: heartbeatMs,
-      ttlMs: livenessTtlMs,
-      now: () => this.now().getTime(),
-      onError: (message) => {
-        const t = this.now().getTime();
-        if (t - warned < 60_000) return;
-        warned = t;
-        this.deps.logger.warn({ err: message }, "worker heartbeat not written; other workers may take this worker's batches (indexed once all the same)");
-      },
-    });
-    // Registered only with a heartbeat in Redis: a registered incarnation without one is
-    // reaped, so a worker whose thread could not start would lose its batches every round.
-    // Unregistered, its batches are left to BullMQ's stalled check.
-    if (heartbeat.sinceLastBeat() === Number.POSITIVE_INFINITY)
-      this.deps.logger.warn(
-        { worker: me },
-        "no heartbeat written yet; this worker is not registered for fast takeover, and a crash of it is recovered by BullMQ's stalled check alone",
-      );
-    else
-      await this.deps.connection.hset(keys.registry, me, JSON.stringify({ host: this.config.hostName, pid: process.pid, started: this.now().toISOString() }));
-    const reaper = new Reaper({
-      connection: this.deps.connection,
-      queue,
-      keys,
-      me,
-      intervalMs: reapIntervalMs,
-      logger: this.deps.logger,
-      onReclaimed: (moved, from) => {
-        this.deps.metrics?.batchesReclaimed.inc(moved);
-        this.deps.logger.info({ moved, from }, 'batches of workers that are gone are back in the queue');
-      },
-    });
-    await reaper.round().catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'could not look for the batches of workers that are gone'));
-    reaper.start();
-    this.liveness = { heartbeat, reaper, queue, unregister: () => this.deps.connection.hdel(keys.registry, me) };
-  }
-
   /** Lets running jobs finish (or hands them back when they cannot), then disconnects. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
     this.gauge?.stop();
-    await this.liveness?.reaper.stop();
+    await this.liveness?.stopReaping();
     await this.worker?.close();
-    if (this.liveness) {
-      await this.liveness.heartbeat.stop();
-      await this.liveness.unregister().catch(() => undefined);
-      await this.liveness.queue.close();
-    }
+    await this.liveness?.stop();
     this.deps.logger.info('worker stopped');
   }
 
