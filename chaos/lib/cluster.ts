@@ -51,6 +51,8 @@ export class ChaosProcess {
   /** Exits nobody asked for: each one is a finding. */
   readonly crashes: string[] = [];
   private expectingExit = false;
+  /** Environment over the constructor's for the next starts (another host, say). */
+  private override: NodeJS.ProcessEnv = {};
   private log = '';
   /** Over every start: the kept log is only the tail of the last ones. */
   private readonly tallies = new Map<(typeof TALLIED)[number], number>();
@@ -65,7 +67,7 @@ export class ChaosProcess {
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', this.configFile, this.role], {
-      env: { ...process.env, ...this.env },
+      env: { ...process.env, ...this.env, ...this.override },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -98,6 +100,13 @@ export class ChaosProcess {
   /** kill -9, then a fresh process, as systemd's Restart=always would. */
   async crashAndRestart(): Promise<void> {
     await this.kill9();
+    await this.start();
+  }
+
+  /** Started again as another machine would start it: its own host name and data dir. */
+  async startElsewhere(host: string): Promise<void> {
+    // Beside the run's own data dir, so that it goes with the run.
+    this.override = { TTA_HOST_NAME: host, TTA_DATA_DIR: `${this.env.TTA_DATA_DIR}-${host}` };
     await this.start();
   }
 

@@ -14,6 +14,8 @@ export type FaultKind =
   | 'kill -9 shipper'
   | 'kill -9 shipper while Redis is frozen'
   | 'kill -9 worker'
+  | 'kill -9 worker, restarted on another host'
+  | 'kill -9 worker, not restarted for 15 s'
   | 'redis restart'
   | 'elasticsearch stopped'
   | 'worker frozen (SIGSTOP)';
@@ -49,6 +51,10 @@ export function planFaults(seed: number, o: FaultOptions): FaultPlan[] {
   ];
   for (let i = 0; i < o.shipperKills; i++) plan.push({ at: at(0.05, 0.95), kind: 'kill -9 shipper' });
   for (let i = 0; i < o.workerKills; i++) plan.push({ at: at(0.05, 0.95), kind: 'kill -9 worker', target: Math.floor(rand() * o.workers) });
+  // Issue #34: the killed worker's batches are taken over by the others, from any host,
+  // whether or not it comes back, and where it comes back makes no difference.
+  plan.push({ at: at(0.45, 0.55), kind: 'kill -9 worker, restarted on another host', target: Math.floor(rand() * o.workers) });
+  plan.push({ at: at(0.6, 0.7), kind: 'kill -9 worker, not restarted for 15 s', target: Math.floor(rand() * o.workers), ms: 15_000 });
   return plan.sort((a, b) => a.at - b.at);
 }
 
@@ -90,6 +96,19 @@ async function run(f: FaultPlan, t: Targets): Promise<void> {
       return t.shipper.crashAndRestart();
     case 'kill -9 worker':
       return t.workers[f.target!]!.crashAndRestart();
+    case 'kill -9 worker, restarted on another host': {
+      const w = t.workers[f.target!]!;
+      await t.holdsJob(w);
+      await w.kill9();
+      return w.startElsewhere(`elsewhere-${f.at}`);
+    }
+    case 'kill -9 worker, not restarted for 15 s': {
+      const w = t.workers[f.target!]!;
+      await t.holdsJob(w);
+      await w.kill9();
+      await sleep(f.ms!);
+      return w.start();
+    }
     case 'kill -9 shipper while Redis is frozen': {
       const pid = await redisPid(t.services.redis.dir);
       if (!pid) throw new Error('no Redis pid to freeze');
