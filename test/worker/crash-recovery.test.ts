@@ -70,71 +70,40 @@ async function holdThree(queue: Queue, tag: string, host: string, opts: { zombie
   return pid;
 }
 
+// Restarted after the kill, or a live worker idle beside the holder before it.
+const KILLED = [
+  { name: 'restarted on the same host', tag: 'same', live: 'host-a', liveBefore: false, zombie: false },
+  { name: 'with a worker already running on another host and no restart', tag: 'other', live: 'host-b', liveBefore: true, zombie: false },
+  { name: 'left a zombie by a parent that does not reap it', tag: 'zombie', live: 'host-a', liveBefore: true, zombie: true },
+];
+
 describe('a worker killed with -9 while it holds batches', () => {
-  it('restarted on the same host: its batches are indexed within 10 s', async () => {
-    const n = uniqueNames('recovery-same');
-    const redis = redisClient();
-    const queue = new Queue(n.queue, { connection: redis });
-    const pid = await holdThree(queue, 'same', 'host-a');
-    process.kill(pid, 'SIGKILL');
-    const killed = Date.now();
-    const worker = await startTestWorker(n, (c) => (c.hostName = 'host-a'));
-    try {
-      await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed', 200);
-      expect(Date.now() - killed).toBeLessThan(10_000);
-    } finally {
-      await worker.stop();
-      await queue.close();
-      await redis.quit();
-      await cleanup(n);
-    }
-  }, 60_000);
-
-  it('with a worker already running on another host and no restart: indexed within 10 s', async () => {
-    const n = uniqueNames('recovery-other');
-    const redis = redisClient();
-    const queue = new Queue(n.queue, { connection: redis });
-    const pid = await holdThree(queue, 'other', 'host-a');
-    // Running, and idle, before the kill: the batches are the holder's.
-    const worker = await startTestWorker(n, (c) => (c.hostName = 'host-b'));
-    try {
-      expect(await queue.getActiveCount()).toBe(3);
-      process.kill(pid, 'SIGKILL');
-      const killed = Date.now();
-      await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed by host-b', 200);
-      expect(Date.now() - killed).toBeLessThan(10_000);
-      expect(worker.worker.totals.indexed).toBe(3);
-    } finally {
-      await worker.stop();
-      await queue.close();
-      await redis.quit();
-      await cleanup(n);
-    }
-  }, 60_000);
-
-  it('left a zombie by a parent that does not reap it: indexed within 10 s all the same', async () => {
-    const n = uniqueNames('recovery-zombie');
-    const redis = redisClient();
-    const queue = new Queue(n.queue, { connection: redis });
-    const pid = await holdThree(queue, 'zombie', 'host-a', { zombieParent: true });
-    // Running, and idle, before the kill: the batches are the holder's.
-    const worker = await startTestWorker(n, (c) => (c.hostName = 'host-a'));
-    try {
-      expect(await queue.getActiveCount()).toBe(3);
-      process.kill(pid, 'SIGKILL');
-      const killed = Date.now();
-      await waitFor(async () => (await state(pid)) === 'Z', 5_000, 'the killed holder to be a zombie');
-      await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed', 200);
-      expect(Date.now() - killed).toBeLessThan(10_000);
-      // Still a zombie: its pid alone would have said it was alive.
-      expect(await state(pid)).toBe('Z');
-    } finally {
-      await worker.stop();
-      await queue.close();
-      await redis.quit();
-      await cleanup(n);
-    }
-  }, 60_000);
+  for (const c of KILLED)
+    it(`${c.name}: its batches are indexed within 10 s`, async () => {
+      const n = uniqueNames(`recovery-${c.tag}`);
+      const redis = redisClient();
+      const queue = new Queue(n.queue, { connection: redis });
+      const pid = await holdThree(queue, c.tag, 'host-a', { zombieParent: c.zombie });
+      // Started before the kill it is idle: the batches are the holder's.
+      let worker = c.liveBefore ? await startTestWorker(n, (x) => (x.hostName = c.live)) : undefined;
+      try {
+        expect(await queue.getActiveCount()).toBe(3);
+        process.kill(pid, 'SIGKILL');
+        const killed = Date.now();
+        worker ??= await startTestWorker(n, (x) => (x.hostName = c.live));
+        if (c.zombie) await waitFor(async () => (await state(pid)) === 'Z', 5_000, 'the killed holder to be a zombie');
+        await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed', 200);
+        expect(Date.now() - killed).toBeLessThan(10_000);
+        expect(worker.worker.totals.indexed).toBe(3);
+        // Still a zombie: its pid alone would have said it was alive.
+        if (c.zombie) expect(await state(pid)).toBe('Z');
+      } finally {
+        await worker?.stop();
+        await queue.close();
+        await redis.quit();
+        await cleanup(n);
+      }
+    }, 60_000);
 });
 
 describe('a worker whose event loop is blocked', () => {
