@@ -70,6 +70,11 @@ function dottedShape(text: string): boolean {
   return false;
 }
 
+/** A rule whose every match is the secret, redacted whole. */
+function whole(name: string, pattern: string, trigger: string): StringRule {
+  return { name, pattern, trigger: [trigger], groups: 0, replace: () => R };
+}
+
 export const FORMAT_RULES: StringRule[] = [
   {
     name: 'password_hash',
@@ -89,36 +94,12 @@ export const FORMAT_RULES: StringRule[] = [
     groups: 3,
     replace: (_m, g) => (keyBody(g[0]! + g[2]!) ? R : null),
   },
-  {
-    // A Telegram bot's id and its secret.
-    name: 'telegram_bot_token',
-    pattern: '(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{29,40}(?![A-Za-z0-9-])',
-    trigger: [':aa'],
-    groups: 0,
-    replace: () => R,
-  },
-  {
-    name: 'mailchimp_key',
-    pattern: '(?<![A-Za-z0-9])[0-9a-f]{32}-us[0-9]{1,2}(?![0-9])',
-    trigger: ['-us'],
-    groups: 0,
-    replace: () => R,
-  },
-  {
-    name: 'twitch_stream_key',
-    pattern: '(?<![A-Za-z0-9])live_[0-9]{6,12}_[A-Za-z0-9]{20,40}(?![A-Za-z0-9])',
-    trigger: ['live_'],
-    groups: 0,
-    replace: () => R,
-  },
-  {
-    // An org id, "!", and the session: Salesforce's access token.
-    name: 'salesforce_token',
-    pattern: '(?<![A-Za-z0-9])00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{80,160}',
-    trigger: ['00d'],
-    groups: 0,
-    replace: () => R,
-  },
+  // A Telegram bot's id and its secret.
+  whole('telegram_bot_token', '(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{29,40}(?![A-Za-z0-9-])', ':aa'),
+  whole('mailchimp_key', '(?<![A-Za-z0-9])[0-9a-f]{32}-us[0-9]{1,2}(?![0-9])', '-us'),
+  whole('twitch_stream_key', '(?<![A-Za-z0-9])live_[0-9]{6,12}_[A-Za-z0-9]{20,40}(?![A-Za-z0-9])', 'live_'),
+  // An org id, "!", and the session: Salesforce's access token.
+  whole('salesforce_token', '(?<![A-Za-z0-9])00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{80,160}', '00d'),
   {
     // A Microsoft Teams incoming webhook: whoever has the URL can post.
     name: 'teams_webhook',
