@@ -37,6 +37,8 @@ describe('alert rules', () => {
       'CarbonDeadLetters',
       'CarbonShipperLagging',
       'CarbonNothingIndexed',
+      'CarbonElasticsearchBlocksWrites',
+      'CarbonWorkerDied',
     ]) {
       expect(text).toContain(`alert: ${name}`);
     }
