@@ -1,6 +1,10 @@
+import { Client } from '@elastic/elasticsearch';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BulkAnswerSerializer } from '../../src/worker/bulk/answer.js';
+import { esFaultProxy } from '../helpers/es-fault-proxy.js';
+import { rng } from '../helpers/random.js';
 import { createMetrics } from '../../src/common/metrics/metrics.js';
-import { cleanup, countDocs, esClient, uniqueNames, waitFor } from '../helpers/services.js';
+import { cleanup, countDocs, esClient, services, uniqueNames, waitFor } from '../helpers/services.js';
 import { logBatch, startTestWorker } from '../helpers/worker.js';
 
 // Issue #34: Elasticsearch, Redis and disks fill up. Here, the flood-stage block a full
@@ -141,4 +145,45 @@ describe('a mapping conflict storm', () => {
       await cleanup(n);
     }
   }, 180_000);
+});
+
+describe('Elasticsearch answering 429 to most bulk requests', () => {
+  it('for 20 s: batches wait and are retried, the cause is signalled, every event indexed once, nothing dead-lettered', async () => {
+    const n = uniqueNames('rejected');
+    const proxy = await esFaultProxy(services.elasticsearchUrl, 0.9, rng(34));
+    const client = new Client({ node: proxy.url, Serializer: BulkAnswerSerializer });
+    const metrics = createMetrics({ environment: n.environment, role: 'worker' });
+    const worker = await startTestWorker(
+      n,
+      (c) => {
+        c.worker.backoffMs = 200;
+        c.worker.maxBackoffMs = 2_000;
+      },
+      { elasticsearch: client, metrics },
+    );
+    try {
+      for (let b = 0; b < 20; b++)
+        await worker.add(
+          logBatch(
+            `rejected${b}`,
+            Array.from({ length: 200 }, (_, i) => `INFO:app:rejected batch ${b} line ${i}`),
+          ),
+        );
+      await waitFor(() => worker.worker.waiting.degraded()?.cause === 'overloaded', 20_000, 'the worker to say Elasticsearch is overloaded');
+      await new Promise((r) => setTimeout(r, 20_000));
+      expect(proxy.rejected).toBeGreaterThan(10);
+      proxy.rejectShare = 0;
+      await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 20 * 200, 60_000, 'every event indexed once the rejections stop', 250);
+      const counted = (await metrics.indexFailures.get()).values.find((v) => v.labels.reason === 'elasticsearch_overloaded')?.value ?? 0;
+      expect(counted).toBeGreaterThan(0);
+      await waitFor(() => worker.worker.waiting.degraded() === null, 10_000, 'the cause to clear');
+      expect(await countDocs(`${n.indexPrefix}-deadletter-*`).catch(() => 0)).toBe(0);
+      expect(await worker.queue.getFailedCount()).toBe(0);
+    } finally {
+      await worker.stop();
+      await client.close();
+      await proxy.close();
+      await cleanup(n);
+    }
+  }, 150_000);
 });
