@@ -47,6 +47,13 @@ const env = (host: string): NodeJS.ProcessEnv => ({
 });
 const workerArgs = ['bin/tta-carbon.js', '--config', configFile, 'worker'];
 
+// Every process started, killed when the benchmark ends however it ends: a run that
+// failed halfway left workers running.
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
 interface Started {
   child: ChildProcess;
   pid: () => Promise<number>;
@@ -54,6 +61,7 @@ interface Started {
 function startWorker(host: string, zombieParent = false): Started {
   if (!zombieParent) {
     const child = spawn(process.execPath, workerArgs, { env: env(host), stdio: 'ignore' });
+    children.push(child);
     return { child, pid: async () => child.pid! };
   }
   // Python's Popen reaps only when asked: the killed worker stays <defunct>.
@@ -65,7 +73,18 @@ function startWorker(host: string, zombieParent = false): Started {
       stdio: ['ignore', 'pipe', 'ignore'],
     },
   );
+  children.push(child);
   const pid = new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+  // The worker under python is no child of ours: killed by its pid.
+  void pid.then((p) =>
+    process.on('exit', () => {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }),
+  );
   return { child, pid: () => pid };
 }
 
