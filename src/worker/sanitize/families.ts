@@ -11,7 +11,7 @@ import type { StringRule } from './patterns.js';
 
 const R = '[REDACTED]';
 
-/** `sk-` as `[sS][kK]-`, and regex syntax escaped: the combined regex has no flags to spare. */
+/** `sk-` as `[sS][kK]-`, and regex syntax escaped: a rule's regex is compiled without flags. */
 function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&').replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`);
 }

@@ -1,18 +1,13 @@
 import { dated, fileName, isUuid, REPORT_KEY_TIME, stem, wordLike } from './lookalike.js';
-import type { StringRule } from './patterns.js';
+import { ci, type StringRule } from './patterns.js';
 
 // Secrets recognised by the layout their format gives them rather than by a provider's
 // prefix or a word before them (issue #33): crypt(3) password hashes, the dotted
 // three-part Discord token, Telegram's bot token, webhook URLs whose path is the
 // credential, and passwords as command lines, netrc files and build scripts write them.
-// Each pattern is bounded so that the combined regex stays linear on long lines.
+// Each pattern is bounded so that each rule stays linear on long lines.
 
 const R = '[REDACTED]';
-
-/** `password` as `[pP][aA]...`: the combined regex has no flags of its own to spare. */
-function ci(word: string): string {
-  return word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
-}
 
 /** `$VAR`, `%VAR%`, `${VAR}`, `$(cmd)`: a value kept elsewhere, not the secret itself. */
 function reference(value: string): boolean {
@@ -139,7 +134,7 @@ export const FORMAT_RULES: StringRule[] = [
     name: 'quoted_password',
     pattern: `(?<![A-Za-z0-9_])((?:${ci('password')}|${ci('passwd')}|${ci('passphrase')})(?:[ \\t]+${ci('is')})?[ \\t]+)(?:"([^"\\s]{1,256})"|'([^'\\s]{1,256})')`,
     trigger: ['password', 'passwd', 'passphrase'],
-    // No backreference to the quote: the combined regex renumbers every rule's groups.
+    // One alternative per quote, so the value never holds the other kind of quote.
     groups: 3,
     replace: (_m, g) => {
       const quote = g[1] !== undefined ? '"' : "'";

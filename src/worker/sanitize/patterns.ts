@@ -55,8 +55,8 @@ export interface StringRule {
 
 const R = '[REDACTED]';
 
-/** `password` as `[pP][aA]...`: the combined regex has no flags of its own to spare. */
-function ci(word: string): string {
+/** `password` as `[pP][aA]...`: a rule's regex is compiled without flags. */
+export function ci(word: string): string {
   return word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
 }
 
