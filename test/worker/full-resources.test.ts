@@ -19,6 +19,26 @@ afterAll(async () => {
   await cleanup(names);
 });
 
+// Elasticsearch lifts a read_only_allow_delete block by itself on its next disk check when
+// the node is below the high watermark, as this machine's disk is (every
+// cluster.info.update.interval). A canary index carrying the block shows when a check has
+// just run: the block test then has the whole interval before the next one.
+async function afterDiskCheck(es: Client): Promise<void> {
+  const canary = `${names.indexPrefix}-canary`;
+  await es.indices.create({ index: canary, settings: { number_of_replicas: 0 } });
+  await es.indices.putSettings({ index: canary, settings: { 'index.blocks.read_only_allow_delete': true } });
+  await waitFor(
+    async () => {
+      const got = await es.indices.getSettings({ index: canary, name: 'index.blocks.read_only_allow_delete' });
+      return !got[canary]?.settings?.index?.blocks?.read_only_allow_delete;
+    },
+    45_000,
+    "Elasticsearch's disk check to lift a canary's block",
+    100,
+  );
+  await es.indices.delete({ index: canary });
+}
+
 describe('Elasticsearch blocking writes (flood stage)', () => {
   it('batches wait, nothing is dead-lettered, the cause is signalled, and all is indexed once the block is lifted', async () => {
     const metrics = createMetrics({ environment: names.environment, role: 'worker' });
@@ -35,6 +55,7 @@ describe('Elasticsearch blocking writes (flood stage)', () => {
       await worker.add(logBatch('first', ['INFO:app:before the block']));
       await waitFor(async () => (await countDocs(`${names.indexPrefix}-2*`)) === 1, 20_000, 'the first batch indexed');
       const index = Object.keys(await es.indices.get({ index: `${names.indexPrefix}-2*` }))[0]!;
+      await afterDiskCheck(es);
       await es.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': true } });
 
       for (let b = 0; b < 20; b++)
@@ -61,7 +82,7 @@ describe('Elasticsearch blocking writes (flood stage)', () => {
       await worker.stop();
       await es.close();
     }
-  }, 120_000);
+  }, 180_000);
 });
 
 describe("the index template and the day's index deleted by hand mid-run", () => {
