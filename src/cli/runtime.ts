@@ -84,6 +84,7 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
     source: instance.id,
     enqueue: (batch, payload, rebuild) => queue.add(batch, payload, rebuild),
     backlog: () => queue.backlog(),
+    redisMemory: () => queue.memory(),
     redisReady: () => redis.status === 'ready',
     logger: logger.child({ role: 'shipper' }),
   });
@@ -107,10 +108,20 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
       for (const [reason, n] of Object.entries(stats.enqueueFailures)) feed.advance(metrics.enqueueFailures, n, { reason });
       metrics.inputRefused.reset();
       for (const path of shipper.refused.keys()) metrics.inputRefused.set({ path }, 1);
+      metrics.readingPaused.reset();
+      const paused = shipper.paused();
+      if (paused) metrics.readingPaused.set({ cause: paused.cause }, 1);
       for (const [path, bytes] of await shipper.unshippedBytes()) metrics.unshippedBytes.set({ path }, bytes);
       for (const [path, bytes] of await shipper.fileSizes()) metrics.fileSize.set({ path }, bytes);
     },
     healthy: () => ({ redis: redis.status === 'ready' }),
+    degraded: () => {
+      // A backlog is the workers being behind, said by the queue gauges; Redis near full
+      // or gone is what an operator must act on.
+      const paused = shipper.paused();
+      if (!paused || paused.cause === 'queue_backlog') return {};
+      return { shipper: { cause: paused.cause, reason: paused.reason, since: new Date(paused.since).toISOString() } };
+    },
   };
 }
 

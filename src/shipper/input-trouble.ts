@@ -16,7 +16,7 @@ export class InputTrouble {
   /** Input paths refused now, with what they are (for /metrics and the logs). */
   readonly refused = new Map<string, string>();
   readonly counts = { unreadable: 0, refused: 0 };
-  readonly enqueueFailures: ShipperStats['enqueueFailures'] = { redis: 0, given_up: 0, job_gone: 0 };
+  readonly enqueueFailures: ShipperStats['enqueueFailures'] = { redis: 0, redis_full: 0, given_up: 0, job_gone: 0 };
   private readonly throttle: LogThrottle;
 
   constructor(
@@ -71,7 +71,8 @@ export class InputTrouble {
    */
   private notQueued(err: EnqueueError): void {
     const cause = err.cause;
-    const why = cause instanceof BatchNotQueuedError ? (cause.why === 'given-up' ? 'given_up' : 'job_gone') : 'redis';
+    const why =
+      cause instanceof BatchNotQueuedError ? (cause.why === 'given-up' ? 'given_up' : 'job_gone') : /^OOM\b/.test(err.message) ? 'redis_full' : 'redis';
     this.enqueueFailures[why]++;
     const due = this.throttle.due(err.path);
     if (!due) return;

@@ -1,4 +1,5 @@
 import type { Logger } from '../common/logging/logger.js';
+import type { RedisMemory } from '../common/queue/queue.js';
 import type { Registry } from './registry.js';
 import type { Enqueue } from './tailer.js';
 
@@ -11,6 +12,8 @@ export interface ShipperDeps {
   enqueue: Enqueue;
   /** Batches waiting in the queue; reading stops above the high-water mark. */
   backlog: () => Promise<number>;
+  /** Redis's memory against its maxmemory; reading stops near it. */
+  redisMemory?: () => Promise<RedisMemory | null>;
   /** False while Redis is unreachable: reading stops, offsets stay put. */
   redisReady: () => boolean;
   logger: Logger;
@@ -25,5 +28,5 @@ export interface ShipperStats {
   /** By the kind label of tta_carbon_input_problems_total. */
   problems: Record<'unreadable' | 'registry_write' | 'refused' | 'invalid_report' | 'line_truncated', number>;
   /** By the reason label of tta_carbon_enqueue_failures_total. */
-  enqueueFailures: Record<'redis' | 'given_up' | 'job_gone', number>;
+  enqueueFailures: Record<'redis' | 'redis_full' | 'given_up' | 'job_gone', number>;
 }

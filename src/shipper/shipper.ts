@@ -48,7 +48,10 @@ export class Shipper {
     this.now = deps.now ?? systemClock;
     const clocked = { logger: deps.logger, now: this.now };
     this.trouble = new InputTrouble(deps.logger, this.now);
-    this.backpressure = new Backpressure(config.shipper.highWaterMark, { ...clocked, redisReady: deps.redisReady, backlog: deps.backlog });
+    this.backpressure = new Backpressure(
+      { highWaterMark: config.shipper.highWaterMark, redisMemoryHighWater: config.shipper.redisMemoryHighWater },
+      { ...clocked, redisReady: deps.redisReady, backlog: deps.backlog, redisMemory: deps.redisMemory },
+    );
     this.saver = new RegistrySaver(deps.registry, config.shipper.registryCleanupMs, clocked);
     this.backlog = new BacklogProgress(clocked);
     this.copies = new RotatedCopies({ registry: deps.registry, logger: deps.logger, now: this.now, dataDir: config.dataDir });
@@ -116,6 +119,11 @@ export class Shipper {
   }
 
   /** Input paths refused now, with what they are (for /metrics). */
+  /** Why reading is paused (backpressure), if it is. */
+  paused() {
+    return this.backpressure.paused();
+  }
+
   get refused(): ReadonlyMap<string, string> {
     return this.trouble.refused;
   }

@@ -16,7 +16,7 @@ function promtool(args: string[], cwd = 'deploy/prometheus') {
 describe('alert rules', () => {
   it('promtool check rules and check config pass', () => {
     const rules = promtool(['check', 'rules', 'tta-carbon-rules.yml']);
-    expect(rules.out).toContain('SUCCESS: 10 rules found');
+    expect(rules.out).toContain('SUCCESS: 11 rules found');
     expect(rules.code).toBe(0);
     expect(promtool(['check', 'config', 'prometheus.yml']).code).toBe(0);
   });
@@ -39,6 +39,7 @@ describe('alert rules', () => {
       'CarbonNothingIndexed',
       'CarbonElasticsearchBlocksWrites',
       'CarbonWorkerDied',
+      'CarbonRedisNearlyFull',
     ]) {
       expect(text).toContain(`alert: ${name}`);
     }

@@ -22,15 +22,18 @@ describe('Backpressure', () => {
     let waiting = 0;
     let asked = 0;
     const { logger, lines } = recordingLogger();
-    const bp = new Backpressure(100, {
-      redisReady: () => ready,
-      backlog: async () => {
-        asked++;
-        return waiting;
+    const bp = new Backpressure(
+      { highWaterMark: 100, redisMemoryHighWater: 0.9 },
+      {
+        redisReady: () => ready,
+        backlog: async () => {
+          asked++;
+          return waiting;
+        },
+        logger,
+        now: () => now,
       },
-      logger,
-      now: () => now,
-    });
+    );
     expect(await bp.mayRead()).toBe(false);
     ready = true;
     expect(await bp.mayRead()).toBe(true);
@@ -49,6 +52,40 @@ describe('Backpressure', () => {
     expect(lines.map((l) => l.msg)).toEqual(['reading resumed', 'reading paused (backpressure)', 'reading resumed', 'reading paused (backpressure)']);
     expect(lines[1]!.reason).toBe('queue backlog 100');
     expect(lines[3]!.reason).toBe('redis unreachable');
+    expect(bp.paused()).toMatchObject({ cause: 'redis_unreachable', since: 2000 });
+  });
+
+  it('stops reading near Redis maxmemory and goes on once memory frees; no limit, no pause', async () => {
+    let now = 0;
+    const M = 1024 * 1024;
+    let memory: { used: number; max: number } | null = { used: 80 * M, max: 100 * M };
+    const { logger, lines } = recordingLogger();
+    const bp = new Backpressure(
+      { highWaterMark: 100, redisMemoryHighWater: 0.9 },
+      { redisReady: () => true, backlog: async () => 0, redisMemory: async () => memory, logger, now: () => now },
+    );
+    expect(await bp.mayRead()).toBe(true);
+    memory = { used: 90 * M, max: 100 * M };
+    now = 1000;
+    expect(await bp.mayRead()).toBe(false);
+    expect(bp.paused()).toMatchObject({ cause: 'redis_memory', since: 1000 });
+    memory = { used: 95 * M, max: 100 * M };
+    now = 2000;
+    expect(await bp.mayRead()).toBe(false);
+    memory = { used: 10 ** 12, max: 0 };
+    now = 3000;
+    expect(await bp.mayRead()).toBe(true);
+    memory = null;
+    now = 4000;
+    expect(await bp.mayRead()).toBe(true);
+    expect(bp.paused()).toBeNull();
+    // Said when it changes, not each check.
+    expect(lines.map((l) => [l.msg, l.cause])).toEqual([
+      ['reading resumed', undefined],
+      ['reading paused (backpressure)', 'redis_memory'],
+      ['reading resumed', undefined],
+    ]);
+    expect(lines[1]!.reason).toBe('redis memory 90.0 MiB of maxmemory 100.0 MiB');
   });
 });
 

@@ -164,6 +164,9 @@ export const configSchema = z.strictObject({
       // batch holds up to batch.maxBytes of raw lines, so this bounds Redis memory too
       // (256 × 1 MiB).
       highWaterMark: positiveInt.default(256),
+      // Stop reading while Redis uses this share of its maxmemory: with noeviction a full
+      // Redis refuses the workers' writes too, so they need room left to drain it.
+      redisMemoryHighWater: z.number().gt(0).max(1).default(0.9),
       // Registry entries of files gone longer than this are dropped.
       registryCleanupMs: positiveInt.default(7 * 24 * 3600 * 1000),
       multiline: z

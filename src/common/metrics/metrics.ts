@@ -68,8 +68,14 @@ export function createMetrics(labels: { environment: string; role: string }) {
     }),
     enqueueFailures: new Counter({
       name: 'tta_carbon_enqueue_failures_total',
-      help: 'batches read but not queued this time, tried again from the same offset: Redis down or refusing (redis), or their job id standing for a job workers gave up (given_up) or that went (job_gone)',
+      help: 'batches read but not queued this time, tried again from the same offset: Redis down or refusing (redis), out of memory (redis_full), or their job id standing for a job workers gave up (given_up) or that went (job_gone)',
       labelNames: ['reason'],
+      registers: r,
+    }),
+    readingPaused: new Gauge({
+      name: 'tta_carbon_reading_paused',
+      help: 'the shipper has stopped reading (backpressure), by cause: redis_unreachable, queue_backlog, redis_memory (near maxmemory)',
+      labelNames: ['cause'],
       registers: r,
     }),
     fileSize: new Gauge({ name: 'tta_carbon_file_size_bytes', help: 'size of each followed file', labelNames: ['path'], registers: r }),

@@ -16,6 +16,12 @@ export interface BatchQueueOptions {
   replicaTimeoutMs?: number;
 }
 
+/** What Redis says of its memory: `max` 0 means no limit. */
+export interface RedisMemory {
+  used: number;
+  max: number;
+}
+
 /** Fewer replicas than required hold a batch: it is on the primary, but not safe yet. */
 export class ReplicationError extends Error {
   constructor(
@@ -102,6 +108,15 @@ export class BatchQueue {
 
   async backlog(): Promise<number> {
     return this.queue.getWaitingCount();
+  }
+
+  /** Redis's used memory and maxmemory (INFO memory); null when INFO is not allowed. */
+  async memory(): Promise<RedisMemory | null> {
+    const client = (await this.queue.client) as unknown as Redis;
+    const info = await client.info('memory').catch(() => '');
+    const used = /^used_memory:(\d+)/m.exec(info)?.[1];
+    const max = /^maxmemory:(\d+)/m.exec(info)?.[1];
+    return used && max ? { used: Number(used), max: Number(max) } : null;
   }
 
   close(): Promise<void> {
