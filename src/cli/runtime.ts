@@ -118,9 +118,13 @@ export async function startShipper(config: Config, logger: Logger, metrics?: Met
     degraded: () => {
       // A backlog is the workers being behind, said by the queue gauges; Redis near full
       // or gone is what an operator must act on.
+      const out: Record<string, unknown> = {};
       const paused = shipper.paused();
-      if (!paused || paused.cause === 'queue_backlog') return {};
-      return { shipper: { cause: paused.cause, reason: paused.reason, since: new Date(paused.since).toISOString() } };
+      if (paused && paused.cause !== 'queue_backlog') out.shipper = { cause: paused.cause, reason: paused.reason, since: new Date(paused.since).toISOString() };
+      // Shipping goes on without it, but a restart would replay from the last good save.
+      const unsaved = shipper.registryUnsaved();
+      if (unsaved) out.registry = { cause: 'registry_unsaved', reason: unsaved.reason, since: new Date(unsaved.since).toISOString() };
+      return out;
     },
   };
 }

@@ -138,6 +138,11 @@ export async function listArchive(handle: FileHandle): Promise<Entry[]> {
 async function writeArchive(out: FileHandle, files: string[], dir: Stats): Promise<Entry[]> {
   const pack = tar.pack();
   const sink = pipeline(pack, createGzip(), writeTo(out));
+  // The sink can fail (ENOSPC) while an entry is being fed: that must end the entry's
+  // wait, and not be an unhandled rejection before `await sink` below is reached.
+  sink.catch(() => undefined);
+  const sinkFailed = sink.then(() => new Promise<never>(() => undefined));
+  sinkFailed.catch(() => undefined);
   const entries: Entry[] = [];
   try {
     for (const file of files) {
@@ -153,7 +158,7 @@ async function writeArchive(out: FileHandle, files: string[], dir: Stats): Promi
         });
         // The header promised st.size bytes: a file that grew since is cut there, one
         // that shrank fails the entry (and so the archive), and nothing is removed.
-        await pipeline(readFrom(handle, 0, st.size), tap, entry as unknown as Writable);
+        await Promise.race([pipeline(readFrom(handle, 0, st.size), tap, entry as unknown as Writable), sinkFailed]);
         entries.push({ name: basename(file), size: st.size, sha256: hash.digest('hex') });
       } finally {
         await handle.close();

@@ -29,9 +29,14 @@ export async function gzipFile(path: string, { level = 6, dir }: { level?: numbe
       // count from when the content was written, not from when it was compressed.
       await out.utimes(st.atime, st.mtime);
       await out.sync();
-    } finally {
+    } catch (err) {
+      // A full disk (ENOSPC) most often: the partial copy goes at once, not at the next
+      // run, so that it does not hold the space the rest of the run needs.
       await out.close();
+      await unlink(tmp).catch(() => undefined);
+      throw err;
     }
+    await out.close();
   } finally {
     await source.close();
   }

@@ -16,7 +16,7 @@ const PRUNE_EVERY_MS = 3600_000;
 export class RegistrySaver {
   private lastPersist = -Infinity;
   private lastPrune = -Infinity;
-  private failing = false;
+  private failing: { reason: string; since: number } | null = null;
   private readonly throttle: LogThrottle;
   /** Saves that failed. */
   failures = 0;
@@ -27,6 +27,11 @@ export class RegistrySaver {
     private readonly deps: { logger: Logger; now: Clock },
   ) {
     this.throttle = new LogThrottle(deps.now);
+  }
+
+  /** Since when saves fail, and the last reason; null while they succeed. */
+  failingSince(): { reason: string; since: number } | null {
+    return this.failing;
   }
 
   /** Saves when the interval has passed (or `force`), pruning once an hour. */
@@ -42,11 +47,11 @@ export class RegistrySaver {
     try {
       await this.registry.persist();
       if (this.failing) this.deps.logger.info('registry saved again');
-      this.failing = false;
+      this.failing = null;
       this.throttle.clear();
     } catch (err) {
       this.failures++;
-      this.failing = true;
+      this.failing = { reason: (err as Error).message, since: this.failing?.since ?? now };
       const due = this.throttle.due();
       if (due)
         this.deps.logger.error(

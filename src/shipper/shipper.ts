@@ -119,6 +119,11 @@ export class Shipper {
   }
 
   /** Input paths refused now, with what they are (for /metrics). */
+  /** Since when the registry cannot be saved (a full data dir), if it cannot. */
+  registryUnsaved() {
+    return this.saver.failingSince();
+  }
+
   /** Why reading is paused (backpressure), if it is. */
   paused() {
     return this.backpressure.paused();

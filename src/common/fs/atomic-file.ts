@@ -60,9 +60,14 @@ export async function writeState<T>(path: string, codec: StateCodec<T>, state: T
   try {
     await handle.writeFile(codec.encode(state), 'utf8');
     await handle.sync();
-  } finally {
+  } catch (err) {
+    // A full disk: the torn temp would be read first next start (and rejected), and it
+    // holds space the next attempt needs. The state before it is untouched.
     await handle.close();
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  await handle.close();
   await keepPrevious(path);
   await rename(tmp, path);
   await fsyncPath(dir);
