@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,8 @@ import { record, type Row } from './lib/report.js';
 // batches as they come; at a random moment while it holds some it is killed with -9,
 // and then restarted on the same host, restarted as another host (own host name and
 // data dir), not restarted (a worker on host-b is running), or left a zombie by a
-// parent that never reaps it (host-b running). Takeover = kill until every batch it
+// parent that never reaps it (host-b running), or restarted in place as a container is
+// (a PID namespace of its own: pid 1 again, the same host name; as root). Takeover = kill until every batch it
 // held is completed by a worker. At the end every event is counted: lost and
 // duplicated are measured, not assumed.
 
@@ -58,8 +59,20 @@ interface Started {
   child: ChildProcess;
   pid: () => Promise<number>;
 }
-function startWorker(host: string, zombieParent = false): Started {
-  if (!zombieParent) {
+type Mode = 'plain' | 'zombie parent' | 'in place';
+function startWorker(host: string, mode: Mode = 'plain'): Started {
+  if (mode === 'in place') {
+    const child = spawn('unshare', ['--pid', '--fork', '--kill-child', process.execPath, ...workerArgs], { env: env(host), stdio: 'ignore' });
+    children.push(child);
+    // The namespace's pid 1 as we see it: unshare's only child, once it has forked.
+    const pid = until(
+      async () => (await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '')).trim() !== '',
+      10_000,
+      'unshare to fork',
+    ).then(async () => Number((await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim()));
+    return { child, pid: () => pid };
+  }
+  if (mode === 'plain') {
     const child = spawn(process.execPath, workerArgs, { env: env(host), stdio: 'ignore' });
     children.push(child);
     return { child, pid: async () => child.pid! };
@@ -138,10 +151,22 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
   }
 }
 
-const KINDS = ['restarted on the same host', 'restarted on another host', 'not restarted (host-b running)', 'left a zombie (host-b running)'] as const;
+const KINDS = [
+  'restarted on the same host',
+  'restarted on another host',
+  'not restarted (host-b running)',
+  'left a zombie (host-b running)',
+  'restarted in place (pid 1 again, same host name)',
+] as const;
+const modeOf = (kind: (typeof KINDS)[number]): Mode =>
+  kind.startsWith('left a zombie') ? 'zombie parent' : kind.startsWith('restarted in place') ? 'in place' : 'plain';
 const rows: Row[] = [];
 let other: Started | null = null;
 for (const kind of KINDS) {
+  if (modeOf(kind) === 'in place' && process.getuid?.() !== 0) {
+    console.log(`${kind}: left out, a PID namespace of its own takes root`);
+    continue;
+  }
   const secs: number[] = [];
   const withOther = kind.includes('host-b');
   if (withOther && !other) other = startWorker('host-b');
@@ -149,7 +174,7 @@ for (const kind of KINDS) {
     await stopWorker(other);
     other = null;
   }
-  let victim = startWorker('host-a', kind.startsWith('left a zombie'));
+  let victim = startWorker('host-a', modeOf(kind));
   for (let k = 0; k < KILLS; k++) {
     // Fed until host-a holds some (host-b, when running, takes its share too).
     await until(
@@ -175,6 +200,7 @@ for (const kind of KINDS) {
     );
     held.splice(0, held.length, ...held.filter((id) => !finished.has(id)));
     if (kind === 'restarted on the same host') victim = startWorker('host-a');
+    else if (modeOf(kind) === 'in place') victim = startWorker('host-a', 'in place');
     else if (kind === 'restarted on another host') victim = startWorker(`host-c${k}`);
     await until(
       async () => (await Promise.all(held.map((id) => queue.getJob(id)))).every((j) => j?.finishedOn !== undefined),
@@ -193,7 +219,7 @@ for (const kind of KINDS) {
     // The next kill needs a host-a worker again.
     if (kind.startsWith('not') || kind.startsWith('left') || kind === 'restarted on another host') {
       await stopWorker(victim);
-      victim = startWorker('host-a', kind.startsWith('left a zombie'));
+      victim = startWorker('host-a', modeOf(kind));
     }
   }
   await until(

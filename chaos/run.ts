@@ -15,6 +15,9 @@ import { collect, expectedKeys, rotatedFilesAccount, secretsSearchable } from '.
 import { ChaosWriter } from './lib/writer.js';
 import { GuideLogrotate, guideRotationMs } from './lib/guide.js';
 import { ensureCommand } from '../src/services/debian.js';
+import { canMount, mountTmpfs, unmount } from '../test/helpers/disk.js';
+import { esFaultProxy, type FaultProxy } from '../test/helpers/es-fault-proxy.js';
+import { rng } from './lib/plan.js';
 
 // npm run test:chaos [-- --seed N] [-- --quick]
 // The real processes (a shipper, two workers, a scheduler rotating every 3 s), a Redis
@@ -30,8 +33,29 @@ const opts = program.opts<{ seed?: number; quick?: boolean; keep?: boolean }>();
 const seed = opts.seed ?? randomInt(1, 2 ** 31 - 1);
 const quick = Boolean(opts.quick);
 const size = quick
-  ? { events: 20_000, perSecond: 300, esOutageMs: 20_000, freezeMs: 25_000, shipperKills: 3, workerKills: 2, drainMs: 300_000 }
-  : { events: 150_000, perSecond: 800, esOutageMs: 60_000, freezeMs: 45_000, shipperKills: 8, workerKills: 6, drainMs: 600_000 };
+  ? {
+      events: 20_000,
+      perSecond: 300,
+      esOutageMs: 20_000,
+      freezeMs: 25_000,
+      fullMs: 10_000,
+      overloadMs: 20_000,
+      shipperKills: 3,
+      workerKills: 2,
+      drainMs: 300_000,
+    }
+  : {
+      events: 150_000,
+      perSecond: 800,
+      esOutageMs: 60_000,
+      freezeMs: 45_000,
+      fullMs: 30_000,
+      overloadMs: 60_000,
+      shipperKills: 8,
+      workerKills: 6,
+      drainMs: 600_000,
+    };
+// Slow enough that the faults, one after another, all land while events are written.
 const WORKERS = 2;
 const say = (line: string) => console.log(`[chaos] ${line}`);
 say(`seed ${seed}${quick ? ' (quick)' : ''}: reproduce with npm run test:chaos -- --seed ${seed}${quick ? ' --quick' : ''}`);
@@ -67,24 +91,35 @@ await writeFile(
 // Whatever happens, the processes and services this run started are stopped.
 const started: ChaosProcess[] = [];
 const guide = new GuideLogrotate(guideDir, seed);
+// The shipper's data dir on a disk of its own (a tmpfs, as root) that a fault fills.
+const dataDir = join(runDir, 'data');
+const dataDisk = canMount && mountTmpfs(dataDir, 64) ? dataDir : null;
+let esProxy: FaultProxy | null = null;
+async function release(): Promise<void> {
+  await esProxy?.close();
+  // Kept with --keep, for inspection, as the run directory is.
+  if (dataDisk && !opts.keep) unmount(dataDisk);
+}
 try {
   const lr = await ensureCommand('logrotate', 'logrotate');
   if ('error' in lr) throw new Error(lr.error);
   say('starting Redis (AOF) and Elasticsearch of our own');
   await servicesStart(services);
   await clearPrevious();
+  // The workers reach Elasticsearch through a proxy that a fault makes answer 429.
+  esProxy = await esFaultProxy(services.es.url, 0, rng(seed ^ 0x429));
   const env = {
     TTA_ENV: environment,
     TTA_LOG_DIR: logDir,
     CARBON_OUTPUT_DIR: ccDir,
-    TTA_DATA_DIR: join(runDir, 'data'),
+    TTA_DATA_DIR: dataDir,
     REDIS_URL: services.redis.url,
     ELASTICSEARCH_URL: services.es.url,
     TTA_METRICS_PORT: '0',
     CARBON_LOG_LEVEL: 'info',
   };
   const shipper = new ChaosProcess('shipper', 'shipper', configFile, env);
-  const workers = Array.from({ length: WORKERS }, (_, i) => new ChaosProcess(`worker ${i}`, 'worker', configFile, env));
+  const workers = Array.from({ length: WORKERS }, (_, i) => new ChaosProcess(`worker ${i}`, 'worker', configFile, { ...env, ELASTICSEARCH_URL: esProxy!.url }));
   const scheduler = new ChaosProcess('scheduler', 'scheduler', configFile, env);
   await guide.prepare();
   const guideShipper = new ChaosProcess('guide shipper', 'shipper', configFile, {
@@ -137,14 +172,17 @@ try {
 
   const writer = new ChaosWriter(seed, join(logDir, 'carbon.log'), ccDir);
   const durationMs = Math.ceil((size.events / size.perSecond) * 1000);
-  const plan = planFaults(seed, { durationMs, workers: WORKERS, ...size });
+  const plan = planFaults(seed, { durationMs, workers: WORKERS, dataDisk: dataDisk !== null, ...size });
   say(`writing ${size.events.toLocaleString('en-US')} events at ${size.perSecond}/s (~${Math.round(durationMs / 1000)} s) with ${plan.length} faults`);
   const t0 = Date.now();
+  const faultEs = new Client({ node: services.es.url });
   const [, { done: faults, errors: faultErrors }] = await Promise.all([
     writer.run(size.events, size.perSecond, () => false),
-    inject(plan, { services, shipper, workers, say, holdsJob }, t0),
+    inject(plan, { services, shipper, workers, say, holdsJob, es: faultEs, indices: [`${prefix}-*`, `${guidePrefix}-*`], esProxy, dataDisk }, t0),
     guide.run(durationMs, quick ? 100 : 200, guideShipper, quick ? 3 : 5, guideRotationMs(size.esOutageMs)),
   ]);
+  await faultEs.close();
+  if (!dataDisk) say('not root: the data dir disk full fault is left out');
   const wroteAt = Date.now();
   say(`written in ${((wroteAt - t0) / 1000).toFixed(1)} s; draining`);
 
@@ -296,6 +334,7 @@ try {
   await redis.quit();
   if (!opts.keep) await deleteIndices(es).catch(() => undefined);
   await es.close();
+  await release();
   if (!opts.keep) {
     await servicesStop(services);
     await rm(runDir, { recursive: true, force: true });
@@ -323,6 +362,7 @@ try {
   // Its loops would otherwise restart the shipper they killed.
   guide.stop();
   for (const p of started) await p.stop().catch(() => undefined);
+  await release().catch(() => undefined);
   if (!opts.keep) await servicesStop(services);
   process.exitCode = 1;
 }

@@ -57,6 +57,8 @@ export class ChaosProcess {
   /** Over every start: the kept log is only the tail of the last ones. */
   private readonly tallies = new Map<(typeof TALLIED)[number], number>();
   private sampler: NodeJS.Timeout | null = null;
+  /** The tta-carbon process under a zombie parent. */
+  private innerPid: number | undefined;
 
   constructor(
     readonly name: string,
@@ -65,12 +67,26 @@ export class ChaosProcess {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', this.configFile, this.role], {
+  /**
+   * `zombieParent`: under a parent that never reaps it (Python's Popen, never waited on),
+   * so that killed it stays <defunct> with its pid taken, as under a PID 1 that does not
+   * reap. The pid is then the tta-carbon process's, not the parent's.
+   */
+  async start({ zombieParent = false } = {}): Promise<void> {
+    const argv = [process.execPath, 'bin/tta-carbon.js', '--config', this.configFile, this.role];
+    const [cmd, ...args] = zombieParent
+      ? ['python3', '-c', 'import subprocess, sys, time\np = subprocess.Popen(sys.argv[1:])\nprint(p.pid, flush=True)\ntime.sleep(86400)', ...argv]
+      : argv;
+    const child = spawn(cmd!, args, {
       env: { ...process.env, ...this.env, ...this.override },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.innerPid = undefined;
+    if (zombieParent) {
+      const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+      this.innerPid = Number(first);
+    }
     this.expectingExit = false;
     child.once('exit', (code, sig) => {
       if (!this.expectingExit) this.crashes.push(`${this.name} exited by itself (code ${code}, signal ${sig})`);
@@ -123,7 +139,31 @@ export class ChaosProcess {
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.innerPid ?? this.child?.pid;
+  }
+
+  /**
+   * kill -9 of the process under its non-reaping parent: resolves once it is a zombie
+   * (exited, its pid still taken). `reapZombie()` ends the parent.
+   */
+  async kill9LeavingZombie(): Promise<void> {
+    const pid = this.innerPid;
+    if (!pid) throw new Error(`${this.name} was not started under a zombie parent`);
+    await this.sample();
+    process.kill(pid, 'SIGKILL');
+    this.restarts++;
+    for (let i = 0; i < 200; i++) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (/^\d+ \(.*\) Z /.test(stat)) return;
+      await sleep(25);
+    }
+    throw new Error(`${this.name} (pid ${pid}) did not become a zombie`);
+  }
+
+  /** The non-reaping parent ended: PID 1 inherits the zombie. */
+  async reapZombie(): Promise<void> {
+    this.innerPid = undefined;
+    await this.kill('SIGKILL');
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -155,13 +195,23 @@ export class ChaosProcess {
     await this.sample();
     this.expectingExit = true;
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGCONT');
-    child.kill(sig);
+    const inner = this.innerPid;
+    if (inner) {
+      // The signal is for tta-carbon, not for the parent that holds it.
+      this.innerPid = undefined;
+      process.kill(inner, 'SIGCONT');
+      process.kill(inner, sig);
+      for (let i = 0; i < 1400 && !/^\d+ \(.*\) Z /.test(await readFile(`/proc/${inner}/stat`, 'utf8').catch(() => '0 (x) Z ')); i++) await sleep(25);
+      child.kill('SIGKILL');
+    } else {
+      child.kill('SIGCONT');
+      child.kill(sig);
+    }
     await exited;
   }
 
   private async sample(): Promise<void> {
-    const pid = this.child?.pid;
+    const pid = this.pid;
     if (!pid) return;
     const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
     const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);

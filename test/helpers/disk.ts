@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statfsSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from './services.js';
@@ -8,14 +8,26 @@ import { tempDir } from './services.js';
 
 export const canMount = process.getuid?.() === 0;
 
+/** A tmpfs of `mib` MiB mounted at `path` (made if missing); false when this machine will not mount one. */
+export function mountTmpfs(path: string, mib: number): boolean {
+  mkdirSync(path, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0755`, 'tmpfs', path], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function unmount(path: string): void {
+  execFileSync('umount', ['-l', path], { stdio: 'pipe' });
+}
+
 /** A tmpfs of `mib` MiB at `<dir>/fs`, and how to take it down; null when this machine will not mount one. */
 export async function smallDisk(label: string, mib: number): Promise<{ root: string; dir: string; remove: () => Promise<void> } | null> {
   const dir = await tempDir(label);
   const root = join(dir, 'fs');
-  mkdirSync(root);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0755`, 'tmpfs', root], { stdio: 'pipe' });
-  } catch {
+  if (!mountTmpfs(root, mib)) {
     await rm(dir, { recursive: true, force: true });
     return null;
   }
@@ -23,16 +35,32 @@ export async function smallDisk(label: string, mib: number): Promise<{ root: str
     root,
     dir,
     async remove() {
-      execFileSync('umount', ['-l', root], { stdio: 'pipe' });
+      unmount(root);
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** Fills the disk under `root` until about `leave` bytes are free; returns the filler to remove. */
+/**
+ * Fills the disk under `root` until about `leave` bytes are free, or until it takes no
+ * more (others write to it too: running out is the point, not an error); returns the
+ * filler to remove.
+ */
 export function fill(root: string, leave = 0): string {
   const filler = join(root, 'filler');
-  const { bavail, bsize } = statfsSync(root);
-  writeFileSync(filler, Buffer.alloc(Math.max(0, bavail * bsize - leave)));
+  const fd = openSync(filler, 'w');
+  const chunk = Buffer.alloc(1024 * 1024);
+  try {
+    for (;;) {
+      const { bavail, bsize } = statfsSync(root);
+      const room = bavail * bsize - leave;
+      if (room <= 0) break;
+      writeSync(fd, chunk, 0, Math.min(chunk.length, room));
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
   return filler;
 }

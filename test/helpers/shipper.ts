@@ -72,10 +72,13 @@ export async function startCliProcess(
   env: Record<string, string> = {},
   /** Run as this user (the tests run as root, which reads any file). */
   as?: { uid: number; gid: number },
+  /** A command it runs under (`unshare --pid --fork`, say). */
+  wrap: string[] = [],
 ): Promise<ShipperProcess> {
   const configFile = join(dir, `${role}.yaml`);
   await writeFile(configFile, `redis:\n  queue: ${names.queue}\n${shipperYaml ? `shipper:\n${shipperYaml.replace(/^/gm, '  ')}\n` : ''}`);
-  const child = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, role], {
+  const argv = [...wrap, process.execPath, 'bin/tta-carbon.js', '--config', configFile, role];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: {
       ...process.env,
       TTA_ENV: names.environment,

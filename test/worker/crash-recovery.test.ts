@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BATCH_JOB } from '../../src/common/queue/contract.js';
-import { cleanup, countDocs, redisClient, services, uniqueNames, waitFor } from '../helpers/services.js';
+import { cleanup, countDocs, redisClient, services, tempDir, uniqueNames, waitFor } from '../helpers/services.js';
+import { startCliProcess } from '../helpers/shipper.js';
 import { logBatch, startTestWorker } from '../helpers/worker.js';
 
 // Issues #14 and #34: after kill -9 of a worker holding batches, another worker indexes
@@ -104,6 +105,60 @@ describe('a worker killed with -9 while it holds batches', () => {
         await cleanup(n);
       }
     }, 60_000);
+});
+
+// A container restarted in place: PID 1 again, under the same host name. Its own PID
+// namespace (unshare, which takes root) makes each incarnation pid 1 for real.
+const IN_PLACE = ['unshare', '--pid', '--fork', '--kill-child'];
+
+/** The namespace's pid 1 as the host sees it: unshare's only child. */
+async function nsInit(unshare: number): Promise<number> {
+  return Number((await readFile(`/proc/${unshare}/task/${unshare}/children`, 'utf8')).trim());
+}
+
+describe('a worker killed with -9 and restarted in place, as a container is', () => {
+  it.skipIf(process.getuid?.() !== 0)(
+    "the same pid (1) and host name: the dead incarnation's batches are indexed within 10 s",
+    async () => {
+      const n = uniqueNames('recovery-inplace');
+      const redis = redisClient();
+      const queue = new Queue(n.queue, { connection: redis });
+      const dir = await tempDir('inplace');
+      let worker: Awaited<ReturnType<typeof startCliProcess>> | undefined;
+      try {
+        for (let i = 0; i < 3; i++) await queue.add(BATCH_JOB, logBatch(`inplace${i}`, [`INFO:held:inplace batch ${i}`]), { jobId: `inplace${i}_0` });
+        const ns = spawn(IN_PLACE[0]!, [...IN_PLACE.slice(1), process.execPath, '--input-type=module', '-e', holder(n.queue, 'host-a', 0)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        started.push(ns);
+        await waitFor(async () => (await queue.getActiveCount()) === 3, 20_000, 'the doomed worker to hold all 3 batches');
+        const held = await queue.getActive();
+        expect(held.every((j) => j.processedBy?.startsWith('host-a:1:'))).toBe(true);
+        process.kill(await nsInit(ns.pid!), 'SIGKILL');
+        const killed = Date.now();
+        worker = await startCliProcess('worker', n, dir, '', { TTA_HOST_NAME: 'host-a' }, undefined, IN_PLACE);
+        await waitFor(async () => (await countDocs(`${n.indexPrefix}-2*`)) === 3, 10_000, 'the 3 held batches indexed', 200);
+        expect(Date.now() - killed).toBeLessThan(10_000);
+        // Both incarnations were pid 1 on host-a, and are two all the same.
+        const doneBy = new Set((await queue.getCompleted()).map((j) => j.processedBy));
+        expect(doneBy.size).toBe(1);
+        const [restarted] = [...doneBy];
+        expect(restarted).toMatch(/^host-a:1:/);
+        expect(held.map((j) => j.processedBy)).not.toContain(restarted);
+      } finally {
+        // unshare --fork ignores SIGTERM: it goes to the namespace's pid 1 itself.
+        if (worker?.child.exitCode === null) {
+          const exited = new Promise((resolve) => worker!.child.once('exit', resolve));
+          process.kill(await nsInit(worker.child.pid!), 'SIGTERM');
+          await exited;
+        }
+        await queue.close();
+        await redis.quit();
+        await cleanup(n, [dir]);
+      }
+    },
+    60_000,
+  );
 });
 
 describe('a worker whose event loop is blocked', () => {
