@@ -89,6 +89,34 @@ export const FORMAT_RULES: StringRule[] = [
     groups: 3,
     replace: (_m, g) => (keyBody(g[0]! + g[2]!) ? R : null),
   },
+  {
+    // JFrog Artifactory's API keys (AKC…) and identity tokens (AP + a hex digit), as
+    // detect-secrets knows them; a lower-case letter in the body tells them from an
+    // upper-case word that happens to start so (APACHE2SERVER).
+    name: 'artifactory_key',
+    pattern: '(?<![A-Za-z0-9_+/-])(?:AKC[A-Za-z0-9]{10,128}|AP[0-9A-F][A-Za-z0-9]{8,128})(?![A-Za-z0-9_+/-])',
+    trigger: (t) => /(?:AKC|AP[0-9A-F])[A-Za-z0-9]{8}/.test(t),
+    groups: 0,
+    replace: (m) => (/[a-z]/.test(m.slice(3)) ? R : null),
+  },
+  // Azure DevOps personal access tokens in their newer form: 76 characters, "AZDO", 4 more.
+  whole('azure_devops_pat', '(?<![A-Za-z0-9])[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])', 'azdo'),
+  {
+    // …and the older, 52 characters of lower-case base32, after a name that says PAT.
+    name: 'named_pat',
+    pattern: '(?<=[pP][aA][tT]["\']?[ \t]{0,8}[=:][ \t]{0,8}["\']?)[a-z2-7]{52}(?![A-Za-z0-9])',
+    trigger: (t) => /pat["']?[ \t]{0,8}[=:][ \t]{0,8}["']?[a-z2-7]{52}/i.test(t),
+    groups: 0,
+    replace: () => R,
+  },
+  {
+    // curl's `-u user:password` (and --user): the password goes, the user stays.
+    name: 'curl_user',
+    pattern: '(?<![A-Za-z0-9_-])((?:-u|--user)[ \t]+[^\\s:"\']{1,128}:)([^\\s"\']{1,256})',
+    trigger: ['-u ', '--user '],
+    groups: 2,
+    replace: (_m, g) => (reference(g[1]!) ? null : `${g[0]}${R}`),
+  },
   // A Telegram bot's id and its secret.
   whole('telegram_bot_token', '(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{29,40}(?![A-Za-z0-9-])', ':aa'),
   whole('mailchimp_key', '(?<![A-Za-z0-9])[0-9a-f]{32}-us[0-9]{1,2}(?![0-9])', '-us'),

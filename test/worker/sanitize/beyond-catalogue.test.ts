@@ -94,6 +94,11 @@ describe('secrets by their format', () => {
     ['Docker Hub token after -u and -p', `dckr_pat_${body(27, undefined, 28)}`, 'docker login -u tta -p {}'],
     ['Mailchimp key', `${body(32, '0123456789abcdef', 29)}-us21`, 'mailchimp client {} ready'],
     ['Teams webhook', `https://tta.webhook.office.com/webhookb2/${body(40, undefined, 30)}`, 'posting alert to {}'],
+    ['Artifactory API key', `AKCp8${body(68, undefined, 32)}`, 'X-JFrog-Art-Api: {}'],
+    ['Artifactory identity token', `AP6${body(20, undefined, 33)}`, 'artifactory_token={}'],
+    ['Azure DevOps PAT (AZDO form)', `${body(76, undefined, 34)}AZDO${body(4, undefined, 35)}`, 'az devops login --token {}'],
+    ['Azure DevOps PAT (base32 form) after a name saying pat', body(52, 'abcdefghijklmnopqrstuvwxyz234567', 36), 'ado_pat = "{}"'],
+    ["curl's -u user:password", body(40, undefined, 37), 'curl -u client-id:{} https://api.example.org/token'],
   ];
   for (const [name, secret, template] of FORMATS)
     it(`catches a ${name}`, () => {
@@ -127,6 +132,8 @@ describe('secrets by their format', () => {
     ['a password read from stdin', 'docker login --password-stdin -u tta'],
     ['a password flag naming a variable', 'psexec \\\\host -u admin -p $Password -i'],
     ['shell positional parameters', 'echo $1$2 and $1$HOME'],
+    ['an upper-case word that starts as an Artifactory token does', 'APACHE2SERVER restarted'],
+    ['curl -u naming a variable', 'curl -u tta:$TOKEN https://api.example.org'],
   ];
   for (const [name, text] of LEFT)
     it(`leaves ${name}`, () => {
