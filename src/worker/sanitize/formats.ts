@@ -1,4 +1,4 @@
-import { dated, fileName, isUuid, REPORT_KEY_TIME, stem, wordLike } from './lookalike.js';
+import { dated, fileName, isUuid, REPORT_KEY_TIME, sequential, stem, wordLike } from './lookalike.js';
 import { ci, type StringRule } from './patterns.js';
 
 // Secrets recognised by the layout their format gives them rather than by a provider's
@@ -120,7 +120,7 @@ export const FORMAT_RULES: StringRule[] = [
   // A Telegram bot's id and its secret.
   whole('telegram_bot_token', '(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{29,40}(?![A-Za-z0-9-])', ':aa'),
   whole('mailchimp_key', '(?<![A-Za-z0-9])[0-9a-f]{32}-us[0-9]{1,2}(?![0-9])', '-us'),
-  whole('twitch_stream_key', '(?<![A-Za-z0-9])live_[0-9]{6,12}_[A-Za-z0-9]{20,40}(?![A-Za-z0-9])', 'live_'),
+  whole('twitch_stream_key', '(?<![A-Za-z0-9])live_[0-9]{6,12}_[A-Za-z0-9]{30}(?![A-Za-z0-9])', 'live_'),
   // An org id, "!", and the session: Salesforce's access token.
   whole('salesforce_token', '(?<![A-Za-z0-9])00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{80,160}', '00d'),
   {
@@ -194,7 +194,7 @@ export const FORMAT_RULES: StringRule[] = [
       // A report key is the function's name and its time: the time is no part of the token.
       const time = REPORT_KEY_TIME.exec(value);
       const token = stem(time ? value.slice(0, time.index) : value);
-      if (!keyBody(token) || isUuid(token) || fileName(token) || dated(token)) return null;
+      if (!keyBody(token) || isUuid(token) || fileName(token) || dated(token) || sequential(token)) return null;
       return `${R}${g[0]!.slice(token.length)}`;
     },
   },

@@ -97,6 +97,25 @@ export function repetitive(token: string): boolean {
 }
 
 /**
+ * A placeholder written as a run of the alphabet or the digits, up or down, plain or
+ * interleaved ("ABCDEFGHIJKL", "0123456789", "a1b2c3d4e5f6", "d4c3b2a1"): so many steps
+ * of one in a row do not happen in a random token.
+ */
+export function sequential(token: string): boolean {
+  const t = token.toLowerCase();
+  for (const stride of [1, 2]) {
+    for (const dir of [1, -1]) {
+      let run = 0;
+      for (let i = stride; i < t.length; i++) {
+        run = t.charCodeAt(i) - t.charCodeAt(i - stride) === dir && /[a-z0-9]/.test(t[i]!) ? run + 1 : 0;
+        if (run >= (stride === 1 ? 7 : 6)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/**
  * Could `token` be a secret by its shape, with nothing else to go by? Long enough, more
  * random than a word (a floor of Shannon entropy measured on the corpora, where the
  * placeholders and repeated letters of examples fall below), letters with digits or both

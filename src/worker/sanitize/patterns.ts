@@ -1,5 +1,5 @@
 import { shannon } from './catalogue.js';
-import { base64Prose, REPORT_KEY_TIME, wordLike } from './lookalike.js';
+import { base64Prose, REPORT_KEY_TIME, sequential, wordLike } from './lookalike.js';
 import { awsSecretShape, cardDigitRun } from './shapes.js';
 // What a secret looks like, as data (beside the provider catalogue, catalogue.ts). A
 // token may sit inside an identifier ("upload_ghp_..."): boundaries are "no letter or
@@ -82,6 +82,21 @@ const NOT_A_SECRET =
 // A reference to a value kept elsewhere, as shells and templates write them: $(cmd),
 // #{name}, %VAR%, <%= ... %> (a bare $VAR is NOT_A_SECRET's, in one case only).
 const REFERENCE = /^(?:\$[({]|#\{|%[A-Za-z_]+%|<%)/;
+
+// Code, not a value: a variable read ($p['config'], \$_POST[...], $BASE_URL/path,
+// $a$b), a cast or a call's parenthesis (`pwd = (char *) …`), a CSS id (`"#add-password"`).
+const CODE = /^(?:\\?\$[A-Za-z_][A-Za-z0-9_]*(?:[[./(-]|\$[A-Za-z_])|\(|#[a-z]+(?:-[a-z]+)+$)/;
+
+// A quoted "value" that is the space between two string literals being joined
+// (`"Password: " + getPassword() + ","`, PHP's `'password = '.$p[…]`).
+const JOINED = /^\s*(?:\+|\.\s*\$)|[\w)\]]\s*\+\s*$/;
+
+// A placeholder written as a run of the alphabet. One character over and over is not
+// one of these: corpora call `aaaa…` under a key a secret as often as a placeholder, and
+// a placeholder redacted costs nothing.
+function filler(value: string): boolean {
+  return value.length >= 8 && sequential(value);
+}
 
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -180,8 +195,9 @@ export const STRING_RULES: StringRule[] = [
     name: 'url_credentials',
     // Bounded lengths keep every rule linear: an unbounded scheme or userinfo is scanned
     // from each word start of a long line, which is quadratic.
-    // A double quote is no character of a URL's userinfo (RFC 3986): "https://host:8000";@x is no credential.
-    pattern: '(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://)([^\\s:@/"]{1,256}):([^\\s@/"]{1,256})@',
+    // A quote is no character of a URL's userinfo in logs (RFC 3986 allows "'", code
+    // quotes with it): "https://host:8000";@x and 'https://host:8000';@x are no credential.
+    pattern: '(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://)([^\\s:@/"\']{1,256}):([^\\s@/"\']{1,256})@',
     trigger: ['@'],
     groups: 3,
     replace: (_m, g) => `${g[0]}${g[1]}:${R}@`,
@@ -225,11 +241,17 @@ export const STRING_RULES: StringRule[] = [
       // A value closed by the call or list it was written in ("login(password: required)").
       // And a report key's time after the name ("password: required_2026-12-07T10:00:00").
       const word = quote ? bare : bare.replace(/[)\]]+$/, '').replace(REPORT_KEY_TIME, '');
+      // A value quoted twice over (`"'$VAR'"`, a shell splicing a variable in) is read inside.
+      const inner = quote ? bare.replace(/^'(.*)'$/, '$1') : word;
       if (
         word === '' ||
         NOT_A_SECRET.test(word) ||
         NOT_A_SECRET.test(bare) ||
+        NOT_A_SECRET.test(inner) ||
         REFERENCE.test(word) ||
+        CODE.test(inner) ||
+        (quote && JOINED.test(bare)) ||
+        filler(inner) ||
         (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))
       )
         return null;
