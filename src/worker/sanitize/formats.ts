@@ -94,7 +94,8 @@ export const FORMAT_RULES: StringRule[] = [
     // detect-secrets knows them; a lower-case letter in the body tells them from an
     // upper-case word that happens to start so (APACHE2SERVER).
     name: 'artifactory_key',
-    pattern: '(?<![A-Za-z0-9_+/-])(?:AKC[A-Za-z0-9]{10,128}|AP[0-9A-F][A-Za-z0-9]{8,128})(?![A-Za-z0-9_+/-])',
+    // "_" and a digit may follow: a report key's time.
+    pattern: '(?<![A-Za-z0-9_+/-])(?:AKC[A-Za-z0-9]{10,128}|AP[0-9A-F][A-Za-z0-9]{8,128})(?![A-Za-z0-9+/-]|_[A-Za-z_])',
     trigger: (t) => /(?:AKC|AP[0-9A-F])[A-Za-z0-9]{8}/.test(t),
     groups: 0,
     replace: (m) => (/[a-z]/.test(m.slice(3)) ? R : null),
