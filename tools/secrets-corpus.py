@@ -125,13 +125,25 @@ def named_key(text):
     return None
 
 
+# A value that only names another: a variable the secret is read from ($Password,
+# %PASS%, #{datastore['DBPASSWORD']}), not the secret.
+REFERENCE_ONLY = re.compile(r'^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%[A-Za-z_]+%|#\{[^}]*\})$')
+
+
+def where_not_what(m, k, g):
+    """A group that holds where or under which name the secret is, by its own text: a
+    netrc `machine host`, the name of an `<add key="…" value="…">` entry, a reference."""
+    after = m.string[m.end(k):m.end(k) + 16]
+    return bool(re.match(r'machine\s', g) or re.match(r'"\s*value\s*=', after) or REFERENCE_ONLY.match(g))
+
+
 def np_values(compiled, text, roles=None):
     values = []
     for m in compiled.finditer(text):
         groups = []
         for k, g in enumerate(m.groups() or (), start=1):
             role = (roles or {}).get(k, '')
-            if g and not (NOT_SECRET_GROUP.search(role) and not SECRET_GROUP.search(role)):
+            if g and not (NOT_SECRET_GROUP.search(role) and not SECRET_GROUP.search(role)) and not where_not_what(m, k, g):
                 groups.append(g)
         values += groups or ([] if m.groups() else [m.group(0)])
     return values
