@@ -48,7 +48,7 @@ const HASH_IDS = [
 ];
 
 /** Random enough to be a key's body: letters and digits, not a word identifier. */
-function keyBody(token: string): boolean {
+export function keyBody(token: string): boolean {
   return /[A-Za-z]/.test(token) && /\d/.test(token) && !wordLike(token);
 }
 
@@ -88,27 +88,6 @@ export const FORMAT_RULES: StringRule[] = [
     trigger: dottedShape,
     groups: 3,
     replace: (_m, g) => (keyBody(g[0]! + g[2]!) ? R : null),
-  },
-  {
-    // JFrog Artifactory's API keys (AKC…) and identity tokens (AP + a hex digit), as
-    // detect-secrets knows them; a lower-case letter in the body tells them from an
-    // upper-case word that happens to start so (APACHE2SERVER).
-    name: 'artifactory_key',
-    // "_" and a digit may follow: a report key's time.
-    pattern: '(?<![A-Za-z0-9_+/-])(?:AKC[A-Za-z0-9]{10,128}|AP[0-9A-F][A-Za-z0-9]{8,128})(?![A-Za-z0-9+/-]|_[A-Za-z_])',
-    trigger: (t) => /(?:AKC|AP[0-9A-F])[A-Za-z0-9]{8}/.test(t),
-    groups: 0,
-    replace: (m) => (/[a-z]/.test(m.slice(3)) ? R : null),
-  },
-  // Azure DevOps personal access tokens in their newer form: 76 characters, "AZDO", 4 more.
-  whole('azure_devops_pat', '(?<![A-Za-z0-9])[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])', 'azdo'),
-  {
-    // …and the older, 52 characters of lower-case base32, after a name that says PAT.
-    name: 'named_pat',
-    pattern: '(?<=[pP][aA][tT]["\']?[ \t]{0,8}[=:][ \t]{0,8}["\']?)[a-z2-7]{52}(?![A-Za-z0-9])',
-    trigger: (t) => /pat["']?[ \t]{0,8}[=:][ \t]{0,8}["']?[a-z2-7]{52}/i.test(t),
-    groups: 0,
-    replace: () => R,
   },
   {
     // curl's `-u user:password` (and --user): the password goes, the user stays.

@@ -140,7 +140,8 @@ const KV_TRIGGERS = [
   }),
 ];
 
-const AWS_KEY_PREFIXES = ['AKIA', 'ASIA', 'AGPA', 'AIDA', 'AROA', 'ANPA', 'ANVA', 'AIPA'];
+// A3T + one more, ABIA and ACCA as well: the prefixes gitleaks and detect-secrets know.
+const AWS_KEY_PREFIXES = ['AKIA', 'ASIA', 'AGPA', 'AIDA', 'AROA', 'ANPA', 'ANVA', 'AIPA', 'ABIA', 'ACCA', 'A3T[A-Z0-9]'];
 
 export const STRING_RULES: StringRule[] = [
   {
@@ -205,7 +206,7 @@ export const STRING_RULES: StringRule[] = [
   {
     name: 'aws_access_key_id',
     pattern: `(?<![A-Za-z0-9])(?:${AWS_KEY_PREFIXES.join('|')})[A-Z0-9]{16}(?![A-Za-z0-9])`,
-    trigger: AWS_KEY_PREFIXES.map((p) => p.toLowerCase()),
+    trigger: AWS_KEY_PREFIXES.map((p) => p.replace(/\[.*$/, '').toLowerCase()),
     groups: 0,
     replace: () => R,
   },

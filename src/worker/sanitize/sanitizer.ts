@@ -1,6 +1,7 @@
 import { CatalogueDetector, type CompiledRule, redactSpans } from './catalogue.js';
 import { CONTEXT_RULE, familyPrefixes, familyRule } from './families.js';
 import { FORMAT_RULES } from './formats.js';
+import { PROVIDER_RULES } from './providers.js';
 import { GITLEAKS } from './gitleaks-rules.js';
 import { KeywordScanner } from './keywords.js';
 import { applyRule, compileOwnRules, type OwnRule } from './own-rules.js';
@@ -49,6 +50,7 @@ export class Sanitizer {
     const rules: StringRule[] = [
       ...STRING_RULES.filter((r) => options.emails || r.name !== 'email'),
       ...FORMAT_RULES,
+      ...PROVIDER_RULES,
       // After every rule of a known layout: at one place the first rule listed wins.
       familyRule(familyPrefixes(GITLEAKS)),
       CONTEXT_RULE,

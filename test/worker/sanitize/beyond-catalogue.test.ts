@@ -99,6 +99,17 @@ describe('secrets by their format', () => {
     ['Azure DevOps PAT (AZDO form)', `${body(76, undefined, 34)}AZDO${body(4, undefined, 35)}`, 'az devops login --token {}'],
     ['Azure DevOps PAT (base32 form) after a name saying pat', body(52, 'abcdefghijklmnopqrstuvwxyz234567', 36), 'ado_pat = "{}"'],
     ["curl's -u user:password", body(40, undefined, 37), 'curl -u client-id:{} https://api.example.org/token'],
+    ['Twilio API key SID', `SK${body(32, '0123456789abcdef', 38)}`, 'twilio.rest.Client({}, secret)'],
+    ['Django secret key', `django-insecure-${body(50, undefined, 39)}`, "SECRET_KEY = '{}'"],
+    ['PEM encoded again in base64', Buffer.from(`-----BEGIN RSA PRIVATE KEY-----\n${body(64, undefined, 40)}`).toString('base64'), 'PRIVATE_KEY_B64={}'],
+    ['TrueNAS API key', `12-${body(64, undefined, 41)}`, '"method":"auth.login_with_api_key","params":["{}"]'],
+    ['ThingsBoard device token in its URL', body(20, 'abcdefghijklmnopqrstuvwxyz0123456789', 42), 'POST https://thingsboard.cloud/api/v1/{}/telemetry'],
+    ['SoftLayer key in its URL', body(64, 'abcdef0123456789', 43), 'GET https://api.softlayer.com/rest/v3/{}/SoftLayer_Account'],
+    ['Vault unseal key share', Buffer.from(body(33, undefined, 44)).toString('base64'), 'vault operator unseal {}'],
+    ['Vault legacy service token', `s.${body(24, undefined, 45)}`, 'export VAULT_TOKEN=x; vault login -method=token {}'],
+    ['Jenkins crumb', body(32, 'abcdef0123456789', 46), "-H 'Jenkins-Crumb:{}'"],
+    ['an appSettings password', `Q${body(12, undefined, 47)}9`, '<add key="SmtpPassword" value="{}"/>'],
+    ['AWS key id with an A3T prefix', `A3TX${body(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 48)}`, 'aws configure set aws_access_key_id {}'],
   ];
   for (const [name, secret, template] of FORMATS)
     it(`catches a ${name}`, () => {
