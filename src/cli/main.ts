@@ -102,6 +102,19 @@ function buildProgram(): Command {
       process.exitCode = await retentionCommand(config, logger, Boolean(opts.dryRun));
     });
 
+  program
+    .command('import')
+    .description('take over from another shipper: resume each file where it stopped')
+    .command('filebeat')
+    .description("resume each file at the offset in Filebeat's registry (stop Filebeat and tta-carbon's shipper first)")
+    .option('--registry <path.data>', "Filebeat's data path (path.data in filebeat.yml)", '/var/lib/filebeat')
+    .option('--dry-run', 'print what would be imported, write nothing')
+    .action(async (opts: { registry: string; dryRun?: boolean }) => {
+      const { config } = setup(program.opts<{ config?: string }>().config);
+      const { importFilebeatCommand } = await import('./commands/import-filebeat.js');
+      process.exitCode = await importFilebeatCommand(config, opts);
+    });
+
   const services = program
     .command('services')
     .description('local Redis and Elasticsearch on loopback, for development and tests')

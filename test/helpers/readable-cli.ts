@@ -33,7 +33,10 @@ export function cliDirFor(as: { uid: number; gid: number }): string {
   const known = copies.get(key);
   if (known) return known;
   const launcher = resolve('bin/tta-carbon.js');
-  const readable = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(launcher)}, require('fs').constants.R_OK)`], { ...as, stdio: 'ignore' });
+  const readable = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(launcher)}, require('fs').constants.R_OK)`], {
+    ...as,
+    stdio: 'ignore',
+  });
   let dir = resolve('.');
   if (readable.status !== 0) {
     dir = mkdtempSync(join(tmpdir(), 'tta-cli-'));
@@ -43,7 +46,8 @@ export function cliDirFor(as: { uid: number; gid: number }): string {
       // Source maps are the bulk of the bundle and nothing a run reads.
       cpSync(part, join(dir, part), { recursive: true, dereference: true, filter: (src) => !src.endsWith('.map') });
     }
-    for (const node of ['bin', 'dist', 'dist/bundle', 'node_modules', 'node_modules/@resvg']) if (existsSync(join(dir, node))) chmodSync(join(dir, node), 0o755);
+    for (const node of ['bin', 'dist', 'dist/bundle', 'node_modules', 'node_modules/@resvg'])
+      if (existsSync(join(dir, node))) chmodSync(join(dir, node), 0o755);
   }
   copies.set(key, dir);
   return dir;
