@@ -83,10 +83,6 @@ const NOT_A_SECRET =
 // #{name}, %VAR%, <%= ... %> (a bare $VAR is NOT_A_SECRET's, in one case only).
 const REFERENCE = /^(?:\$[({]|#\{|%[A-Za-z_]+%|<%)/;
 
-// Code, not a value: a variable read ($p['config'], \$_POST[...], $BASE_URL/path,
-// $a$b), a cast or a call's parenthesis (`pwd = (char *) …`), a CSS id (`"#add-password"`).
-const CODE = /^(?:\\?\$[A-Za-z_][A-Za-z0-9_]*(?:[[./(-]|\$[A-Za-z_])|\(|#[a-z]+(?:-[a-z]+)+$)/;
-
 // A quoted "value" that is the space between two string literals being joined
 // (`"Password: " + getPassword() + ","`, PHP's `'password = '.$p[…]`).
 const JOINED = /^\s*(?:\+|\.\s*\$)|[\w)\]]\s*\+\s*$/;
@@ -250,7 +246,6 @@ export const STRING_RULES: StringRule[] = [
         NOT_A_SECRET.test(bare) ||
         NOT_A_SECRET.test(inner) ||
         REFERENCE.test(word) ||
-        CODE.test(inner) ||
         (quote && JOINED.test(bare)) ||
         filler(inner) ||
         (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))
