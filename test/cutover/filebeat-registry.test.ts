@@ -15,12 +15,12 @@ describe("Filebeat's registry", () => {
     const dir = registryDir(data);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'meta.json'), '{"version":"1"}');
-    const fs = (id: string, source: string, offset: number) => ({ meta: { source, identifier_name: 'native' }, ttl: -1, cursor: { offset } });
+    const fs = (source: string, offset: number) => ({ meta: { source, identifier_name: 'native' }, ttl: -1, cursor: { offset } });
     writeFileSync(
       join(dir, '12.json'),
       JSON.stringify([
-        { _key: 'filestream::carbon::native::100-2049', ...fs('x', '/logs/a.log', 10) },
-        { _key: 'filestream::carbon::native::101-2049', ...fs('x', '/logs/b.log', 20) },
+        { _key: 'filestream::carbon::native::100-2049', ...fs('/logs/a.log', 10) },
+        { _key: 'filestream::carbon::native::101-2049', ...fs('/logs/b.log', 20) },
         { _key: 'filebeat::logs::native::102-2049', source: '/logs/c.log', offset: 30, FileStateOS: { inode: 102, device: 2049 }, identifier_name: 'native' },
       ]),
     );
@@ -28,11 +28,11 @@ describe("Filebeat's registry", () => {
     const ops = [
       [
         { op: 'set', id: 11 },
-        { k: 'filestream::carbon::native::100-2049', v: fs('x', '/logs/a.log', 5) },
+        { k: 'filestream::carbon::native::100-2049', v: fs('/logs/a.log', 5) },
       ],
       [
         { op: 'set', id: 13 },
-        { k: 'filestream::carbon::native::100-2049', v: fs('x', '/logs/a.log', 40) },
+        { k: 'filestream::carbon::native::100-2049', v: fs('/logs/a.log', 40) },
       ],
       [{ op: 'remove', id: 14 }, { k: 'filestream::carbon::native::101-2049' }],
     ];

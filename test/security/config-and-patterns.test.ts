@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eachBatchRecord } from '../../src/worker/decode/chunk.js';
 import { CONTRACT_VERSION, type BatchJobData } from '../../src/common/queue/contract.js';
-import { analyseRegex, PROVED_LINEAR, unsafeRegexReason, UnsafeRegexError } from '../../src/common/regex/safe-regex.js';
+import { analyseRegex, PROVED_LINEAR, UnsafeRegexError } from '../../src/common/regex/safe-regex.js';
 import { DEFAULT_START_PATTERN } from '../../src/common/lines/boundary.js';
 import { FORMAT_RULES } from '../../src/worker/sanitize/formats.js';
 import { STRING_RULES } from '../../src/worker/sanitize/patterns.js';
@@ -44,11 +44,13 @@ describe('hostile patterns are refused at load', () => {
   });
 
   it('every built-in pattern is proved linear', () => {
-    for (const rule of [...STRING_RULES, ...FORMAT_RULES]) expect(unsafeRegexReason(rule.pattern, 'g'), rule.name).toBeNull();
+    // A proof, not a budget: each rule gets a minute, since the operator's ten seconds ran
+    // out for the longest rule on a loaded CI machine, and "unknown" proves nothing.
+    for (const rule of [...STRING_RULES, ...FORMAT_RULES]) expect(analyseRegex(rule.pattern, 'g', 60_000), rule.name).toBeNull();
     // Trusted by every process without analysis (PROVED_LINEAR): proved here afresh.
     expect(PROVED_LINEAR.map(([source]) => source)).toContain(DEFAULT_START_PATTERN);
-    for (const [source, flags] of PROVED_LINEAR) expect(analyseRegex(source, flags), source).toBeNull();
-  }, 60_000);
+    for (const [source, flags] of PROVED_LINEAR) expect(analyseRegex(source, flags, 60_000), source).toBeNull();
+  }, 300_000);
 
   it('the built-in rules together stay linear on 1 MiB of their worst inputs', () => {
     const combined = new RegExp([...STRING_RULES, ...FORMAT_RULES].map((r) => `(${r.pattern})`).join('|'), 'g');

@@ -57,7 +57,7 @@ export class Reaper {
 
   /** One round: the batches it handed back (0 when another worker is the reaper now). */
   async round(): Promise<number> {
-    const { connection, queue, keys, me, intervalMs } = this.deps;
+    const { connection, keys, me, intervalMs } = this.deps;
     if ((await connection.set(keys.reaper, me, 'PX', intervalMs * 3, 'NX')) !== 'OK') return 0;
     try {
       const registered = new Set(await connection.hkeys(keys.registry));
