@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { moduleClosure } from '../../tools/runtime-files.mjs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -9,22 +10,6 @@ import { join, resolve } from 'node:path';
 // it loads at run time) in the run's scratch directory instead. Issue #35.
 
 const NEEDED = ['bin', 'dist/bundle', 'package.json'];
-// What the bundle loads from node_modules at run time: its externals (tools/bundle.mjs)
-// and what the worker's heartbeat thread requires (worker/liveness/heartbeat.ts).
-const RUNTIME_MODULES = ['ioredis', 'recheck', '@resvg/resvg-js'];
-
-/** Those modules and every module they depend on, as installed. */
-function moduleClosure(): string[] {
-  const seen = new Set<string>();
-  const visit = (name: string) => {
-    if (seen.has(name) || !existsSync(join('node_modules', name, 'package.json'))) return;
-    seen.add(name);
-    const pkg = JSON.parse(readFileSync(join('node_modules', name, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dep);
-  };
-  for (const m of RUNTIME_MODULES) visit(m);
-  return [...seen].map((m) => join('node_modules', m));
-}
 const copies = new Map<string, string>();
 
 /** The directory to run `bin/tta-carbon.js` from as `as`: the checkout itself when that user can read it. */
