@@ -3,11 +3,22 @@
 // of the Elasticsearch client, undici, BullMQ and ioredis) was most of a process's
 // start, before `run` read its first line. dist/ from tsc stays, for the type check
 // and anything that imports a module of its own.
+//
+// `--outdir DIR` bundles elsewhere (the package's tree) and `--version V` names the
+// version `tta-carbon --version` prints (default: package.json's); a bundle outside
+// dist/ carries no source maps, which are most of its size and nothing a host reads.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+
+const { values } = parseArgs({ options: { outdir: { type: 'string' }, version: { type: 'string' } } });
+const outdir = values.outdir ?? 'dist/bundle';
+const version = values.version ?? JSON.parse(readFileSync('package.json', 'utf8')).version;
 
 await build({
   entryPoints: ['src/cli/main.ts'],
-  outdir: 'dist/bundle',
+  outdir,
+  define: { __TTA_VERSION__: JSON.stringify(version) },
   bundle: true,
   // A chunk per dynamic import: a command loads only the parts it starts. Chunks are
   // named by their content and outdir is not emptied first, so a process started from
@@ -16,7 +27,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  sourcemap: 'linked',
+  sourcemap: values.outdir ? false : 'linked',
   // Both resolve files of their own package at run time: recheck its checker (native
   // binary or Scala.js), resvg its platform's native binding.
   external: ['recheck', '@resvg/resvg-js'],

@@ -5,6 +5,10 @@ import { createMetrics } from '../common/metrics/metrics.js';
 import { Lifecycle } from './lifecycle.js';
 import { setup, startMetricsServer, startScheduler, startShipper, startWorker, type Part } from './runtime.js';
 
+// Set by tools/bundle.mjs; the unbundled modules under dist/ have no version of their own.
+declare const __TTA_VERSION__: string | undefined;
+const VERSION = typeof __TTA_VERSION__ === 'string' ? __TTA_VERSION__ : 'unbundled';
+
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -28,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
 function buildProgram(): Command {
   const program = new Command('tta-carbon')
     .description('Ships carbon.log and codecarbon emissions into Elasticsearch; rotates and retains them.')
+    .version(`tta-carbon ${VERSION} (Node ${process.versions.node})`, '-V, --version')
     .option('-c, --config <path>', 'YAML configuration file (default: $TTA_CONFIG, else built-in defaults)')
     .exitOverride()
     .showHelpAfterError();
@@ -59,10 +64,11 @@ function buildProgram(): Command {
     .command('health')
     .description('check configuration, directories, Redis, Elasticsearch, queue and shipper lag; exit 0 healthy, 1 not')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--others', 'only whether logrotate or Filebeat also covers the inputs (no Redis or Elasticsearch needed)')
+    .action(async (opts: { json?: boolean; others?: boolean }) => {
       const { config } = setup(program.opts<{ config?: string }>().config);
-      const { formatChecks, runHealth } = await import('../ops/health.js');
-      const checks = await runHealth(config);
+      const { formatChecks, runHealth, runOthersCheck } = await import('../ops/health.js');
+      const checks = await (opts.others ? runOthersCheck : runHealth)(config);
       const healthy = checks.every((c) => c.status !== 'failed');
       console.log(opts.json ? JSON.stringify({ status: healthy ? 'healthy' : 'unhealthy', checks }) : formatChecks(checks));
       process.exitCode = healthy ? 0 : 1;
