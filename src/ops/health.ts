@@ -1,6 +1,7 @@
 import { access, constants, lstat, readdir, stat } from 'node:fs/promises';
 import { describeType } from '../common/fs/safe-open.js';
 import { foreignRotations } from './foreign-logrotate.js';
+import { otherShippers } from './other-shippers.js';
 import { compileGlob, expandGlob, isLiteral } from '../common/fs/glob.js';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -23,8 +24,23 @@ export interface Check {
 
 const LAG_WARN_BYTES = 50 * 1024 * 1024;
 
-/** `logrotateConfigs`: where logrotate's configuration is read (tests point elsewhere). */
-export async function runHealth(config: Config, options: { logrotateConfigs?: string[]; now?: Clock } = {}): Promise<Check[]> {
+export interface HealthOptions {
+  /** Where logrotate's configuration and Filebeat's data are read (tests point elsewhere). */
+  logrotateConfigs?: string[];
+  filebeatData?: string;
+  now?: Clock;
+}
+
+/**
+ * Whether another rotator or shipper covers the inputs: needs no Redis, Elasticsearch
+ * or running process, so the package's postinst can ask it at install time.
+ */
+export async function runOthersCheck(config: Config, options: HealthOptions = {}): Promise<Check[]> {
+  const inputs = await inputPaths(config);
+  return [await otherRotators(inputs, options.logrotateConfigs), await otherShippers(inputs, config.dataDir, options.filebeatData)];
+}
+
+export async function runHealth(config: Config, options: HealthOptions = {}): Promise<Check[]> {
   const now = options.now ?? systemClock;
   const checks: Check[] = [{ name: 'Configuration', status: 'ok', detail: 'Valid' }];
   checks.push(
@@ -32,7 +48,7 @@ export async function runHealth(config: Config, options: { logrotateConfigs?: st
     await carbonComponent(config, now),
     await codecarbonArriving(config, now),
     await inputTypes(config),
-    await otherRotators(config, options.logrotateConfigs),
+    ...(await runOthersCheck(config, options)),
   );
   const redis = createRedis(config.redis, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
   let lastError = '';
@@ -61,16 +77,21 @@ async function outputDirectory(config: Config): Promise<Check> {
   }
 }
 
-/** The guide's logrotate file still rotating what tta-carbon rotates and ships. */
-async function otherRotators(config: Config, configs?: string[]): Promise<Check> {
-  const name = 'Other rotators';
+/** The input files there are now, and each literal input path whether there or not. */
+async function inputPaths(config: Config): Promise<string[]> {
   const paths: string[] = [];
   for (const glob of config.shipper.inputs.flatMap((i) => i.paths)) {
     const compiled = compileGlob(glob);
     paths.push(...(await expandGlob(compiled).catch(() => [] as string[])));
     if (isLiteral(compiled)) paths.push(glob);
   }
-  const found = await foreignRotations([...new Set(paths)], configs);
+  return [...new Set(paths)];
+}
+
+/** The guide's logrotate file still rotating what tta-carbon rotates and ships. */
+async function otherRotators(paths: string[], configs?: string[]): Promise<Check> {
+  const name = 'Other rotators';
+  const found = await foreignRotations(paths, configs);
   if (found.length === 0) return { name, status: 'ok', detail: 'no logrotate configuration covers the inputs' };
   const byFile = [...new Set(found.map((f) => f.file))].map(
     (file) => `${file} (${[...new Set(found.filter((f) => f.file === file).map((f) => f.path))].join(', ')})`,
