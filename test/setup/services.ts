@@ -12,6 +12,9 @@ const TOOLS: [command: string, pkg: string][] = [
   ['systemd-analyze', 'systemd'],
   ['logrotate', 'logrotate'],
   ['strace', 'strace'],
+  // The package test: lintian judges the .deb; strip is what tools/package.mjs strips node with.
+  ['lintian', 'lintian'],
+  ['strip', 'binutils'],
 ];
 
 export async function setup(): Promise<void> {
