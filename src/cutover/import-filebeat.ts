@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { openRegular } from '../common/fs/safe-open.js';
 import { identify, identityKey } from '../common/registry/identity.js';
@@ -36,18 +37,39 @@ export async function importFilebeat(dataPath: string, dataDir: string, options:
   const holder = await filebeatHolder(path);
   if (holder !== null) throw new FilebeatRunningError(holder, path);
   const states = newestBySource(await readFilebeatRegistry(path));
-  const { registry } = await Registry.open(dataDir);
-  const report: ImportReport = { imported: [], skipped: [] };
-  for (const state of states) {
-    const outcome = await entryFor(state, registry);
-    if ('reason' in outcome) report.skipped.push({ path: state.source, reason: outcome.reason });
-    else {
-      report.imported.push({ path: state.source, offset: state.offset, size: outcome.size });
-      if (!options.dryRun) registry.set(outcome.key, outcome.entry);
+  // Root reads Filebeat's registry (root's, 0750) and sees its lock holder; the registry
+  // it writes is the agent's, in a directory tta-user owns. Written as root it would be
+  // root's and the agent, running as tta-user, could not save it; and root writing into
+  // a directory another user can write is what it must not do. So that part runs as
+  // the directory's owner, which also decides which log files it may read.
+  const restore = await actAsOwnerOf(dataDir);
+  try {
+    const { registry } = await Registry.open(dataDir);
+    const report: ImportReport = { imported: [], skipped: [] };
+    for (const state of states) {
+      const outcome = await entryFor(state, registry);
+      if ('reason' in outcome) report.skipped.push({ path: state.source, reason: outcome.reason });
+      else {
+        report.imported.push({ path: state.source, offset: state.offset, size: outcome.size });
+        if (!options.dryRun) registry.set(outcome.key, outcome.entry);
+      }
     }
+    if (!options.dryRun) await registry.persist();
+    return report;
+  } finally {
+    restore();
   }
-  if (!options.dryRun) await registry.persist();
-  return report;
+}
+
+async function actAsOwnerOf(dir: string): Promise<() => void> {
+  const st = await stat(dir).catch(() => null);
+  if (process.geteuid?.() !== 0 || !st || st.uid === 0) return () => {};
+  process.setegid!(st.gid);
+  process.seteuid!(st.uid);
+  return () => {
+    process.seteuid!(0);
+    process.setegid!(0);
+  };
 }
 
 function newestBySource(states: FilebeatState[]): FilebeatState[] {
