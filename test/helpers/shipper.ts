@@ -7,7 +7,7 @@ import { batchRecords } from '../../src/worker/decode/chunk.js';
 import { jobKey, readPayload } from '../../src/common/queue/payload.js';
 import type { BatchJobData, LogRecord } from '../../src/common/queue/contract.js';
 import { loadConfig, type Config } from '../../src/common/config/index.js';
-import { cliDirFor } from './readable-cli.js';
+import { cliFor } from './readable-cli.js';
 import { services, waitFor, type uniqueNames } from './services.js';
 
 /**
@@ -78,9 +78,10 @@ export async function startCliProcess(
 ): Promise<ShipperProcess> {
   const configFile = join(dir, `${role}.yaml`);
   await writeFile(configFile, `redis:\n  queue: ${names.queue}\n${shipperYaml ? `shipper:\n${shipperYaml.replace(/^/gm, '  ')}\n` : ''}`);
-  const argv = [...wrap, process.execPath, 'bin/tta-carbon.js', '--config', configFile, role];
+  const cli = as ? cliFor(as) : { cwd: undefined, node: process.execPath };
+  const argv = [...wrap, cli.node, 'bin/tta-carbon.js', '--config', configFile, role];
   const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: as ? cliDirFor(as) : undefined,
+    cwd: cli.cwd,
     env: {
       ...process.env,
       TTA_ENV: names.environment,

@@ -13,7 +13,7 @@ import { cleanup, countDocs, services, tempDir, uniqueNames, waitFor } from '../
 // Environment= (not its sandboxing, which only systemd applies); the metrics port is 0,
 // as other tests may hold the units' ports.
 
-const installed = () => spawnSync('dpkg-query', ['-W', '-f=${Status}', 'tta-carbon'], { encoding: 'utf8' }).stdout.includes('install ok installed');
+const installed = () => spawnSync('dpkg-query', ['-s', 'tta-carbon'], { encoding: 'utf8' }).stdout.includes('Status: install ok installed');
 const canRun = isRoot && spawnSync('dpkg-deb', ['--version']).status === 0;
 // An operator's own install is no test fixture: left alone, and the test skipped.
 const foreign = canRun && installed();

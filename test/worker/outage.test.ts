@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { unitNodeOptions } from '../../bench/lib/report.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,7 +61,17 @@ beforeAll(async () => {
   const configFile = join(dir, 'config.yaml');
   await writeFile(configFile, `redis:\n  queue: ${names.queue}\nworker:\n  concurrency: 2\n  backoffMs: 500\n  maxBackoffMs: 5000\n`);
   worker = spawn(process.execPath, ['bin/tta-carbon.js', '--config', configFile, 'worker'], {
-    env: { ...process.env, TTA_ENV: names.environment, REDIS_URL: services.redisUrl, TTA_METRICS_PORT: '0', ELASTICSEARCH_URL: url, CARBON_LOG_LEVEL: 'info' },
+    // The unit's NODE_OPTIONS: the bound is the shipped worker's. Without it, Node 24's
+    // larger default young generation alone took the worker past the bound.
+    env: {
+      ...process.env,
+      NODE_OPTIONS: await unitNodeOptions('tta-carbon-worker.service'),
+      TTA_ENV: names.environment,
+      REDIS_URL: services.redisUrl,
+      TTA_METRICS_PORT: '0',
+      ELASTICSEARCH_URL: url,
+      CARBON_LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   worker.stdout!.on('data', (d) => (workerLog = (workerLog + d).slice(-20_000)));
