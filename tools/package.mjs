@@ -73,7 +73,6 @@ function control(version, installedKiB) {
     'Recommends: redis-server',
     'Section: admin',
     'Priority: optional',
-    'Homepage: https://github.com/tta-carbon/tta-carbon',
     'Description: ships TTA carbon logs and codecarbon emissions to Elasticsearch',
     ' Replaces Filebeat and logrotate for the TTA carbon component: tails',
     ' carbon.log and the codecarbon output, queues batches on Redis (BullMQ),',

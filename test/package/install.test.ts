@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
@@ -61,6 +61,9 @@ describe.skipIf(!canRun || foreign)('the .deb, installed on this machine', () =>
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.push(child);
+    // Its own Node, not the machine's.
+    await waitFor(() => existsSync(`/proc/${child.pid}/exe`), 5000, `${unitName}'s process`);
+    expect(readlinkSync(`/proc/${child.pid}/exe`)).toBe('/usr/lib/tta-carbon/node/bin/node');
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
@@ -128,6 +131,11 @@ describe.skipIf(!canRun || foreign)('the .deb, installed on this machine', () =>
     expect(`${verify.stdout}${verify.stderr}`).toBe('');
     expect(verify.status).toBe(0);
     for (const u of UNITS) expect(unit(u).exec[0]).toBe('/usr/bin/tta-carbon');
+    // As on a host with no Node: the machine's node hidden (a mount namespace of its own).
+    const bare = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'for n in $(which -a node); do mount --bind /dev/null "$n"; done; node --version; /usr/bin/tta-carbon --version'], {
+      encoding: 'utf8',
+    });
+    expect(bare.stdout.trim()).toBe(`tta-carbon ${version}~prev (Node 24.22.3)`);
     // A native addon still loads into the stripped node.
     execFileSync('/usr/lib/tta-carbon/node/bin/node', ['-e', "require('/usr/lib/tta-carbon/node_modules/@resvg/resvg-js')"]);
   });
