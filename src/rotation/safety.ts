@@ -65,7 +65,11 @@ export async function unsafeFile(path: string, dir?: Stats): Promise<string | nu
 /** The checks on an opened file's fstat (or a path's lstat) beyond "regular file". */
 export function wrongFile(st: Stats, dir?: Stats): string | null {
   if (st.nlink > 1) return `has ${st.nlink} hard links`;
-  if (isRoot() && dir && st.uid !== 0 && st.uid !== dir.uid) return `belongs to uid ${st.uid}, neither root nor the directory's owner (uid ${dir.uid})`;
+  // In a root-owned directory no one else can write, whatever is there root put there:
+  // the file `create` gave to tta-user, say. Elsewhere another user's file may be a plant.
+  const rootOnly = dir !== undefined && dir.uid === 0 && (dir.mode & 0o022) === 0;
+  if (isRoot() && dir && !rootOnly && st.uid !== 0 && st.uid !== dir.uid)
+    return `belongs to uid ${st.uid}, neither root nor the directory's owner (uid ${dir.uid})`;
   return null;
 }
 

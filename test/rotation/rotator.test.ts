@@ -58,6 +58,11 @@ describe('rotation over 40 simulated days with the shipper running', () => {
       await cleanup(names, [dir]);
     });
     const config = configFor(dir);
+    // The guide's `create 0644 tta-user tta-group`, with a user every machine has: as
+    // root, the new live file is another user's in root's directory, and the next day's
+    // rotation must still take it (it once refused it as a plant, and the log grew).
+    const live0 = config.rotation.policies[0]!;
+    if (live0.create) live0.create = { ...live0.create, owner: 'nobody', group: 'nogroup' };
     const start = Date.UTC(2026, 0, 1, 12);
     let written = '';
     for (let day = 0; day <= 41; day++) {
@@ -74,6 +79,7 @@ describe('rotation over 40 simulated days with the shipper running', () => {
     const files = readdirSync(join(dir, 'log')).filter((f) => f.startsWith('carbon.log.'));
     expect(files.sort()).toEqual(['carbon.log.1', ...Array.from({ length: 29 }, (_, i) => `carbon.log.${i + 2}.gz`)].sort());
     expect(statSync(live).mode & 0o777).toBe(0o644);
+    if (process.getuid?.() === 0) expect(statSync(live).uid).toBe(65534);
     let kept = '';
     for (let n = 30; n >= 2; n--) kept += gunzipSync(readFileSync(join(dir, 'log', `carbon.log.${n}.gz`))).toString();
     kept += readFileSync(join(dir, 'log', 'carbon.log.1'), 'utf8') + readFileSync(live, 'utf8');
