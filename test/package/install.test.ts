@@ -132,9 +132,20 @@ describe.skipIf(!canRun || foreign)('the .deb, installed on this machine', () =>
     expect(verify.status).toBe(0);
     for (const u of UNITS) expect(unit(u).exec[0]).toBe('/usr/bin/tta-carbon');
     // As on a host with no Node: the machine's node hidden (a mount namespace of its own).
-    const bare = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'for n in $(which -a node); do mount --bind /dev/null "$n"; done; node --version; /usr/bin/tta-carbon --version'], {
-      encoding: 'utf8',
-    });
+    const bare = spawnSync(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'for n in $(which -a node); do mount --bind /dev/null "$n"; done; node --version; /usr/bin/tta-carbon --version',
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(bare.stdout.trim()).toBe(`tta-carbon ${version}~prev (Node 24.22.3)`);
     // A native addon still loads into the stripped node.
     execFileSync('/usr/lib/tta-carbon/node/bin/node', ['-e', "require('/usr/lib/tta-carbon/node_modules/@resvg/resvg-js')"]);
