@@ -62,8 +62,9 @@ describe.skipIf(!canRun || foreign)('the .deb, installed on this machine', () =>
     });
     running.push(child);
     // Its own Node, not the machine's.
-    await waitFor(() => existsSync(`/proc/${child.pid}/exe`), 5000, `${unitName}'s process`);
-    expect(readlinkSync(`/proc/${child.pid}/exe`)).toBe('/usr/lib/tta-carbon/node/bin/node');
+    // (/usr/bin/tta-carbon is a shell script that execs it: wait for the exec.)
+    const exe = () => readlinkSync(`/proc/${child.pid}/exe`);
+    await waitFor(() => exe() === '/usr/lib/tta-carbon/node/bin/node', 10_000, `${unitName} to exec the package's node`);
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
