@@ -24,9 +24,14 @@ Labels come from the sources' own detectors, never from ours and never by hand:
   ones): a payload one plugin must not flag but another does (an AWS secret key of the
   wrong length assigned to aws_access_key) is a disputed case, not a look-alike, and
   is dropped and counted; so are the negative examples a rule file marks as misses
-  to fix (FIXME).
+  to fix (FIXME, XXX), and those that hold a string the sources label a secret
+  elsewhere, or a mutation of one (a test of one detector's exact format);
+- a captured value that is a reference ($password, #{…}, %VAR%, quoted or not), names
+  a user, or names itself a client id is where a secret is kept, not the secret; and a
+  rule with one group captures its secret whatever word stands before it.
 """
 import argparse
+import difflib
 import glob
 import importlib.util
 import json
@@ -48,7 +53,7 @@ def load_noseyparker(root):
         chunks = re.split(r'\n- name:', source)
         for rule in doc.get('rules', []):
             chunk = next((c for c in chunks if f"id: {rule['id']}\n" in c), '')
-            rule['_fixme_negatives'] = bool(re.search(r'#\s*FIXME[^\n]*\n\s*negative_examples', chunk))
+            rule['_fixme_negatives'] = bool(re.search(r'#\s*(?:FIXME|XXX)[^\n]*\n\s*negative_examples', chunk))
             rules.append(rule)
     return rules
 
@@ -104,7 +109,9 @@ def group_roles(pattern):
         elif pattern.startswith('(?P<', i) or (pattern.startswith('(?<', i) and pattern[i + 3] not in '=!'):
             n += 1
         i += 1
-    return roles
+    # A rule with one group captures the secret it is named for (sonarqube's
+    # `sonar.login=<token>`): roles tell several groups apart, never the only one.
+    return roles if n > 1 else {}
 
 
 # A key a pattern spells just before a group, when every alternative names a user or
@@ -130,11 +137,26 @@ def named_key(text):
 REFERENCE_ONLY = re.compile(r'^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%[A-Za-z_]+%|#\{[^}]*\})$')
 
 
+# The words an example writes just before a value that make it a user's name, not a
+# secret (`username "SOME_USERNAME"` in a rule whose groups are "username or password").
+USER_BEFORE = re.compile(r'(?:user(?:[ _-]?(?:name|id))?|uid)["\']?\s*(?:[=:]|=>)?\s*["\']?$', re.I)
+
+
 def where_not_what(m, k, g):
     """A group that holds where or under which name the secret is, by its own text: a
-    netrc `machine host`, the name of an `<add key="…" value="…">` entry, a reference."""
+    netrc `machine host`, the name of an `<add key="…" value="…">` entry, a reference
+    (quoted or not: `"$password"`, `#{datastore['DBPASSWORD']}"`), a value the example
+    names a user's, or one that names itself a client id (`oa2-client-id_…`)."""
     after = m.string[m.end(k):m.end(k) + 16]
-    return bool(re.match(r'machine\s', g) or re.match(r'"\s*value\s*=', after) or REFERENCE_ONLY.match(g))
+    before = m.string[max(0, m.start(k) - 24):m.start(k)]
+    bare = g.strip().strip('"\'').strip()
+    return bool(
+        re.match(r'machine\s', g)
+        or re.match(r'"\s*value\s*=', after)
+        or REFERENCE_ONLY.match(bare)
+        or USER_BEFORE.search(before)
+        or re.search(r'client[-_]?id', g, re.I)
+    )
 
 
 def np_values(compiled, text, roles=None):
@@ -260,7 +282,7 @@ def main():
     specific = {n for n in plugins if n not in GENERIC}
 
     def np_any(text):
-        return [v for c in compiled.values() if c for v in np_values(c, text)]
+        return [v for id, c in compiled.items() if c for v in np_values(c, text, roles[id])]
 
     secrets, looks, dropped = [], [], {'unlabelled': [], 'disputed': []}
     for s in ds_samples(args.detect_secrets) + np_samples(rules):
@@ -285,6 +307,32 @@ def main():
                 dropped['disputed'].append(s['source'])
                 continue
             looks.append({'kind': s['kind'], 'source': s['source'], 'text': text})
+
+    # A negative example that holds a string the sources label a secret in a positive
+    # one, or a mutation of one (16 characters or more in common, letters and digits
+    # among them), is disputed as well. Such an example tests a detector's exact format:
+    # detect-secrets' npm plugin flags `//registry.npmjs.org/:_authToken=<uuid>` and not
+    # `_authToken=<uuid>` (.npmrc's syntax), its OpenAI plugin `sk-proj-…T3Blbk…` and not
+    # the same key with T4; Nosey Parker's Twitch rule `live_<id>_<key>` and not the key
+    # without `live_`. A sanitizer sees the same token in both, and is asked to match
+    # families of prefixes rather than exact layouts (issue #33).
+    labelled = {v for s in secrets for v in s['values'] if len(v) >= 16}
+
+    def shares_token(text):
+        for v in labelled:
+            m = difflib.SequenceMatcher(None, text, v, autojunk=False).find_longest_match(0, len(text), 0, len(v))
+            common = text[m.a:m.a + m.size]
+            if m.size >= 16 and re.search(r'[0-9]', common) and re.search(r'[A-Za-z]', common):
+                return True
+        return False
+
+    kept = []
+    for look in looks:
+        if shares_token(look['text']):
+            dropped['disputed'].append(look['source'])
+        else:
+            kept.append(look)
+    looks = kept
 
     def unique(items, key):
         seen, out = set(), []
