@@ -24,7 +24,7 @@ Labels come from the sources' own detectors, never from ours and never by hand:
   ones): a payload one plugin must not flag but another does (an AWS secret key of the
   wrong length assigned to aws_access_key) is a disputed case, not a look-alike, and
   is dropped and counted; so are the negative examples a rule file marks as misses
-  to fix (FIXME, XXX), and those that hold a string the sources label a secret
+  (a comment above them: FIXME, XXX, npm's legacy tokens), and those that hold a string the sources label a secret
   elsewhere, or a mutation of one (a test of one detector's exact format);
 - a captured value that is a reference ($password, #{…}, %VAR%, quoted or not), names
   a user, or names itself a client id is where a secret is kept, not the secret; and a
@@ -53,7 +53,11 @@ def load_noseyparker(root):
         chunks = re.split(r'\n- name:', source)
         for rule in doc.get('rules', []):
             chunk = next((c for c in chunks if f"id: {rule['id']}\n" in c), '')
-            rule['_fixme_negatives'] = bool(re.search(r'#\s*(?:FIXME|XXX)[^\n]*\n\s*negative_examples', chunk))
+            # A comment right above a rule's negative examples is, in every rule file, a
+            # note that they are secrets the pattern misses: FIXME, XXX, "There are also
+            # NPM Legacy Access Tokens, which appear to be non-prefixed v4 UUIDs",
+            # "These lack the necessary leading context" (Kagi).
+            rule['_fixme_negatives'] = bool(re.search(r'\n[ \t]*#[^\n]*\n[ \t]*negative_examples', chunk))
             rules.append(rule)
     return rules
 
@@ -259,8 +263,8 @@ def np_samples(rules):
         kind = rule['id'].split('.')[1] if rule['id'].count('.') >= 2 else rule['id']
         for text in rule.get('examples', []) or []:
             samples.append({'source': f"noseyparker {rule['id']}", 'kind': kind, 'text': text, 'positive': True, 'rule': rule['id']})
-        # Negative examples the rule file itself marks as misses to fix ("FIXME: extend
-        # this rule so these examples get matched") are secrets, not look-alikes.
+        # Negative examples the rule file itself marks as misses ("FIXME: extend this
+        # rule so these examples get matched") are secrets, not look-alikes.
         if rule.get('_fixme_negatives'):
             continue
         for text in rule.get('negative_examples', []) or []:

@@ -97,6 +97,8 @@ async function throughPipeline(corpus: Corpus) {
     const indexed = judge(docs, s.placed, l.placed, (p) => hits.get(p.sample) === true);
     const source = judge(docs, s.placed, l.placed);
     const inMemory = judge(builtDocuments([...s.batches, ...l.batches]), s.placed, l.placed);
+    if (process.env.SECRETS_DEBUG)
+      for (const [x] of indexed.missed) if (!inMemory.missed.has(x)) console.log('FOUND BY A QUERY', x.kind, JSON.stringify(pieces(x).slice(0, 3)));
     console.log(`${corpus.name} corpus through the pipeline: ${verdictSummary(indexed)} (in memory: ${verdictSummary(inMemory)})`);
     // The query can fail: what _source still holds whole, the phrase queries find.
     // A report's function name is one token with its `upload_` prefix, which no phrase of
@@ -154,7 +156,7 @@ describe('secrets in every shape, through a real worker', () => {
 
   const independent = independentCorpus();
   it.skipIf(!independent)(
-    `the independent corpus (${INDEPENDENT_CORPUS}): no worse than recorded, and as in memory`,
+    `the independent corpus (${INDEPENDENT_CORPUS}): recall 99 %, damage 1 %, and as in memory`,
     async () => {
       const { indexed, source, inMemory, unsearched, inOwnOutput } = await throughPipeline(independent!);
       // The one cleaner: a sample's log line and label leak only when its documents do.
@@ -173,9 +175,10 @@ describe('secrets in every shape, through a real worker', () => {
       ).toEqual([]);
       expect(source.missed.size).toBe(inMemory.missed.size);
       expect(source.damaged.size).toBe(inMemory.damaged.size);
-      expect((source.secrets - source.missed.size) / source.secrets).toBeGreaterThanOrEqual(0.9);
-      expect((indexed.secrets - indexed.missed.size) / indexed.secrets).toBeGreaterThanOrEqual(0.9);
-      expect(indexed.damaged.size / indexed.looks).toBeLessThanOrEqual(0.26);
+      // Issue #33's bar, on this corpus as on the repository's.
+      expect((source.secrets - source.missed.size) / source.secrets).toBeGreaterThanOrEqual(0.99);
+      expect((indexed.secrets - indexed.missed.size) / indexed.secrets).toBeGreaterThanOrEqual(0.99);
+      expect(indexed.damaged.size / indexed.looks).toBeLessThanOrEqual(0.01);
     },
     240_000,
   );

@@ -9,6 +9,7 @@ import { analyseRegex, PROVED_LINEAR, UnsafeRegexError } from '../../src/common/
 import { DEFAULT_START_PATTERN } from '../../src/common/lines/boundary.js';
 import { FORMAT_RULES } from '../../src/worker/sanitize/formats.js';
 import { STRING_RULES } from '../../src/worker/sanitize/patterns.js';
+import { PROVIDER_RULES } from '../../src/worker/sanitize/providers.js';
 
 // Issue #13: patterns that backtrack catastrophically are refused at load, naming the
 // key; config errors print no credential, whatever it holds; prototype keys are
@@ -49,7 +50,7 @@ describe('hostile patterns are refused at load', () => {
     // analysis is synchronous: the test yields between rules, or vitest's worker, deaf
     // for minutes under load, times out its own calls to the runner.
     const next = () => new Promise((resolve) => setImmediate(resolve));
-    for (const rule of [...STRING_RULES, ...FORMAT_RULES]) {
+    for (const rule of [...STRING_RULES, ...FORMAT_RULES, ...PROVIDER_RULES]) {
       expect(analyseRegex(rule.pattern, 'g', 60_000), rule.name).toBeNull();
       await next();
     }

@@ -25,6 +25,7 @@ const BASIC = /^(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET):([^:\n]*):
 const ASCTIME = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:,\d{1,6})?) - (.+?) - (DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET) - (.*)$/s;
 const TRACEBACK_START = /\n(Traceback \(most recent call last\):[\s\S]*)$/;
 const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt|Iteration)?):\s?(.*)$/;
+const FRAME_LINE = /^\s+File "/;
 
 // JSON keys taken as our own fields; everything else goes under root unchanged.
 const JSON_TIME_KEYS = ['@timestamp', 'timestamp', 'time', 'asctime'];
@@ -65,9 +66,18 @@ function splitTraceback(text: string): { head: string; stack?: string } {
 function withError(decoded: DecodedLog, stack: string | undefined): DecodedLog {
   if (!stack) return decoded;
   const lines = stack.trimEnd().split('\n');
-  const last = lines[lines.length - 1] ?? '';
-  const exc = /^\s/.test(last) ? null : EXCEPTION_LINE.exec(last);
-  decoded.error = exc ? { stack_trace: stack, type: exc[1], message: exc[2] } : { stack_trace: stack, message: last.trim() };
+  // The exception's message runs from its "Type: " line to the end: a message of several
+  // lines (`ValueError: rejected f("u",\n  "secret")`) is one message, and its last line
+  // alone would be a value without what it belongs to (and without what tells the
+  // sanitizer it is a credential). Lines before it are frames; none follows it.
+  for (let i = lines.length - 1; i >= 0 && !FRAME_LINE.test(lines[i]!); i--) {
+    const exc = /^\s/.test(lines[i]!) ? null : EXCEPTION_LINE.exec(lines[i]!);
+    if (exc) {
+      decoded.error = { stack_trace: stack, type: exc[1], message: [exc[2]!, ...lines.slice(i + 1)].join('\n') };
+      return decoded;
+    }
+  }
+  decoded.error = { stack_trace: stack, message: (lines[lines.length - 1] ?? '').trim() };
   return decoded;
 }
 

@@ -1,3 +1,4 @@
+import { shannon, typedWalk } from './lookalike.js';
 // Provider token formats from a maintained catalogue (gitleaks' default rules, turned
 // into gitleaks-rules.ts by tools/gitleaks-rules.py) rather than a hand list. As
 // gitleaks does, a rule runs only on a string holding one of its keywords (the
@@ -41,6 +42,7 @@ export type Span = [start: number, end: number];
 // token ends where no letter or digit follows it.
 const GITLEAKS_END = '(?:[\\x60\'"\\s;_]|\\\\[nr]|$)';
 const TOKEN_END = '(?![A-Za-z0-9])';
+const GENERIC_RULE = 'generic-api-key';
 
 export class CatalogueDetector {
   readonly rules: readonly CompiledRule[];
@@ -91,23 +93,14 @@ export class CatalogueDetector {
 
   private isSecret(rule: CompiledRule, secret: string): boolean {
     if (rule.entropy > 0 && shannon(secret) < rule.entropy) return false;
+    // gitleaks' one rule of key names and no format takes a typed placeholder under a
+    // key (`licenseKey=a1b2c3d4…`), which its entropy floor lets through: the same test
+    // as the sanitizer's own rule of key names (patterns.ts, key_value).
+    if (rule.id === GENERIC_RULE && typedWalk(secret)) return false;
     if (this.allow.some((a) => a.test(secret)) || rule.allow.some((a) => a.test(secret))) return false;
     const lower = secret.toLowerCase();
     return !this.stopwords.some((w) => lower.includes(w)) && !rule.stopwords.some((w) => lower.includes(w));
   }
-}
-
-/** Shannon entropy in bits per character, as gitleaks computes it. */
-export function shannon(text: string): number {
-  if (text.length === 0) return 0;
-  const counts = new Map<string, number>();
-  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / text.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
 }
 
 /** `text` with every span (merged where they overlap) replaced by `mark`; and how many. */

@@ -1,5 +1,5 @@
 import type { Catalogue } from './catalogue.js';
-import { randomToken, REPORT_KEY_TIME, stem } from './lookalike.js';
+import { randomToken, stem } from './lookalike.js';
 import type { StringRule } from './patterns.js';
 
 // Secrets as they appear in logs rather than in their providers' exact published form
@@ -91,9 +91,7 @@ export function familyRule(prefixes: string[]): StringRule {
     trigger: prefixes,
     groups: 2,
     replace: (_m, g) => {
-      // A report key is the function's name and its time: the time is no part of the token.
-      const time = REPORT_KEY_TIME.exec(g[1]!);
-      const token = stem(time ? g[1]!.slice(0, time.index) : g[1]!);
+      const token = stem(g[1]!);
       return randomToken(token, 12) ? `${R}${g[1]!.slice(token.length)}` : null;
     },
   };

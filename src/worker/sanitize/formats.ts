@@ -1,5 +1,5 @@
-import { dated, fileName, isUuid, REPORT_KEY_TIME, sequential, stem, wordLike } from './lookalike.js';
-import { ci, type StringRule } from './patterns.js';
+import { dated, fileName, isUuid, reference, sequential, stem, wordLike } from './lookalike.js';
+import { ci, type StringRule, tokenStart } from './patterns.js';
 
 // Secrets recognised by the layout their format gives them rather than by a provider's
 // prefix or a word before them (issue #33): crypt(3) password hashes, the dotted
@@ -8,11 +8,6 @@ import { ci, type StringRule } from './patterns.js';
 // Each pattern is bounded so that each rule stays linear on long lines.
 
 const R = '[REDACTED]';
-
-/** `$VAR`, `%VAR%`, `${VAR}`, `$(cmd)`: a value kept elsewhere, not the secret itself. */
-function reference(value: string): boolean {
-  return /^(?:\$[A-Za-z_({]|%[A-Za-z_]+%|#\{)/.test(value);
-}
 
 // crypt(3)'s modular format and its kin ($id$salt$hash): MD5-crypt, bcrypt, SHA-crypt,
 // yescrypt, scrypt, Argon2, PBKDF2, phpass, Kerberos AS-REP/TGS hashes.
@@ -82,9 +77,7 @@ export const FORMAT_RULES: StringRule[] = [
   {
     // Discord's bot token: base64 of the bot's id, a six-character timestamp, an HMAC.
     name: 'dotted_token',
-    // An "_" may follow (a report key's time); one before it would make the start
-    // ambiguous in a long run of token characters, which is quadratic.
-    pattern: '(?<![A-Za-z0-9_.-])([A-Za-z0-9_-]{24,26})\\.([A-Za-z0-9_-]{6})\\.([A-Za-z0-9_-]{27,40})(?![A-Za-z0-9-]|\\.(?![a-z]{2,5}(?![A-Za-z0-9_.-])))',
+    pattern: `${tokenStart('A-Za-z0-9_.-')}([A-Za-z0-9_-]{24,26})\\.([A-Za-z0-9_-]{6})\\.([A-Za-z0-9_-]{27,40})(?![A-Za-z0-9-]|\\.(?![a-z]{2,5}(?![A-Za-z0-9_.-])))`,
     trigger: dottedShape,
     groups: 3,
     replace: (_m, g) => (keyBody(g[0]! + g[2]!) ? R : null),
@@ -152,7 +145,7 @@ export const FORMAT_RULES: StringRule[] = [
   {
     // .NET's credential constructors: (user, password) and (path, user, password).
     name: 'credential_constructor',
-    pattern: '((?:NetworkCredential|DirectoryEntry)\\(\\s{0,16}(?:"[^"\\n]{0,256}"\\s{0,16},\\s{0,16}){1,2})"([^"\\n]{1,256})"',
+    pattern: '((?:NetworkCredential|DirectoryEntry)\\(\\s{0,32}(?:"[^"\\n]{0,256}"\\s{0,32},\\s{0,32}){1,2})"([^"\\n]{1,256})"',
     trigger: ['networkcredential(', 'directoryentry('],
     groups: 2,
     replace: (_m, g) => `${g[0]}"${R}"`,
@@ -171,9 +164,7 @@ export const FORMAT_RULES: StringRule[] = [
     groups: 1,
     replace: (_m, g) => {
       const value = g[0]!.replace(/\.+$/, '');
-      // A report key is the function's name and its time: the time is no part of the token.
-      const time = REPORT_KEY_TIME.exec(value);
-      const token = stem(time ? value.slice(0, time.index) : value);
+      const token = stem(value);
       if (!keyBody(token) || isUuid(token) || fileName(token) || dated(token) || sequential(token)) return null;
       return `${R}${g[0]!.slice(token.length)}`;
     },

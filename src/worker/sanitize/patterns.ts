@@ -1,5 +1,4 @@
-import { shannon } from './catalogue.js';
-import { base64Prose, REPORT_KEY_TIME, sequential, wordLike } from './lookalike.js';
+import { base64Prose, reference, sequential, shannon, wordLike } from './lookalike.js';
 import { awsSecretShape, cardDigitRun } from './shapes.js';
 // What a secret looks like, as data (beside the provider catalogue, catalogue.ts). A
 // token may sit inside an identifier ("upload_ghp_..."): boundaries are "no letter or
@@ -55,6 +54,16 @@ export interface StringRule {
 
 const R = '[REDACTED]';
 
+/**
+ * Where a token of `chars` may start: after none of them, or after a short lower-case
+ * word and "_" that start their run (`upload_<token>`, a report's function name). Only
+ * the first token of a run can follow such a word, so a long run of token characters
+ * holds at most one start of this kind and the rule stays linear.
+ */
+export function tokenStart(chars: string): string {
+  return `(?:(?<![${chars}])|(?<=(?<![${chars}])[a-z]{1,16}_))`;
+}
+
 /** `password` as `[pP][aA]...`: a rule's regex is compiled without flags. */
 export function ci(word: string): string {
   return word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
@@ -74,24 +83,30 @@ function basicCredential(value: string): boolean {
 // After a key, values that are no secret: placeholders. And, unquoted after a colon, a
 // single lowercase word makes the text a sentence ("password: required", "token:
 // expired"); after "=" or in quotes it is an assignment, and redacted.
-// Placeholders as code and templates write them: $accountKey, {3}, {name}, [your key
-// here], &lt;password&gt;.
+// Placeholders as code and templates write them: {3}, {name}, [your key here],
+// &lt;password&gt;, a mask of x's or stars (references: lookalike.ts).
 const NOT_A_SECRET =
-  /^(?:\*+|\[REDACTED\]|null|none|nil|true|false|\$(?:[A-Z_]+|[a-z_]+|[a-z]+(?:[A-Z][a-z]+)+)|\$\{[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|&lt;.*&gt;|%[sd]|\{\{[^}]*\}\}|\{\d*\}|\{[A-Za-z_][A-Za-z0-9_]*\}|\[[^\]]*\])$/;
+  /^(?:\*+|[Xx]{4,}|\[REDACTED\]|null|none|nil|true|false|<[^>]*>|&lt;.*&gt;|%[sd]|\{\{[^}]*\}\}|\{\d*\}|\{[A-Za-z_][A-Za-z0-9_]*\}|\[[^\]]*\])$/;
 
-// A reference to a value kept elsewhere, as shells and templates write them: $(cmd),
-// #{name}, %VAR%, <%= ... %> (a bare $VAR is NOT_A_SECRET's, in one case only).
-const REFERENCE = /^(?:\$[({]|#\{|%[A-Za-z_]+%|<%)/;
+// Code, not a value: a cast's or a call's parenthesis (`pwd = (char *) (p + 2)`) and
+// an element's id (`this.addPassword = "#add-password"`, kebab-case words).
+const CODE = /^\((?:[A-Za-z_][A-Za-z0-9_]*)?$|^#[a-z]+(?:-[a-z]+)+$/;
+
+/** A path or a route made of words (`/en/enterprise-server@3.0/auth`, `cms/sites/passwords#update`). */
+function wordPath(value: string): boolean {
+  return value.includes('/') && wordLike(value);
+}
 
 // A quoted "value" that is the space between two string literals being joined
 // (`"Password: " + getPassword() + ","`, PHP's `'password = '.$p[…]`).
 const JOINED = /^\s*(?:\+|\.\s*\$)|[\w)\]]\s*\+\s*$/;
 
-// A placeholder written as a run of the alphabet. One character over and over is not
-// one of these: corpora call `aaaa…` under a key a secret as often as a placeholder, and
-// a placeholder redacted costs nothing.
+// A placeholder written as a run of the alphabet, or mostly zeros (`0000…00aa`, the
+// null key; gitleaks' generic rule has "000000" among its stopwords). Another character
+// over and over is not one of these: corpora call `aaaa…` under a key a secret as often
+// as a placeholder, and a placeholder redacted costs nothing.
 function filler(value: string): boolean {
-  return value.length >= 8 && sequential(value);
+  return value.length >= 8 && (sequential(value) || value.split('0').length - 1 >= value.length / 2);
 }
 
 function luhn(digits: string): boolean {
@@ -153,7 +168,7 @@ export const STRING_RULES: StringRule[] = [
   // An unsigned JWT (alg "none") has no third part and is a bearer credential all the same.
   {
     name: 'jwt',
-    pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}(?:\\.[A-Za-z0-9_-]{5,})?',
+    pattern: `(?=eyJ)${tokenStart('A-Za-z0-9_-')}eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}(?:\\.[A-Za-z0-9_-]{5,})?`,
     trigger: ['eyj'],
     groups: 0,
     replace: () => R,
@@ -228,7 +243,7 @@ export const STRING_RULES: StringRule[] = [
     // a line (a value on the next line of the same record).
     // Assignments as languages write them: Go's :=, Ruby's and Perl's =>, and a
     // comparison with a literal (`creds.Secret != "open-sesame"`).
-    pattern: `(${KV_KEYS})(["']?\\s*(?::=|=>|[!=]=(?=\\s*["'])|[=:])\\s*)(?!-----BEGIN)((?:Basic|Bearer|Token|Digest)\\s+[^\\s"',;]+|"[^"]*"|'[^']*'|\\{[^{}\\s]{0,64}\\}|\\[[^\\[\\]\\n]{0,128}\\]|[^\\s&,;"'}]+)`,
+    pattern: `(${KV_KEYS})(["']?\\s*(?::=|=>|[!=]=(?=\\s*["'])|[=:])\\s*)(?!-----BEGIN)((?:Basic|Bearer|Token|Digest|SSWS)\\s+[^\\s"',;]+|"[^"]*"|'[^']*'|\\{[^{}\\s]{0,64}\\}|\\[[^\\[\\]\\n]{0,128}\\]|[^\\s&,;"'}]+)`,
     trigger: KV_TRIGGERS,
     groups: 3,
     replace: (_m, g) => {
@@ -236,8 +251,7 @@ export const STRING_RULES: StringRule[] = [
       const quote = value.startsWith('"') || value.startsWith("'") ? value[0] : '';
       const bare = quote ? value.slice(1, -1) : value;
       // A value closed by the call or list it was written in ("login(password: required)").
-      // And a report key's time after the name ("password: required_2026-12-07T10:00:00").
-      const word = quote ? bare : bare.replace(/[)\]]+$/, '').replace(REPORT_KEY_TIME, '');
+      const word = quote ? bare : bare.replace(/[)\]]+$/, '');
       // A value quoted twice over (`"'$VAR'"`, a shell splicing a variable in) is read inside.
       const inner = quote ? bare.replace(/^'(.*)'$/, '$1') : word;
       if (
@@ -245,7 +259,10 @@ export const STRING_RULES: StringRule[] = [
         NOT_A_SECRET.test(word) ||
         NOT_A_SECRET.test(bare) ||
         NOT_A_SECRET.test(inner) ||
-        REFERENCE.test(word) ||
+        reference(word) ||
+        reference(inner) ||
+        CODE.test(word) ||
+        wordPath(inner) ||
         (quote && JOINED.test(bare)) ||
         filler(inner) ||
         (!quote && g[1]!.includes(':') && /^[a-z]{1,12}$/.test(word))
@@ -257,12 +274,12 @@ export const STRING_RULES: StringRule[] = [
   {
     // 40 characters of base64 with upper, lower and digits: an AWS secret access key.
     // Lowercase hex (a SHA-1 or git commit) does not match, nor a CamelCase class name
-    // with digits or base64 of prose (lookalike.ts).
+    // with digits, base64 of prose or a typed placeholder (lookalike.ts).
     name: 'aws_secret_key',
     pattern: '(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])',
     trigger: awsSecretShape,
     groups: 0,
-    replace: (m) => (wordLike(m) || base64Prose(m) ? null : R),
+    replace: (m) => (wordLike(m) || base64Prose(m) || sequential(m) ? null : R),
   },
   // RFC 5321 limits (64-byte local part, 63-byte labels) double as the linear-time bound.
   {

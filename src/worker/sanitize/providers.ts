@@ -1,5 +1,6 @@
 import { keyBody } from './formats.js';
-import type { StringRule } from './patterns.js';
+import { ci, type StringRule, tokenStart } from './patterns.js';
+import { reference } from './lookalike.js';
 
 // Credentials of named products in the forms they issue them, which the catalogue
 // (gitleaks) lacks or knows only in a stricter form: found by an independent corpus
@@ -20,10 +21,10 @@ export const PROVIDER_RULES: StringRule[] = [
   {
     // JFrog Artifactory's API keys (AKC…) and identity tokens (AP + a hex digit), as
     // detect-secrets knows them; a lower-case letter in the body tells them from an
-    // upper-case word that happens to start so (APACHE2SERVER).
+    // upper-case word that happens to start so (APACHE2SERVER). It may start a path
+    // segment, as a key naming a file does.
     name: 'artifactory_key',
-    // "_" and a digit may follow: a report key's time.
-    pattern: '(?<![A-Za-z0-9_+/-])(?:AKC[A-Za-z0-9]{10,128}|AP[0-9A-F][A-Za-z0-9]{8,128})(?![A-Za-z0-9+/-]|_[A-Za-z_])',
+    pattern: `${tokenStart('A-Za-z0-9_+-')}(?:AKC[A-Za-z0-9]{10,128}|AP[0-9A-F][A-Za-z0-9]{8,128})(?![A-Za-z0-9+/-]|_[A-Za-z_])`,
     trigger: (t) => /(?:AKC|AP[0-9A-F])[A-Za-z0-9]{8}/.test(t),
     groups: 0,
     replace: (m) => (/[a-z]/.test(m.slice(3)) ? R : null),
@@ -49,7 +50,7 @@ export const PROVIDER_RULES: StringRule[] = [
     /[0-9]-[A-Za-z0-9]{64}/.test(t),
   ),
   // A ThingsBoard device's access token is a path segment of its API.
-  after('thingsboard_token', '(/api/v1/)([A-Za-z0-9]{20})(?=/(?:telemetry|attributes|rpc|claim)\\b)', ['/api/v1/'], keyBody),
+  after('thingsboard_token', '(/api/v1/)([A-Za-z0-9]{20})(?=/(?:telemetry|attributes|rpc|claim)(?![A-Za-z0-9]))', ['/api/v1/'], keyBody),
   // SoftLayer's classic API takes the key in the URL.
   after('softlayer_url_key', '(api\\.softlayer\\.com/(?:soap|rest|xmlrpc)/v3(?:\\.1)?/)([a-z0-9]{64})', ['softlayer.com']),
   // `vault operator unseal <key share>`.
@@ -65,6 +66,28 @@ export const PROVIDER_RULES: StringRule[] = [
   // Code Climate's test reporter id, Jenkins' CSRF crumb: named by their key.
   after('reporter_id', '((?:REPORTER_ID|reporter_id|reporter-id)["\']?[ \\t]{0,8}[=:][ \\t]{0,8}["\']?)([0-9a-f]{64})', ['reporter_id', 'reporter-id']),
   after('jenkins_crumb', '([Jj]enkins-[Cc]rumb["\']?[ \\t]{0,4}[=:][ \\t]{0,4})([0-9a-f]{32,64})', ['jenkins-crumb']),
+  // Jenkins prints its generated first admin password in its log, in these words.
+  after('jenkins_setup_password', '(use the following password to proceed to installation:\\s{1,32})([0-9a-f]{32})(?![0-9a-f])', ['following password']),
+  // Postmark's server and account tokens are UUIDs: named by the product before them.
+  after(
+    'postmark_token',
+    `(${ci('postmark')}[A-Za-z_-]{0,32}["']?[ \\t]{0,8}[=:][ \\t]{0,8}["']?)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9a-f-])`,
+    ['postmark'],
+  ),
+  // A Terraform variable named as a credential, with its default value.
+  after(
+    'terraform_default',
+    `(${ci('variable')}[ \\t]+"[^"\\n]{0,64}(?:${['token', 'secret', 'password', 'passwd', 'key'].map(ci).join('|')})[^"\\n]{0,64}"[ \\t]*\\{\\s{0,64}${ci('default')}[ \\t]*=[ \\t]*")([^"\\n]{1,256})(?=")`,
+    ['variable'],
+    (value) => !reference(value),
+  ),
+  // A .NET connection string that holds a password is the credential, whole: its server
+  // and user are what the password opens.
+  after(
+    'appsettings_connection_string',
+    '(<add[ \\t]+(?:key|name)[ \\t]*=[ \\t]*"[^"\\n]{0,64}"[ \\t]+(?:value|connectionString)[ \\t]*=[ \\t]*")([^"\\n]{0,256}?(?:[Pp]assword|PASSWORD|[Pp]wd|PWD)[ \\t]*=[^"\\n]{1,256})(?=")',
+    ['<add'],
+  ),
   // .NET's appSettings: `<add key="…Password" value="…"/>`.
   after(
     'appsettings_secret',

@@ -4,6 +4,7 @@ import { FORMAT_RULES } from './formats.js';
 import { PROVIDER_RULES } from './providers.js';
 import { GITLEAKS } from './gitleaks-rules.js';
 import { KeywordScanner } from './keywords.js';
+import { timeSuffix } from './lookalike.js';
 import { applyRule, compileOwnRules, type OwnRule } from './own-rules.js';
 import { isCardNumber, SENSITIVE_KEYS, STRING_RULES, type StringRule } from './patterns.js';
 
@@ -101,6 +102,14 @@ export class Sanitizer {
 
   /** The clean string (the same one when it held nothing); redactions go to `tally`. */
   private scrub(text: string, tally: Tally): string {
+    const time = timeSuffix(text);
+    if (time < 0) return this.scrubText(text, tally);
+    const name = text.slice(0, time);
+    const clean = this.scrubText(name, tally);
+    return clean === name ? text : clean + text.slice(time);
+  }
+
+  private scrubText(text: string, tally: Tally): string {
     let hits = this.keywords.scan(text.toLowerCase());
     const own: OwnRule[] = [];
     if (hits) for (const hit of hits) if ('order' in hit) own.push(hit);

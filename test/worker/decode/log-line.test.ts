@@ -30,6 +30,14 @@ describe('decodeLogRecord', () => {
     expect(d.error?.stack_trace?.startsWith('Traceback (most recent call last):')).toBe(true);
   });
 
+  it("takes an exception's message of several lines whole, not its last line", () => {
+    const d = decodeLogRecord(
+      'ERROR:x:login failed\nTraceback (most recent call last):\n  File "x.py", line 1, in f\n    login(u, p)\nValueError: rejected login("tta",\n  "hunter2")',
+      'UTC',
+    );
+    expect(d.error).toMatchObject({ type: 'ValueError', message: 'rejected login("tta",\n  "hunter2")' });
+  });
+
   it('takes a JSON line: known keys mapped, the rest at the top level', () => {
     const d = decodeLogRecord('{"timestamp": "2025-10-08T09:00:00", "level": "warning", "logger": "x", "message": "m", "duration_ms": 4604}', 'UTC');
     expect(d).toEqual({ timestamp: new Date('2025-10-08T09:00:00Z'), level: 'warning', logger: 'x', message: 'm', fields: { duration_ms: 4604 } });

@@ -51,6 +51,15 @@ describe('secrets beyond the catalogue', () => {
     expect(clean(`/var/log/tta/${token}.log`)).toBe('/var/log/tta/[REDACTED].log');
   });
 
+  it("catches tokens of a layout inside a report's function name and key", () => {
+    const jwt = `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.${body(43, undefined, 12)}`;
+    const discord = 'MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs';
+    const thingsboard = 'https://thingsboard.cloud/api/v1/354u1g321kcqc1oad3w7/telemetry';
+    for (const token of [jwt, discord, 'AP6xxxxxxxxxx', 'Bearer: ciotgp8BGZBlX192iExSQPm0SrUlBunG8zd'])
+      for (const name of [`upload_${token}`, `upload_${token}_2026-12-07T10:00:00.123456`]) expect(clean(name), name).not.toContain(token.slice(-12));
+    expect(clean(`upload_${thingsboard}_2026-12-07T10:00:00`)).not.toContain('354u1g321kcqc1oad3w7');
+  });
+
   it("catches a key inside a report's function name and key", () => {
     const token = `sk-ant-api03-${body(70, undefined, 10)}`;
     expect(clean(`upload_${token}`)).not.toContain(token);
@@ -118,6 +127,17 @@ describe('secrets by their format', () => {
       expect(out).toContain('[REDACTED]');
     });
 
+  it('catches what each product names its own way', () => {
+    const cases: [string, string][] = [
+      ['Authorization: SSWS 00QCjAl4MlV-WPXM-ABCDEFGHIJKL-0HmjFx-vbGua', '0HmjFx-vbGua'],
+      ['postmark: "f59dffd2-83ea-47c7-ba8f-95e053a6d0ae",', 'f59dffd2'],
+      ['variable "corp_okta_api_token" {\n  default = "004EWTpRQT_HJtG_nL-agxacgzYHjxPcF99kJsFzWg"\n}', '004EWTpRQT'],
+      ['Please use the following password to proceed to installation:\n\n    bd9627decc6346d780b3b6ab6ea8fe1f\n', 'bd9627decc63'],
+      ['<add key="ConnectionString_B2B" value="Server=db1,1433;User ID=b2b;Password=#gets0m3;Trusted_Connection=False" />', 'gets0m3'],
+    ];
+    for (const [text, secret] of cases) expect(clean(text), text).not.toContain(secret);
+  });
+
   const ASSIGNED: [string, string][] = [
     ["Go's :=", 'apiKey := "{}"'],
     ["Ruby's =>", ':password => "{}",'],
@@ -150,6 +170,19 @@ describe('secrets by their format', () => {
     ['a shell splicing a variable into quotes', `echo 'export DATABASE_PASSWORD="'$PRECOMPILE_PASSWORD'"' >> .env`],
     ['string literals joined around a call', 'sb.append("MasterUserPassword: " + getMasterUserPassword() + ",");'],
     ['a quote inside what would be a URL userinfo', "'https://url:8000';@something else"],
+    // Values that are code, references or placeholders (the independent corpus's, round 2).
+    ['a C cast after pwd =', 'pwd = (char *) (p + ulen + 2);'],
+    ['a superglobal read after $pwd =', '\\$pwd = \\$_POST[\\"password\\"];'],
+    ['names run together', '"password": "$super$ecret",'],
+    ['a variable and a path', 'REACT_APP_FORGOT_PASSWORD=$REACT_APP_BASE_URL/classroom/#/forgot_password'],
+    ["an element's id", 'this.addPassword = "#add-password";'],
+    ['a route made of words', "put '/forgot-password' => \"cms/sites/passwords#update\", as: 'update_password'"],
+    ['a path made of words', '"/en/authentication/creating-a-strong-password":"/en/enterprise-server@3.0/auth"'],
+    ['a mask of x', 'string backend_pass = "XXXXXXXXXXXXX";'],
+    ['a zero-filled key', 'okta_api_token: 000000000000000000000000000000000000000000aa'],
+    ['a placeholder typed as a walk, under a key', ' --set global.licenseKey=a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8NRAL'],
+    ['an identifier of words after a prefix', 'glimt-my-tokens_are-correctAB'],
+    ['a name repeated after a prefix', 'gloas-checking_Length-Is-checking_Length-Is-'],
   ];
   for (const [name, text] of LEFT)
     it(`leaves ${name}`, () => {
