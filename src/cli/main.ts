@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../common/config/index.js';
 import { ServiceStartError } from '../services/errors.js';
 import { createMetrics } from '../common/metrics/metrics.js';
@@ -29,11 +29,25 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+type Globals = { config?: string; logFormat?: 'pretty' | 'json' };
+
+/** The options every command reads, as setup() takes them. */
+function globals(program: Command): [string | undefined, Globals['logFormat']] {
+  const o = program.opts<Globals>();
+  return [o.config, o.logFormat];
+}
+
 function buildProgram(): Command {
   const program = new Command('tta-carbon')
     .description('Ships carbon.log and codecarbon emissions into Elasticsearch; rotates and retains them.')
     .version(`tta-carbon ${VERSION} (Node ${process.versions.node})`, '-V, --version')
     .option('-c, --config <path>', 'YAML configuration file (default: $TTA_CONFIG, else built-in defaults)')
+    .addOption(
+      new Option('--log-format <format>', 'own logs: readable lines or JSON (default: $TTA_LOG_FORMAT, else readable on a terminal, JSON otherwise)').choices([
+        'pretty',
+        'json',
+      ]),
+    )
     .exitOverride()
     .showHelpAfterError();
 
@@ -42,7 +56,7 @@ function buildProgram(): Command {
       .command(name)
       .description(description)
       .action(async () => {
-        const { config, logger } = setup(program.opts<{ config?: string }>().config);
+        const { config, logger } = setup(...globals(program));
         const metrics = createMetrics({ environment: config.environment, role: name });
         const life = new Lifecycle(logger);
         const running: Part[] = [];
@@ -66,7 +80,7 @@ function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .option('--others', 'only whether logrotate or Filebeat also covers the inputs (no Redis or Elasticsearch needed)')
     .action(async (opts: { json?: boolean; others?: boolean }) => {
-      const { config } = setup(program.opts<{ config?: string }>().config);
+      const { config } = setup(...globals(program));
       const { formatChecks, runHealth, runOthersCheck } = await import('../ops/health.js');
       const checks = await (opts.others ? runOthersCheck : runHealth)(config);
       const healthy = checks.every((c) => c.status !== 'failed');
@@ -82,7 +96,7 @@ function buildProgram(): Command {
     .option('--json', 'print the report as JSON (figures in kg CO2eq, unrounded)')
     .option('--chart <file.svg>', 'also write a bar chart of emissions per day, as this SVG and a PNG beside it')
     .action(async (opts: { since: string; by: string; chart?: string; json?: boolean }) => {
-      const { config } = setup(program.opts<{ config?: string }>().config);
+      const { config } = setup(...globals(program));
       const { reportCommand } = await import('./commands/report.js');
       process.exitCode = await reportCommand(config, opts);
     });
@@ -93,7 +107,7 @@ function buildProgram(): Command {
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--force', 'rotate now even when not due')
     .action(async (opts: { dryRun?: boolean; force?: boolean }) => {
-      const { config, logger } = setup(program.opts<{ config?: string }>().config);
+      const { config, logger } = setup(...globals(program));
       const { rotateCommand } = await import('./commands/rotate.js');
       process.exitCode = await rotateCommand(config, logger, { dryRun: Boolean(opts.dryRun), force: Boolean(opts.force) });
     });
@@ -103,7 +117,7 @@ function buildProgram(): Command {
     .description('delete daily indices (and dead-letter indices) older than their retention, by the date in the name')
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .action(async (opts: { dryRun?: boolean }) => {
-      const { config, logger } = setup(program.opts<{ config?: string }>().config);
+      const { config, logger } = setup(...globals(program));
       const { retentionCommand } = await import('./commands/retention.js');
       process.exitCode = await retentionCommand(config, logger, Boolean(opts.dryRun));
     });
@@ -116,7 +130,7 @@ function buildProgram(): Command {
     .option('--registry <path.data>', "Filebeat's data path (path.data in filebeat.yml)", '/var/lib/filebeat')
     .option('--dry-run', 'print what would be imported, write nothing')
     .action(async (opts: { registry: string; dryRun?: boolean }) => {
-      const { config } = setup(program.opts<{ config?: string }>().config);
+      const { config } = setup(...globals(program));
       const { importFilebeatCommand } = await import('./commands/import-filebeat.js');
       process.exitCode = await importFilebeatCommand(config, opts);
     });

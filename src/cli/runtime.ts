@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../common/config/index.js';
 import { createElasticsearch } from '../common/elasticsearch/client.js';
-import { createLogger, type Logger } from '../common/logging/logger.js';
+import { createLogger, type Logger, logFormat } from '../common/logging/logger.js';
 import { LogThrottle } from '../common/logging/throttle.js';
 import { serveMetrics } from '../common/metrics/http.js';
 import { systemClock } from '../common/time/clock.js';
@@ -38,9 +38,14 @@ function throttled(logger: Logger, msg: string): (err: Error) => void {
   };
 }
 
-export function setup(configFile: string | undefined): { config: Config; logger: Logger } {
+/** The configuration and this process's logger; `--log-format` (`format`) wins over the configured one. */
+export function setup(configFile: string | undefined, format?: 'pretty' | 'json'): { config: Config; logger: Logger } {
   const config = loadConfig({ file: configFile });
-  const logger = createLogger({ level: config.logLevel, clean: cleanerFor(config) });
+  const logger = createLogger({
+    level: config.logLevel,
+    format: format ?? logFormat(config.logFormat, process.stdout.isTTY === true),
+    clean: cleanerFor(config),
+  });
   return { config, logger };
 }
 

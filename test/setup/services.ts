@@ -15,6 +15,10 @@ const TOOLS: [command: string, pkg: string][] = [
   // The package test: lintian judges the .deb; strip is what tools/package.mjs strips node with.
   ['lintian', 'lintian'],
   ['strip', 'binutils'],
+  // The clean-machine test: a minimal Debian root to install the .deb in.
+  ['mmdebstrap', 'mmdebstrap'],
+  // The terminal tests: a real terminal to run the CLI in and read back.
+  ['tmux', 'tmux'],
 ];
 
 export async function setup(): Promise<void> {

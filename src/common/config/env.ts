@@ -19,6 +19,12 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { env: 'CARBON_PROJECT_NAME', path: ['project', 'name'], type: 'string', description: 'codecarbon project name (default TTA-Staging)' },
   { env: 'CARBON_LOG_LEVEL', path: ['logLevel'], type: 'string', description: "level of tta-carbon's own logs (default info)" },
   {
+    env: 'TTA_LOG_FORMAT',
+    path: ['logFormat'],
+    type: 'string',
+    description: "format of tta-carbon's own logs: auto (readable on a terminal, else JSON), pretty or json",
+  },
+  {
     env: 'CARBON_MEASUREMENT_INTERVAL',
     path: ['project', 'measurementIntervalSeconds'],
     type: 'number',

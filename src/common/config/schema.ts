@@ -100,6 +100,9 @@ export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('/var/lib/tta-carbon'),
   hostName: z.string().min(1).default(hostname()),
   logLevel: logLevel.default('info'),
+  // Own logs: one readable line per event for a person at a terminal, JSON lines for
+  // journald, files and log shippers. auto: readable when stdout is a terminal.
+  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
   project: z
     .strictObject({
       name: z.string().min(1).default('TTA-Staging'),

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -19,6 +20,8 @@ const REDACT_PATHS = [
 export interface LoggerOptions {
   level: string;
   name?: string;
+  /** JSON lines (the default), or one readable line per event (a terminal's). */
+  format?: 'pretty' | 'json';
   destination?: DestinationStream;
   /**
    * The sanitizer's string cleaner: applied to the message and to the string fields of
@@ -55,8 +58,32 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       }),
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? (options.format === 'pretty' ? readable(process.stdout.isTTY === true) : pino.destination({ dest: 1, sync: false })),
   );
+}
+
+/**
+ * One line per event for a person: time, level (coloured on a terminal), who logged it,
+ * the message and its fields. Synchronous, in this thread: a person reads a few lines a
+ * second, and a log line written before a crash is not lost in a worker's buffer.
+ */
+function readable(colour: boolean): DestinationStream {
+  return pretty({
+    destination: 1,
+    sync: true,
+    colorize: colour,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    // The role in front (a host's agent logs for its shipper and its scheduler); the
+    // process name and pid say nothing a person at its terminal does not know.
+    messageFormat: '{if role}[{role}] {end}{msg}',
+    ignore: 'pid,hostname,name,role',
+  });
+}
+
+/** The format `setting` names for a process whose stdout `isTTY` (auto: readable on a terminal). */
+export function logFormat(setting: 'auto' | 'pretty' | 'json', isTTY: boolean): 'pretty' | 'json' {
+  return setting === 'auto' ? (isTTY ? 'pretty' : 'json') : setting;
 }
 
 /** A URL fit for a log line: user and password replaced. */
