@@ -135,6 +135,40 @@ function buildProgram(): Command {
       process.exitCode = await importFilebeatCommand(config, opts);
     });
 
+  const deadLetters = program
+    .command('dead-letters')
+    .description('documents Elasticsearch refused for good (a mapping conflict, say): list, show, and replay them once the cause is fixed');
+  const letters = async (action: 'list' | 'show' | 'replay', opts: Record<string, unknown>, id?: string) => {
+    const { config } = setup(...globals(program));
+    const { deadLettersCommand } = await import('./commands/dead-letters.js');
+    process.exitCode = await deadLettersCommand(config, action, opts, id);
+  };
+  deadLetters
+    .command('list')
+    .description('one line per dead letter, oldest first: when, id, the index it was meant for, why it was refused')
+    .option('--since <period>', 'only those dead-lettered in the last 24h, 7d, …')
+    .option('--reason <text>', 'only those whose error type or message holds this text')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  tta-carbon dead-letters list --since 24h --reason mapper_parsing_exception')
+    .action((opts) => letters('list', opts));
+  deadLetters
+    .command('show <id>')
+    .description('one dead letter: why it was refused, where it was meant to go, and the (sanitized) document')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  tta-carbon dead-letters show 3f1c2a9e0b7d4c55')
+    .action((id: string, opts) => letters('show', opts, id));
+  deadLetters
+    .command('replay')
+    .description('send dead letters again to their daily index under their own ids (twice adds nothing); each one indexed leaves the dead-letter index')
+    .option('--since <period>', 'only those dead-lettered in the last 24h, 7d, …')
+    .option('--reason <text>', 'only those whose error type or message holds this text')
+    .option('--dry-run', 'list what would be replayed, change nothing')
+    .addHelpText(
+      'after',
+      '\nExample, after fixing the mapping that refused them:\n  tta-carbon dead-letters replay --reason strict_dynamic_mapping --dry-run\n  tta-carbon dead-letters replay --reason strict_dynamic_mapping',
+    )
+    .action((opts) => letters('replay', opts));
+
   const services = program
     .command('services')
     .description('local Redis and Elasticsearch on loopback, for development and tests')
