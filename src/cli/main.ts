@@ -169,6 +169,35 @@ function buildProgram(): Command {
     )
     .action((opts) => letters('replay', opts));
 
+  const failed = program
+    .command('failed')
+    .description(
+      "batches a worker could not index for a fault other than Elasticsearch being down (a bug, an unknown queue contract): kept in the queue's failed set until retried or dropped",
+    );
+  const failedAction = async (action: 'list' | 'retry' | 'drop', opts: Record<string, unknown>, id?: string) => {
+    const { config } = setup(...globals(program));
+    const { failedCommand } = await import('./commands/failed.js');
+    process.exitCode = await failedCommand(config, action, opts, id);
+  };
+  failed
+    .command('list')
+    .description('one line per failed batch, oldest first: when, id, file and offset, attempts, why')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  tta-carbon failed list')
+    .action((opts) => failedAction('list', opts));
+  failed
+    .command('retry [id]')
+    .description('send a failed batch (or --all) back to the queue, attempts reset; nothing else in the queue moves')
+    .option('--all', 'every failed batch')
+    .addHelpText('after', '\nExamples, once the cause is fixed:\n  tta-carbon failed retry carbon.log:123_0\n  tta-carbon failed retry --all')
+    .action((id: string | undefined, opts) => failedAction('retry', opts, id));
+  failed
+    .command('drop <id>')
+    .description('remove a failed batch for good: its records will not be indexed (asks first)')
+    .option('-y, --yes', 'do not ask')
+    .addHelpText('after', '\nExample:\n  tta-carbon failed drop carbon.log:123_0 --yes')
+    .action((id: string, opts) => failedAction('drop', opts, id));
+
   const services = program
     .command('services')
     .description('local Redis and Elasticsearch on loopback, for development and tests')
