@@ -135,6 +135,21 @@ function buildProgram(): Command {
       process.exitCode = await importFilebeatCommand(config, opts);
     });
 
+  program
+    .command('status')
+    .description(
+      "a live view of this host's shipper (each file's offset, unshipped bytes, rate), the queue, the workers seen and what is indexed; Ctrl-C ends it",
+    )
+    .option('--once', 'print one view and exit')
+    .option('--json', 'print one snapshot as JSON and exit')
+    .option('--interval <seconds>', 'refresh every so many seconds', '1')
+    .addHelpText('after', '\nExamples:\n  tta-carbon status\n  tta-carbon status --once\n  tta-carbon status --json | jq .queue')
+    .action(async (opts: { once?: boolean; json?: boolean; interval: string }) => {
+      const { config } = setup(...globals(program));
+      const { statusCommand } = await import('./commands/status.js');
+      process.exitCode = await statusCommand(config, opts);
+    });
+
   const deadLetters = program
     .command('dead-letters')
     .description('documents Elasticsearch refused for good (a mapping conflict, say): list, show, and replay them once the cause is fixed');
