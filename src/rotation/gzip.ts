@@ -15,7 +15,10 @@ import { createExclusive, matchOwnerAndMode, openChecked } from './fd-ops.js';
 // neither can be a link planted to read or overwrite another file (fd-ops.ts).
 
 /** `dir`: the stat of the file's directory, whose owner the file must have (as root). */
-export async function gzipFile(path: string, { level = 6, dir }: { level?: number; dir?: Stats } = {}): Promise<string> {
+export async function gzipFile(
+  path: string,
+  { level = 6, dir, onProgress }: { level?: number; dir?: Stats; onProgress?: (done: number, total: number) => void } = {},
+): Promise<string> {
   const gz = `${path}.gz`;
   const tmp = `${gz}.tmp`;
   await unlink(tmp).catch(ignoreMissing);
@@ -24,7 +27,12 @@ export async function gzipFile(path: string, { level = 6, dir }: { level?: numbe
     const out = await createExclusive(tmp);
     try {
       await matchOwnerAndMode(out, st);
-      await pipeline(readFrom(source), createGzip({ level }), writeTo(out));
+      const input = readFrom(source);
+      if (onProgress) {
+        let done = 0;
+        input.on('data', (chunk: Buffer) => onProgress((done += chunk.length), st.size));
+      }
+      await pipeline(input, createGzip({ level }), writeTo(out));
       // As gzip(1) does: the copy keeps the original's times, so maxage and retention
       // count from when the content was written, not from when it was compressed.
       await out.utimes(st.atime, st.mtime);

@@ -12,6 +12,7 @@ import { ShippedCheck } from './shipped.js';
 import { describe, postrotate, runStep } from './steps.js';
 import { planRotation } from './plan.js';
 import { tidyCopies } from './tidy.js';
+import { progress } from '../common/logging/progress.js';
 import { tidyWholeFiles } from './whole-files.js';
 import { loadRotationState, saveRotationState, stateFiles, statePath, validateJournal, type Journal, type RotationState } from './state.js';
 
@@ -105,7 +106,12 @@ export class Rotator {
     }
     if (policy.postrotate && policy.sharedscripts && rotatedNow.length > 0 && !options.dryRun) await postrotate(policy, report);
     for (const file of files) {
-      await tidyCopies(file, policy, shipped, report, { dir, now: this.deps.now(), dryRun: options.dryRun === true }).catch((err: unknown) => {
+      await tidyCopies(file, policy, shipped, report, {
+        dir,
+        now: this.deps.now(),
+        dryRun: options.dryRun === true,
+        progress: (label) => progress(label, this.deps.logger, { now: () => this.deps.now().getTime() }),
+      }).catch((err: unknown) => {
         if (!(err instanceof UnsafeError)) throw err;
         report.errors.push({ path: err.path, reason: err.message });
       });

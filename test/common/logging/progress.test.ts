@@ -24,6 +24,17 @@ describe('progress', () => {
     expect(term.text()).toBe('\rshipping backlog: 25.0 % (50.0 M of 200.0 M)   \n');
   });
 
+  it('with the rate and the time left, from what was done since the first update', () => {
+    const term = sink(true);
+    let now = 1_000;
+    const p = progress('shipping backlog', createLogger({ level: 'silent' }), { stream: term.stream, everyMs: 0, now: () => now });
+    p.update(0, 200e6);
+    now += 4_000;
+    p.update(50e6, 200e6);
+    p.finish();
+    expect(term.text()).toBe('\rshipping backlog: 0.0 % (0 of 200.0 M)   \rshipping backlog: 25.0 % (50.0 M of 200.0 M, 12.5 M/s, ETA 12 s)   \n');
+  });
+
   it('logs a JSON line when not on a terminal', () => {
     const logs = sink(false);
     const logger = createLogger({ level: 'info', destination: logs.stream as never });
