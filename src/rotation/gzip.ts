@@ -30,7 +30,10 @@ export async function gzipFile(
       const input = readFrom(source);
       if (onProgress) {
         let done = 0;
-        input.on('data', (chunk: Buffer) => onProgress((done += chunk.length), st.size));
+        input.on('data', (chunk: Buffer) => {
+          done += chunk.length;
+          onProgress(done, st.size);
+        });
       }
       await pipeline(input, createGzip({ level }), writeTo(out));
       // As gzip(1) does: the copy keeps the original's times, so maxage and retention

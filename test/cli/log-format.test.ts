@@ -36,7 +36,10 @@ describe("the processes' own logs", () => {
   it('piped with TTA_LOG_FORMAT=pretty: readable lines, without colour', async () => {
     const p = await startCliProcess('shipper', names, dir, '', { TTA_LOG_FORMAT: 'pretty' });
     expect(await p.stop()).toBe(0);
-    const line = p.output().split('\n').find((l) => l.includes('shipper started'));
+    const line = p
+      .output()
+      .split('\n')
+      .find((l) => l.includes('shipper started'));
     expect(line, p.output()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[shipper\] shipper started/);
     expect(p.output()).not.toContain(ESC);
     expect(p.output()).not.toMatch(/^\{/m);
@@ -48,46 +51,62 @@ describe("the processes' own logs", () => {
     expect(r.stderr).toContain('TTA_LOG_FORMAT (logFormat)');
   });
 
-  it.skipIf(!hasTmux)('on a terminal: readable and coloured; --log-format json gives JSON there too', async () => {
-    const socket = `tta-${names.queue}`;
-    const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-    const config = join(dir, 'tty.yaml');
-    writeFileSync(config, `redis:\n  queue: ${names.queue}\n`);
-    const env = [
-      `TTA_ENV=${names.environment}`,
-      `TTA_LOG_DIR=${join(dir, 'log')}`,
-      `TTA_DATA_DIR=${join(dir, 'data')}`,
-      `REDIS_URL=${services.redisUrl}`,
-      `ELASTICSEARCH_URL=${services.elasticsearchUrl}`,
-      'TTA_METRICS_PORT=0',
-    ].join(' ');
-    const inTerminal = async (flags: string) => {
-      const r = tmux('new-session', '-d', '-s', 'logs', '-x', '160', '-y', '40', '-c', process.cwd(), `env ${env} ${process.execPath} bin/tta-carbon.js --config ${config} ${flags} shipper`);
-      expect(r.status, r.stderr).toBe(0);
-      const pane = await waitFor(
-        () => {
-          const out = tmux('capture-pane', '-p', '-e', '-J', '-t', 'logs').stdout;
-          return out.includes('shipper started') ? out : '';
-        },
-        30_000,
-        'the shipper to start in the terminal',
-      );
-      // Ctrl-C, as a person stops it: a clean stop, and the session ends with it.
-      tmux('send-keys', '-t', 'logs', 'C-c');
-      await waitFor(() => tmux('has-session', '-t', 'logs').status !== 0, 45_000, 'the shipper to stop on Ctrl-C');
-      return pane;
-    };
-    try {
-      const readable = await inTerminal('');
-      const line = readable.split('\n').find((l) => l.includes('shipper started'))!;
-      expect(line).toContain(`${ESC}[32mINFO`);
-      expect(line.replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '')).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[shipper\] shipper started/);
-      const json = await inTerminal('--log-format json');
-      const started = json.split('\n').find((l) => l.includes('shipper started'))!;
-      expect(started.trim().startsWith('{'), started).toBe(true);
-      expect(json).not.toContain(`${ESC}[32m`);
-    } finally {
-      tmux('kill-server');
-    }
-  }, 120_000);
+  it.skipIf(!hasTmux)(
+    'on a terminal: readable and coloured; --log-format json gives JSON there too',
+    async () => {
+      const socket = `tta-${names.queue}`;
+      const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+      const config = join(dir, 'tty.yaml');
+      writeFileSync(config, `redis:\n  queue: ${names.queue}\n`);
+      const env = [
+        `TTA_ENV=${names.environment}`,
+        `TTA_LOG_DIR=${join(dir, 'log')}`,
+        `TTA_DATA_DIR=${join(dir, 'data')}`,
+        `REDIS_URL=${services.redisUrl}`,
+        `ELASTICSEARCH_URL=${services.elasticsearchUrl}`,
+        'TTA_METRICS_PORT=0',
+      ].join(' ');
+      const inTerminal = async (flags: string) => {
+        const r = tmux(
+          'new-session',
+          '-d',
+          '-s',
+          'logs',
+          '-x',
+          '160',
+          '-y',
+          '40',
+          '-c',
+          process.cwd(),
+          `env ${env} ${process.execPath} bin/tta-carbon.js --config ${config} ${flags} shipper`,
+        );
+        expect(r.status, r.stderr).toBe(0);
+        const pane = await waitFor(
+          () => {
+            const out = tmux('capture-pane', '-p', '-e', '-J', '-t', 'logs').stdout;
+            return out.includes('shipper started') ? out : '';
+          },
+          30_000,
+          'the shipper to start in the terminal',
+        );
+        // Ctrl-C, as a person stops it: a clean stop, and the session ends with it.
+        tmux('send-keys', '-t', 'logs', 'C-c');
+        await waitFor(() => tmux('has-session', '-t', 'logs').status !== 0, 45_000, 'the shipper to stop on Ctrl-C');
+        return pane;
+      };
+      try {
+        const readable = await inTerminal('');
+        const line = readable.split('\n').find((l) => l.includes('shipper started'))!;
+        expect(line).toContain(`${ESC}[32mINFO`);
+        expect(line.replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '')).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[shipper\] shipper started/);
+        const json = await inTerminal('--log-format json');
+        const started = json.split('\n').find((l) => l.includes('shipper started'))!;
+        expect(started.trim().startsWith('{'), started).toBe(true);
+        expect(json).not.toContain(`${ESC}[32m`);
+      } finally {
+        tmux('kill-server');
+      }
+    },
+    120_000,
+  );
 });
