@@ -55,6 +55,7 @@ function buildProgram(): Command {
     program
       .command(name)
       .description(description)
+      .addHelpText('after', `\nExample:\n  tta-carbon --config /etc/tta-carbon/tta-carbon.yaml ${name}`)
       .action(async () => {
         const { config, logger } = setup(...globals(program));
         const metrics = createMetrics({ environment: config.environment, role: name });
@@ -77,6 +78,10 @@ function buildProgram(): Command {
   program
     .command('health')
     .description('check configuration, directories, Redis, Elasticsearch, queue and shipper lag; exit 0 healthy, 1 not')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tta-carbon health\n  tta-carbon health --json\n  tta-carbon health --others   # only logrotate or Filebeat overlap, no services needed',
+    )
     .option('--json', 'machine-readable output')
     .option('--others', 'only whether logrotate or Filebeat also covers the inputs (no Redis or Elasticsearch needed)')
     .action(async (opts: { json?: boolean; others?: boolean }) => {
@@ -91,6 +96,10 @@ function buildProgram(): Command {
   program
     .command('report')
     .description('codecarbon emissions from Elasticsearch, each run counted once: a table, JSON, or a chart per day')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tta-carbon report --since 30d\n  tta-carbon report --since 24h --by hour\n  tta-carbon report --by function --json\n  tta-carbon report --since 4w --chart emissions.svg',
+    )
     .option('--since <period>', 'how far back: 24h, 7d, 4w', '7d')
     .option('--by <group>', "day, hour, project, experiment, or function (the TTA component's per-function breakdown); day and hour flag unusual hours", 'day')
     .option('--json', 'print the report as JSON (figures in kg CO2eq, unrounded)')
@@ -104,6 +113,7 @@ function buildProgram(): Command {
   program
     .command('rotate')
     .description("rotate, compress and prune log files as the rotation policies say (logrotate's job)")
+    .addHelpText('after', '\nExamples:\n  tta-carbon rotate --dry-run\n  tta-carbon rotate --force')
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--force', 'rotate now even when not due')
     .action(async (opts: { dryRun?: boolean; force?: boolean }) => {
@@ -115,6 +125,7 @@ function buildProgram(): Command {
   program
     .command('retention')
     .description('delete daily indices (and dead-letter indices) older than their retention, by the date in the name')
+    .addHelpText('after', '\nExamples:\n  tta-carbon retention --dry-run\n  tta-carbon retention')
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .action(async (opts: { dryRun?: boolean }) => {
       const { config, logger } = setup(...globals(program));
@@ -127,6 +138,10 @@ function buildProgram(): Command {
     .description('take over from another shipper: resume each file where it stopped')
     .command('filebeat')
     .description("resume each file at the offset in Filebeat's registry (stop Filebeat and tta-carbon's shipper first)")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  systemctl stop filebeat tta-staging-carbon\n  tta-carbon import filebeat --dry-run\n  tta-carbon import filebeat --registry /var/lib/filebeat',
+    )
     .option('--registry <path.data>', "Filebeat's data path (path.data in filebeat.yml)", '/var/lib/filebeat')
     .option('--dry-run', 'print what would be imported, write nothing')
     .action(async (opts: { registry: string; dryRun?: boolean }) => {
@@ -216,7 +231,10 @@ function buildProgram(): Command {
   const services = program
     .command('services')
     .description('local Redis and Elasticsearch on loopback, for development and tests')
-    .addHelpText('after', '\nEnvironment: REDIS_URL, ELASTICSEARCH_URL, TTA_SERVICES_DIR, TTA_ES_HEAP_MB, TTA_ES_JAVA_HOME');
+    .addHelpText(
+      'after',
+      '\nEnvironment: REDIS_URL, ELASTICSEARCH_URL, TTA_SERVICES_DIR, TTA_ES_HEAP_MB, TTA_ES_JAVA_HOME\n\nExample:\n  tta-carbon services up && npm test && tta-carbon services down',
+    );
   const say = (line: string) => console.log(line);
   const launcher = () => import('../services/launcher.js');
   services
