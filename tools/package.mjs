@@ -104,7 +104,8 @@ function plainModes(dir) {
 /** A man page of the CLI's own help, so the two never disagree. */
 function manPage(version) {
   const help = (args) => execFileSync(process.execPath, ['bin/tta-carbon.js', ...args, '--help'], { encoding: 'utf8' });
-  const commands = (text) => [...(text.split(/^Commands:$/m)[1] ?? '').matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]).filter((c) => c !== 'help');
+  // The Commands: block ends at the first blank line: an example after it is no command.
+  const commands = (text) => [...((text.split(/^Commands:$/m)[1] ?? '').split(/\n\s*\n/)[0] ?? '').matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]).filter((c) => c !== 'help');
   const roff = (text) => text.replace(/\\/g, '\\e').replace(/^([.'])/gm, '\\&$1');
   const sections = [];
   const visit = (path) => {
