@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../common/config/index.js';
+import { type Config, ConfigError } from '../common/config/index.js';
 import { ServiceStartError } from '../services/errors.js';
 import { createMetrics } from '../common/metrics/metrics.js';
 import { Lifecycle } from './lifecycle.js';
@@ -35,6 +35,12 @@ type Globals = { config?: string; logFormat?: 'pretty' | 'json' };
 function globals(program: Command): [string | undefined, Globals['logFormat']] {
   const o = program.opts<Globals>();
   return [o.config, o.logFormat];
+}
+
+/** A command's action: the configuration loaded, the command's module run, its exit code kept. */
+async function runCommand(program: Command, run: (config: Config) => Promise<number>): Promise<void> {
+  const { config } = setup(...globals(program));
+  process.exitCode = await run(config);
 }
 
 function buildProgram(): Command {
@@ -168,11 +174,8 @@ function buildProgram(): Command {
   const deadLetters = program
     .command('dead-letters')
     .description('documents Elasticsearch refused for good (a mapping conflict, say): list, show, and replay them once the cause is fixed');
-  const letters = async (action: 'list' | 'show' | 'replay', opts: Record<string, unknown>, id?: string) => {
-    const { config } = setup(...globals(program));
-    const { deadLettersCommand } = await import('./commands/dead-letters.js');
-    process.exitCode = await deadLettersCommand(config, action, opts, id);
-  };
+  const letters = (action: 'list' | 'show' | 'replay', opts: Record<string, unknown>, id?: string) =>
+    runCommand(program, async (config) => (await import('./commands/dead-letters.js')).deadLettersCommand(config, action, opts, id));
   deadLetters
     .command('list')
     .description('one line per dead letter, oldest first: when, id, the index it was meant for, why it was refused')
@@ -204,11 +207,8 @@ function buildProgram(): Command {
     .description(
       "batches a worker could not index for a fault other than Elasticsearch being down (a bug, an unknown queue contract): kept in the queue's failed set until retried or dropped",
     );
-  const failedAction = async (action: 'list' | 'retry' | 'drop', opts: Record<string, unknown>, id?: string) => {
-    const { config } = setup(...globals(program));
-    const { failedCommand } = await import('./commands/failed.js');
-    process.exitCode = await failedCommand(config, action, opts, id);
-  };
+  const failedAction = (action: 'list' | 'retry' | 'drop', opts: Record<string, unknown>, id?: string) =>
+    runCommand(program, async (config) => (await import('./commands/failed.js')).failedCommand(config, action, opts, id));
   failed
     .command('list')
     .description('one line per failed batch, oldest first: when, id, file and offset, attempts, why')
