@@ -2,7 +2,9 @@ import type { Logger } from '../common/logging/logger.js';
 import type { RedisMemory } from '../common/queue/queue.js';
 import type { Clock } from '../common/time/clock.js';
 
-// Backlog and Redis memory are checked at most this often (Redis round trips).
+// Backlog and Redis memory are checked at most this often (Redis round trips), unless
+// what this shipper enqueued since may have reached the high water mark: reading from
+// the page cache outruns a second by far more than the mark.
 const CHECK_MS = 1000;
 
 export type PauseCause = 'redis_unreachable' | 'queue_backlog' | 'redis_memory';
@@ -21,6 +23,8 @@ export interface BackpressureDeps {
   backlog: () => Promise<number>;
   /** Redis's memory and its limit; null when it cannot tell. */
   redisMemory?: () => Promise<RedisMemory | null>;
+  /** Batches this shipper has enqueued since it started. */
+  enqueued?: () => number;
   logger: Logger;
   now: Clock;
 }
@@ -39,6 +43,8 @@ export class Backpressure {
   private reason = 'starting';
   private since: number;
   private lastCheck = -Infinity;
+  private lastWaiting = 0;
+  private enqueuedAtCheck = 0;
 
   constructor(
     private readonly limits: BackpressureLimits,
@@ -49,9 +55,13 @@ export class Backpressure {
 
   async mayRead(): Promise<boolean> {
     if (!this.deps.redisReady()) return this.set('redis_unreachable', 'redis unreachable');
-    if (this.deps.now() - this.lastCheck >= CHECK_MS) {
+    const enqueued = this.deps.enqueued?.() ?? 0;
+    const mayHaveReached = this.cause === null && this.lastWaiting + (enqueued - this.enqueuedAtCheck) >= this.limits.highWaterMark;
+    if (this.deps.now() - this.lastCheck >= CHECK_MS || mayHaveReached) {
       this.lastCheck = this.deps.now();
+      this.enqueuedAtCheck = enqueued;
       const waiting = await this.deps.backlog();
+      this.lastWaiting = waiting;
       if (waiting >= this.limits.highWaterMark) return this.set('queue_backlog', `queue backlog ${waiting}`);
       const memory = (await this.deps.redisMemory?.()) ?? null;
       if (memory && memory.max > 0 && memory.used >= memory.max * this.limits.redisMemoryHighWater)

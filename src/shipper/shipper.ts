@@ -50,7 +50,7 @@ export class Shipper {
     this.trouble = new InputTrouble(deps.logger, this.now);
     this.backpressure = new Backpressure(
       { highWaterMark: config.shipper.highWaterMark, redisMemoryHighWater: config.shipper.redisMemoryHighWater },
-      { ...clocked, redisReady: deps.redisReady, backlog: deps.backlog, redisMemory: deps.redisMemory },
+      { ...clocked, redisReady: deps.redisReady, backlog: deps.backlog, redisMemory: deps.redisMemory, enqueued: () => this.stats().batchesEnqueued },
     );
     this.saver = new RegistrySaver(deps.registry, config.shipper.registryCleanupMs, clocked);
     this.backlog = new BacklogProgress(clocked);
@@ -183,7 +183,10 @@ export class Shipper {
           }
           if (!this.stopping) busy = (await this.reports.poll(this.reportPaths)) || busy;
         }
-        await this.backlog.tick(async () => [...(await this.unshippedBytes()).values()].reduce((a, b) => a + b, 0));
+        await this.backlog.tick(
+          async () => [...(await this.unshippedBytes()).values()].reduce((a, b) => a + b, 0),
+          () => this.stats().bytesRead,
+        );
         await this.saver.tick();
       } catch (err) {
         this.deps.logger.error({ err }, 'shipper round failed; retrying');

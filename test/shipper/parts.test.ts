@@ -55,6 +55,38 @@ describe('Backpressure', () => {
     expect(bp.paused()).toMatchObject({ cause: 'redis_unreachable', since: 2000 });
   });
 
+  it('asks again within the interval once what it enqueued may have reached the mark', async () => {
+    let waiting = 0;
+    let enqueued = 0;
+    let asked = 0;
+    const bp = new Backpressure(
+      { highWaterMark: 10, redisMemoryHighWater: 0.9 },
+      {
+        redisReady: () => true,
+        backlog: async () => {
+          asked++;
+          return waiting;
+        },
+        enqueued: () => enqueued,
+        logger: recordingLogger().logger,
+        now: () => 0,
+      },
+    );
+    expect(await bp.mayRead()).toBe(true);
+    enqueued = 9;
+    waiting = 9;
+    expect(await bp.mayRead()).toBe(true);
+    expect(asked).toBe(1);
+    enqueued = 10;
+    waiting = 10;
+    // The clock has not moved: the estimate alone makes it ask, and the answer closes the tap.
+    expect(await bp.mayRead()).toBe(false);
+    expect(asked).toBe(2);
+    // Paused, it waits for the interval again: no round trip per round.
+    expect(await bp.mayRead()).toBe(false);
+    expect(asked).toBe(2);
+  });
+
   it('stops reading near Redis maxmemory and goes on once memory frees; no limit, no pause', async () => {
     let now = 0;
     const M = 1024 * 1024;
@@ -165,15 +197,29 @@ describe('BacklogProgress', () => {
     const { logger, lines } = recordingLogger();
     const bp = new BacklogProgress({ logger, now: () => now });
     const MiB = 1024 * 1024;
-    for (const left of [200 * MiB, 150 * MiB, 100 * MiB, 10 * MiB, 1 * MiB]) {
+    let read = 0;
+    now += 20_000;
+    await bp.tick(
+      async () => 0,
+      () => read,
+    );
+    // The first check sees the files after a round has read 20 MiB of them.
+    read = 20 * MiB;
+    for (const left of [180 * MiB, 150 * MiB, 100 * MiB, 10 * MiB, 1 * MiB]) {
       now += 20_000;
-      await bp.tick(async () => left);
+      await bp.tick(
+        async () => left,
+        () => read,
+      );
     }
     const shown = lines.filter((l) => l.msg === 'shipping backlog').map((l) => l.percent);
-    expect(shown).toEqual([0, 25, 50, 95]);
+    expect(shown).toEqual([10, 25, 50, 95]);
     expect(lines.filter((l) => l.msg === 'backlog shipped')).toEqual([expect.objectContaining({ bytes: 200 * MiB })]);
     // A small backlog is not progress worth a line.
-    await bp.tick(async () => MiB);
+    await bp.tick(
+      async () => MiB,
+      () => read,
+    );
     expect(lines.filter((l) => l.msg === 'shipping backlog')).toHaveLength(4);
   });
 });

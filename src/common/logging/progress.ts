@@ -18,7 +18,7 @@ export interface ProgressOptions {
 export function progress(
   label: string,
   logger: Logger,
-  { stream = process.stderr, everyMs = 10_000, now: clock = systemClock }: ProgressOptions = {},
+  { stream = process.stderr, everyMs = 5_000, now: clock = systemClock }: ProgressOptions = {},
 ): Progress {
   const tty = Boolean(stream.isTTY);
   let last = 0;
