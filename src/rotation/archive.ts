@@ -62,14 +62,21 @@ export async function removeHalfArchives(target: ArchiveTarget): Promise<string[
  * Archives `files` (all in `sourceDir`, whose stat `dir` is) into a new dated archive,
  * verifies it, then removes them. Returns the archive's path.
  */
-export async function archiveFiles(files: string[], target: ArchiveTarget, now: Date, dir: Stats): Promise<string> {
+export async function archiveFiles(
+  files: string[],
+  target: ArchiveTarget,
+  now: Date,
+  dir: Stats,
+  /** Bytes of the sources read into the archive so far. */
+  onProgress?: (done: number) => void,
+): Promise<string> {
   await removeHalfArchives(target);
   const final = await freeName(target, now);
   const tmp = `${final.slice(0, -'.tar.gz'.length)}${TMP_MARK}${process.pid}`;
   const out = await createExclusive(tmp, { read: true });
   let written: Entry[];
   try {
-    written = await writeArchive(out, files, dir);
+    written = await writeArchive(out, files, dir, onProgress);
     await out.sync();
     const read = await listArchive(out);
     const problem = compare(written, read);
@@ -135,7 +142,7 @@ export async function listArchive(handle: FileHandle): Promise<Entry[]> {
   return entries;
 }
 
-async function writeArchive(out: FileHandle, files: string[], dir: Stats): Promise<Entry[]> {
+async function writeArchive(out: FileHandle, files: string[], dir: Stats, onProgress?: (done: number) => void): Promise<Entry[]> {
   const pack = tar.pack();
   const sink = pipeline(pack, createGzip(), writeTo(out));
   // The sink can fail (ENOSPC) while an entry is being fed: that must end the entry's
@@ -144,6 +151,7 @@ async function writeArchive(out: FileHandle, files: string[], dir: Stats): Promi
   const sinkFailed = sink.then(() => new Promise<never>(() => undefined));
   sinkFailed.catch(() => undefined);
   const entries: Entry[] = [];
+  let done = 0;
   try {
     for (const file of files) {
       const { handle, st } = await openChecked(file, dir);
@@ -153,6 +161,8 @@ async function writeArchive(out: FileHandle, files: string[], dir: Stats): Promi
         const tap = new Transform({
           transform(chunk: Buffer, _enc, cb) {
             hash.update(chunk);
+            done += chunk.length;
+            onProgress?.(done);
             cb(null, chunk);
           },
         });

@@ -11,8 +11,8 @@ import type { RotationReport } from './report.js';
 import { ShippedCheck } from './shipped.js';
 import { describe, postrotate, runStep } from './steps.js';
 import { planRotation } from './plan.js';
+import { type LongWork, longWork } from './long-work.js';
 import { tidyCopies } from './tidy.js';
-import { progress } from '../common/logging/progress.js';
 import { tidyWholeFiles } from './whole-files.js';
 import { loadRotationState, saveRotationState, stateFiles, statePath, validateJournal, type Journal, type RotationState } from './state.js';
 
@@ -33,10 +33,14 @@ export interface RotatorDeps {
 type Options = { dryRun?: boolean; force?: boolean };
 
 export class Rotator {
+  private readonly longWork: LongWork;
+
   constructor(
     private readonly config: Config,
     private readonly deps: RotatorDeps,
-  ) {}
+  ) {
+    this.longWork = longWork(deps.logger, () => deps.now().getTime());
+  }
 
   async run(options: Options = {}): Promise<RotationReport> {
     const report: RotationReport = { rotated: [], compressed: [], deleted: [], archived: [], skipped: [], errors: [] };
@@ -93,7 +97,14 @@ export class Rotator {
       else safe.push(file);
     }
     if (policy.wholeFiles) {
-      const ctx = { now: this.deps.now(), dir, sourceDir: glob.dir, archive: this.config.rotation.archive, dryRun: options.dryRun === true };
+      const ctx = {
+        now: this.deps.now(),
+        dir,
+        sourceDir: glob.dir,
+        archive: this.config.rotation.archive,
+        dryRun: options.dryRun === true,
+        progress: this.longWork,
+      };
       return tidyWholeFiles(safe, policy, shipped, report, ctx);
     }
     for (const file of safe) {
@@ -110,7 +121,7 @@ export class Rotator {
         dir,
         now: this.deps.now(),
         dryRun: options.dryRun === true,
-        progress: (label) => progress(label, this.deps.logger, { now: () => this.deps.now().getTime() }),
+        progress: this.longWork,
       }).catch((err: unknown) => {
         if (!(err instanceof UnsafeError)) throw err;
         report.errors.push({ path: err.path, reason: err.message });

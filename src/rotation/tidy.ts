@@ -5,11 +5,7 @@ import { datedCopies, numberedCopies, present } from './copies.js';
 import { finishCompression, gzipFile } from './gzip.js';
 import type { RotationReport } from './report.js';
 import type { ShippedCheck } from './shipped.js';
-import type { Progress } from '../common/logging/progress.js';
-
-// Copies at least this large are compressed with progress shown (a terminal's line, or
-// a log line every few seconds): smaller ones take well under a second.
-const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
+import type { LongWork } from './long-work.js';
 
 // After rotation: the copies a policy keeps, compressed and pruned. Never one the
 // shipper has not finished; that one is reported and tried again next run.
@@ -20,7 +16,7 @@ export async function tidyCopies(
   policy: RotationPolicy,
   shipped: ShippedCheck,
   report: RotationReport,
-  ctx: { dir: Stats; now: Date; dryRun: boolean; progress?: (label: string) => Progress },
+  ctx: { dir: Stats; now: Date; dryRun: boolean; progress?: LongWork },
 ): Promise<void> {
   const { dir } = ctx;
   const copies = policy.dateext ? await datedCopies(file) : [...(await numberedCopies(file)).entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
@@ -45,7 +41,7 @@ export async function tidyCopies(
       await unlink(copy);
       report.deleted.push(copy);
     } else {
-      const bar = ctx.progress && (await lstat(copy)).size >= PROGRESS_FROM_BYTES ? ctx.progress(`compressing ${copy}`) : undefined;
+      const bar = ctx.progress?.(`compressing ${copy}`, (await lstat(copy)).size);
       report.compressed.push(await gzipFile(copy, { level: policy.compressLevel, dir, onProgress: bar && ((done, total) => bar.update(done, total)) }));
       bar?.finish();
     }

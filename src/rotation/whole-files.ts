@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { RotationPolicy } from '../common/config/index.js';
 import { archiveFiles, openArchiveDir, pruneArchives, type ArchiveTarget } from './archive.js';
 import { gzipFile } from './gzip.js';
+import type { LongWork } from './long-work.js';
 import type { RotationReport } from './report.js';
 import type { ShippedCheck } from './shipped.js';
 import { UnsafeError } from './safety.js';
@@ -23,6 +24,7 @@ export interface WholeFilesContext {
   sourceDir: string;
   archive: { dir: string; keepDays: number };
   dryRun: boolean;
+  progress?: LongWork;
 }
 
 export async function tidyWholeFiles(
@@ -46,9 +48,14 @@ export async function tidyWholeFiles(
     if (isExpired) expired.push(file);
     else if (ctx.dryRun) report.skipped.push({ path: file, reason: 'would compress' });
     else if (!file.endsWith('.gz')) {
-      await gzipFile(file, { level: policy.compressLevel, dir: ctx.dir }).then(
-        (gz) => report.compressed.push(gz),
+      const bar = ctx.progress?.(`compressing ${file}`, (await lstat(file)).size);
+      await gzipFile(file, { level: policy.compressLevel, dir: ctx.dir, onProgress: bar && ((done, total) => bar.update(done, total)) }).then(
+        (gz) => {
+          bar?.finish();
+          report.compressed.push(gz);
+        },
         (err: unknown) => {
+          bar?.finish();
           if (!(err instanceof UnsafeError)) throw err;
           report.errors.push({ path: err.path, reason: err.message });
         },
@@ -63,7 +70,10 @@ export async function tidyWholeFiles(
   if (expired.length === 0) return;
   try {
     await openArchiveDir(target.dir);
-    const archive = await archiveFiles(expired, target, ctx.now, ctx.dir);
+    let bytes = 0;
+    for (const file of expired) bytes += (await lstat(file)).size;
+    const bar = ctx.progress?.(`archiving ${expired.length} file(s) into ${target.dir}`, bytes);
+    const archive = await archiveFiles(expired, target, ctx.now, ctx.dir, bar && ((done) => bar.update(done, bytes))).finally(() => bar?.finish());
     report.archived.push({ archive, files: expired });
     report.deleted.push(...expired);
     report.deleted.push(...(await pruneArchives(target, ctx.now)));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -109,6 +109,35 @@ describe('archive before delete', () => {
     const [archive] = readdirSync(join(dir, 'log-backup'));
     utimesSync(join(dir, 'log-backup', archive!), new Date(Date.now() - 400 * DAY), new Date(Date.now() - 400 * DAY));
     expect(await pruneArchives({ dir: join(dir, 'log-backup'), prefix: 'codecarbon', keepDays: 365 }, new Date())).toEqual([join(dir, 'log-backup', archive!)]);
+  });
+
+  it('archiving many megabytes shows its progress: a log line with what is done of the total when not on a terminal', async () => {
+    const dir = await tempDir('archive-progress');
+    const cc = join(dir, 'log', 'codecarbon');
+    mkdirSync(cc, { recursive: true });
+    const old = new Date(Date.now() - 40 * DAY);
+    let bytes = 0;
+    for (let i = 0; i < 60; i++) {
+      const text = `{"run":${i},"pad":"${randomBytes(150_000).toString('hex')}"}`;
+      writeFileSync(join(cc, `emissions_${i}.json`), text);
+      utimesSync(join(cc, `emissions_${i}.json`), old, old);
+      bytes += text.length;
+    }
+    const yaml = join(dir, 'tta.yaml');
+    writeFileSync(yaml, `shipper:\n  inputs:\n    - kind: log\n      paths: [${join(dir, 'log', 'carbon.log')}]\n`);
+    const env = { ...process.env, TTA_LOG_DIR: join(dir, 'log'), TTA_DATA_DIR: join(dir, 'data'), TTA_LOG_FORMAT: 'json' };
+    const r = spawnSync(process.execPath, ['bin/tta-carbon.js', '--config', yaml, 'rotate'], { env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('archived 60 file(s) into');
+    const shown = `${r.stdout}\n${r.stderr}`
+      .split('\n')
+      .filter((l) => l.includes('"msg":"archiving 60 file(s) into'))
+      .map((l) => JSON.parse(l) as { done: number; total: number; percent: number });
+    expect(shown.length, r.stderr).toBeGreaterThanOrEqual(1);
+    for (const l of shown) {
+      expect(l.total).toBe(bytes);
+      expect(l.done).toBeLessThanOrEqual(bytes);
+    }
   });
 
   it('kill -9 during archiving loses nothing and leaves no half archive', async () => {
