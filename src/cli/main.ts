@@ -63,12 +63,12 @@ function buildProgram(): Command {
       .description(description)
       .addHelpText('after', `\nExample:\n  tta-carbon --config /etc/tta-carbon/tta-carbon.yaml ${name}`)
       .action(async () => {
-        const { config, logger } = setup(...globals(program));
+        const { config, logger, recent } = setup(...globals(program));
         const metrics = createMetrics({ environment: config.environment, role: name });
         const life = new Lifecycle(logger);
         const running: Part[] = [];
         // The port first: a second agent on one host fails at once, before it reads a file.
-        await life.start(startMetricsServer(config, metrics, running, logger));
+        await life.start(startMetricsServer(config, metrics, running, logger, recent));
         if (parts.includes('worker')) running.push(await life.start(startWorker(config, logger, metrics)));
         if (parts.includes('shipper')) running.push(await life.start(startShipper(config, logger, metrics)));
         if (parts.includes('scheduler')) running.push(await life.start(startScheduler(config, logger, metrics)));

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../common/config/index.js';
 import { createElasticsearch } from '../common/elasticsearch/client.js';
 import { createLogger, type Logger, logFormat } from '../common/logging/logger.js';
+import { RecentWarnings } from '../common/logging/recent.js';
 import { LogThrottle } from '../common/logging/throttle.js';
 import { serveMetrics } from '../common/metrics/http.js';
 import { systemClock } from '../common/time/clock.js';
@@ -39,14 +40,16 @@ function throttled(logger: Logger, msg: string): (err: Error) => void {
 }
 
 /** The configuration and this process's logger; `--log-format` (`format`) wins over the configured one. */
-export function setup(configFile: string | undefined, format?: 'pretty' | 'json'): { config: Config; logger: Logger } {
+export function setup(configFile: string | undefined, format?: 'pretty' | 'json'): { config: Config; logger: Logger; recent: RecentWarnings } {
   const config = loadConfig({ file: configFile });
+  const recent = new RecentWarnings(systemClock);
   const logger = createLogger({
     level: config.logLevel,
     format: format ?? logFormat(config.logFormat, process.stdout.isTTY === true),
     clean: cleanerFor(config),
+    recent,
   });
-  return { config, logger };
+  return { config, logger, recent };
 }
 
 const cleaners = new WeakMap<Config, (text: string) => string>();
@@ -193,7 +196,7 @@ export async function startScheduler(config: Config, logger: Logger, metrics?: M
 }
 
 /** /metrics and /health for the parts of this process; returns something to stop it. */
-export async function startMetricsServer(config: Config, metrics: Metrics, parts: Part[], logger: Logger): Promise<Stoppable> {
+export async function startMetricsServer(config: Config, metrics: Metrics, parts: Part[], logger: Logger, recent?: RecentWarnings): Promise<Stoppable> {
   if (!config.metrics.enabled) return { stop: async () => undefined };
   metrics.up.set(1);
   const server = await serveMetrics(
@@ -201,7 +204,11 @@ export async function startMetricsServer(config: Config, metrics: Metrics, parts
     async () => {
       const checks = Object.assign({}, ...parts.map((p) => p.healthy?.() ?? {})) as Record<string, boolean>;
       const degraded = Object.assign({}, ...parts.map((p) => p.degraded?.() ?? {})) as Record<string, unknown>;
-      return { ok: Object.values(checks).every(Boolean), detail: { checks, ...(Object.keys(degraded).length > 0 && { degraded }) } };
+      const warnings = recent?.list() ?? [];
+      return {
+        ok: Object.values(checks).every(Boolean),
+        detail: { checks, ...(Object.keys(degraded).length > 0 && { degraded }), ...(warnings.length > 0 && { recentWarnings: warnings }) },
+      };
     },
     config.metrics.host,
     config.metrics.port,

@@ -7,6 +7,8 @@ import type { Snapshot } from './status.js';
 
 const RATE_WINDOW_MS = 5000;
 const MINUTE_MS = 60_000;
+// The newest few: the view fits 24 rows with a file, two workers and these.
+const WARNINGS_SHOWN = 3;
 
 export interface ViewContext {
   environment: string;
@@ -91,6 +93,13 @@ export function renderStatus(history: Snapshot[], ctx: ViewContext): string {
       ? 'INDEXED  not readable'
       : `INDEXED  ${num(now.indexed)} documents  ${rate(docRate, ' docs/s')}   DEAD LETTERS ${num(now.deadLetters ?? 0)} (${deadMinute === null ? '-' : `+${num(deadMinute)}`} last minute)`,
   );
+  if (now.warnings.length > 0) {
+    lines.push('');
+    lines.push('LATEST WARNINGS (this host)');
+    const cut = (t: string) => (t.length > w - 2 ? `${t.slice(0, w - 3)}…` : t);
+    for (const x of now.warnings.slice(-WARNINGS_SHOWN))
+      lines.push(cut(`  ${ctx.clock(Date.parse(x.time)).slice(-8)} ${x.level.toUpperCase()} ${x.role ? `[${x.role}] ` : ''}${x.msg}`));
+  }
   if (now.problems.length > 0) {
     lines.push('');
     lines.push('PROBLEMS');

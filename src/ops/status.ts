@@ -1,6 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RecentEntry } from '../common/logging/recent.js';
 import { livenessKeys } from '../worker/liveness/keys.js';
 
 // What the processes of this host and the cluster are doing, read from what they expose
@@ -35,6 +36,8 @@ export interface Snapshot {
   /** Documents in the daily indices, and in the dead-letter ones. */
   indexed: number | null;
   deadLetters: number | null;
+  /** The latest warnings and errors this host's shipper process logged, oldest first. */
+  warnings: RecentEntry[];
   /** What could not be read, and why. */
   problems: string[];
 }
@@ -51,7 +54,7 @@ export interface StatusSources {
 
 /** One read of every source; none waits longer than `timeoutMs`. */
 export async function readStatus(s: StatusSources, timeoutMs = 2000): Promise<Snapshot> {
-  const snap: Snapshot = { at: s.now(), shipper: null, files: [], queue: null, workers: [], indexed: null, deadLetters: null, problems: [] };
+  const snap: Snapshot = { at: s.now(), shipper: null, files: [], queue: null, workers: [], indexed: null, deadLetters: null, warnings: [], problems: [] };
   const problem = (what: string) => (err: unknown) => {
     snap.problems.push(`${what}: ${(err as Error).message}`);
   };
@@ -79,6 +82,10 @@ async function readShipper(s: StatusSources, timeoutMs: number, snap: Snapshot):
     else if (x.name === 'tta_carbon_lines_read_total') snap.shipper.linesRead += x.value;
   }
   snap.files = [...sizes].map(([path, size]) => ({ path, size, unshipped: unshipped.get(path) ?? 0 })).sort((a, b) => a.path.localeCompare(b.path));
+  // 503 (unhealthy) still carries the body, and its warnings are what explain it.
+  const health = await (s.fetch ?? fetch)(s.metricsUrl.replace(/\/metrics$/, '/health'), { signal: AbortSignal.timeout(timeoutMs) });
+  const body = (await health.json().catch(() => ({}))) as { recentWarnings?: RecentEntry[] };
+  snap.warnings = Array.isArray(body.recentWarnings) ? body.recentWarnings : [];
 }
 
 async function readQueue(s: StatusSources, snap: Snapshot): Promise<void> {

@@ -11,6 +11,7 @@ const snap = (at: number, offset: number, indexed: number, dead: number, workers
   workers,
   indexed,
   deadLetters: dead,
+  warnings: [],
   problems: [],
 });
 
@@ -43,6 +44,21 @@ describe('the status view', () => {
     expect(text).toContain('SHIPPER (this host)  not answering at http://127.0.0.1:9464/metrics');
     expect(text).toContain('INDEXED  not readable');
     expect(text).toContain('PROBLEMS\n  Elasticsearch: connect ECONNREFUSED');
+  });
+
+  it('the newest three warnings the processes logged, cut to the width', () => {
+    const warnings = ['first', 'second', 'third', `fourth ${'x'.repeat(120)}`].map((msg, i) => ({
+      time: `2026-12-07T10:00:0${i}.000Z`,
+      level: 'warn' as const,
+      role: 'shipper',
+      msg,
+    }));
+    const text = renderStatus([{ ...snap(0, 0, 0, 0), warnings }], ctx);
+    const shown = text.split('LATEST WARNINGS (this host)\n')[1]!.split('\n');
+    expect(shown.slice(0, 2)).toEqual(['  10:00:00 WARN [shipper] second', '  10:00:00 WARN [shipper] third']);
+    expect(shown[2]).toMatch(/^ {2}10:00:00 WARN \[shipper\] fourth x+…$/);
+    expect(text).not.toContain('first');
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
   });
 
   it('reads prom-client exposition, escaped label values included', () => {

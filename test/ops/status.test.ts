@@ -76,6 +76,8 @@ describe.skipIf(!hasTmux)('tta-carbon status', () => {
     const offsetOf = (text: string) => /carbon\.log +(\d+(?:\.\d)? (?:B|KB|MB))/.exec(text)?.[1];
     const first = await waitFor(() => offsetOf(pane()), 20_000, 'carbon.log with its offset in the view');
     expect(pane()).toContain(`queue ${names.queue}`);
+    // The shipper's own warnings, from its /health: reading opens once Redis answers.
+    await waitFor(() => /LATEST WARNINGS \(this host\)\n {2}\d\d:\d\d:\d\d WARN \[shipper\] reading resumed/.test(pane()), 20_000, 'the latest warnings');
     append(200, 5000);
     await waitFor(() => offsetOf(pane()) !== first && offsetOf(pane()), 20_000, 'the offset to move');
     // No worker: the batches wait.
@@ -111,9 +113,10 @@ describe.skipIf(!hasTmux)('tta-carbon status', () => {
       encoding: 'utf8',
     });
     expect(r.status, r.stderr).toBe(0);
-    const snap = JSON.parse(r.stdout) as { queue: { waiting: number }; files: { path: string }[]; workers: unknown[]; indexed: number };
+    const snap = JSON.parse(r.stdout) as { queue: { waiting: number }; files: { path: string }[]; workers: unknown[]; indexed: number; warnings: unknown[] };
     expect(snap.files.map((f) => f.path)).toContain(join(dir, 'log', 'carbon.log'));
     expect(snap.queue.waiting).toBe(0);
     expect(snap.indexed).toBe(5200);
+    expect(snap.warnings).toContainEqual(expect.objectContaining({ level: 'warn', role: 'shipper', msg: 'reading resumed' }));
   });
 });

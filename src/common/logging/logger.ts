@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import type { RecentWarnings } from './recent.js';
 
 export type { Logger };
 
@@ -28,6 +29,8 @@ export interface LoggerOptions {
    * what is logged (error messages echo inputs, Elasticsearch echoes field values).
    */
   clean?: (text: string) => string;
+  /** Where warnings and errors are kept as well, for /health. */
+  recent?: RecentWarnings;
 }
 
 /** The arguments of a log call with every string in them (a level or two deep) cleaned. */
@@ -50,10 +53,12 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      ...(options.clean && {
+      ...((options.clean || options.recent) && {
         hooks: {
-          logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
-            method.apply(this, cleanArgs(args, options.clean!));
+          logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void, level: number) {
+            const cleaned = options.clean ? cleanArgs(args, options.clean) : args;
+            options.recent?.note(level, cleaned, this.bindings().role as string | undefined);
+            method.apply(this, cleaned);
           },
         },
       }),
